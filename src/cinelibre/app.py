@@ -1,0 +1,76 @@
+"""The FastAPI application and what it needs while it runs."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from anyio import to_thread
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from cinelibre import SERVICE_NAME, __version__
+from cinelibre.auth.endpoints import router as auth_router
+from cinelibre.auth.security import PasswordHasher, TokenCodec, resolve_jwt_secret
+from cinelibre.catalog.endpoints import router as catalog_router
+from cinelibre.database import migrate
+from cinelibre.database.connection import Connection, open_pool
+from cinelibre.database.embedded import open_database
+from cinelibre.demo import service as demo_service
+from cinelibre.errors import install_error_handlers
+from cinelibre.health.endpoints import router as health_router
+from cinelibre.interactions.endpoints import router as interactions_router
+from cinelibre.middleware import BodySizeLimit
+from cinelibre.ratings.endpoints import router as ratings_router
+from cinelibre.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def install_runtime(app: FastAPI, *, settings: Settings, pool: AsyncConnectionPool[Connection]) -> None:
+    """Put on app.state what the routes read: the pool and the auth helpers."""
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.token_codec = TokenCodec(
+        secret=resolve_jwt_secret(settings), lifetime=timedelta(minutes=settings.access_token_expire_minutes)
+    )
+    app.state.password_hasher = PasswordHasher(rounds=settings.bcrypt_rounds)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    settings.check_database_configuration()
+    database = await to_thread.run_sync(open_database, settings.database_url, settings.data_dir)
+    if database.is_embedded:
+        logger.info("embedded PostgreSQL running; connect with: psql '%s'", database.url)
+    try:
+        await to_thread.run_sync(migrate.upgrade_to_head, database.url)
+        pool = await open_pool(database.url, settings)
+        try:
+            install_runtime(app, settings=settings, pool=pool)
+            if settings.load_demo_catalogue:
+                async with pool.connection() as conn, conn.transaction():
+                    await demo_service.load_if_empty(conn)
+            yield
+        finally:
+            await pool.close()
+    finally:
+        await to_thread.run_sync(database.close)
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> FastAPI:
+    """`manage_database=False` leaves starting the database and install_runtime() to the caller (tests)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title=SERVICE_NAME,
+        version=__version__,
+        summary="Ratings, search and recommendations for movies and books.",
+        lifespan=_lifespan if manage_database else None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router):
+        app.include_router(router)
+    return app

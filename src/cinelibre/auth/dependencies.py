@@ -1,0 +1,39 @@
+"""Route dependencies for the signed-in caller."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cinelibre.auth import service
+from cinelibre.auth.schemas import UserPublic
+from cinelibre.auth.security import PasswordHasher, TokenCodec
+from cinelibre.database.connection import DbConnection
+from cinelibre.errors import AuthenticationError
+
+_bearer = HTTPBearer(auto_error=False, description="The access_token from /auth/register or /auth/login.")
+
+
+def get_token_codec(request: Request) -> TokenCodec:
+    return request.app.state.token_codec
+
+
+def get_password_hasher(request: Request) -> PasswordHasher:
+    return request.app.state.password_hasher
+
+
+Tokens = Annotated[TokenCodec, Depends(get_token_codec)]
+Hasher = Annotated[PasswordHasher, Depends(get_password_hasher)]
+
+
+async def current_user(
+    conn: DbConnection,
+    tokens: Tokens,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UserPublic:
+    if credentials is None:
+        raise AuthenticationError("Not authenticated: send 'Authorization: Bearer <access_token>'.")
+    return await service.user_for_token(conn, token=credentials.credentials, tokens=tokens)
+
+
+CurrentUser = Annotated[UserPublic, Depends(current_user)]

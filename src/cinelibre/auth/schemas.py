@@ -1,0 +1,48 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from cinelibre.types import Text
+
+# bcrypt only reads the first 72 bytes of a password; longer ones are refused, not silently cut.
+BCRYPT_MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_LENGTH = 6
+
+Name = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[Text, Field(min_length=MIN_PASSWORD_LENGTH)]
+
+
+class _Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[EmailStr, Field(max_length=254)]
+    password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _fits_bcrypt(cls, password: str) -> str:
+        if len(password.encode()) > BCRYPT_MAX_PASSWORD_BYTES:
+            raise ValueError(f"must be at most {BCRYPT_MAX_PASSWORD_BYTES} bytes long")
+        return password
+
+
+class UserRegister(_Credentials):
+    name: Name
+
+
+class UserLogin(_Credentials):
+    pass
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    name: str
+    created_at: datetime
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    user: UserPublic

@@ -1,0 +1,52 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cinelibre.catalog import service
+from cinelibre.catalog.repository import BookFilter, MovieFilter
+from cinelibre.catalog.schemas import BookPublic, MoviePublic, MovieSort
+from cinelibre.database.connection import DbConnection
+from cinelibre.errors import InvalidInputError
+from cinelibre.pagination import Page, PageParams
+from cinelibre.types import LanguageCode, PathId, Text
+
+router = APIRouter(tags=["catalogue"])
+
+Year = Annotated[int, Query(ge=1870, le=2200)]
+Genre = Annotated[Text, Query(min_length=1, max_length=50)]
+
+
+@router.get("/movies")
+async def list_movies(
+    conn: DbConnection,
+    page: PageParams,
+    language: Annotated[LanguageCode | None, Query()] = None,
+    genre: Genre | None = None,
+    year_from: Year | None = None,
+    year_to: Year | None = None,
+    sort: MovieSort = MovieSort.POPULARITY,
+) -> Page[MoviePublic]:
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
+    filters = MovieFilter(language=language, genre=genre, year_from=year_from, year_to=year_to)
+    return await service.list_movies(conn, filters=filters, sort=sort, page=page)
+
+
+@router.get("/movies/{movie_id}")
+async def get_movie(movie_id: PathId, conn: DbConnection) -> MoviePublic:
+    return await service.get_movie(conn, movie_id)
+
+
+@router.get("/books")
+async def list_books(
+    conn: DbConnection,
+    page: PageParams,
+    language: Annotated[LanguageCode | None, Query()] = None,
+    category: Genre | None = None,
+) -> Page[BookPublic]:
+    return await service.list_books(conn, filters=BookFilter(language=language, category=category), page=page)
+
+
+@router.get("/books/{book_id}")
+async def get_book(book_id: PathId, conn: DbConnection) -> BookPublic:
+    return await service.get_book(conn, book_id)

@@ -1,0 +1,233 @@
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from cinelibre.catalog.schemas import BookCreate, MovieCreate, MovieSort
+from cinelibre.database.connection import Connection
+from cinelibre.types import ItemType
+
+MOVIE_COLUMNS = sql.SQL(
+    """id, title, original_title, year, release_date, original_language, genres, keywords, overview,
+    directors, cast_members, poster_url, runtime_minutes, tmdb_id, imdb_id, movielens_id, popularity,
+    vote_average, vote_count, average_rating::float8 AS average_rating, rating_count"""
+)
+BOOK_COLUMNS = sql.SQL(
+    """id, title, subtitle, authors, description, categories, language, year, published_date, page_count,
+    thumbnail_url, google_books_id, isbn13, upstream_average_rating, upstream_ratings_count,
+    average_rating::float8 AS average_rating, rating_count"""
+)
+# Every order ends with id so that pages never overlap or skip rows.
+MOVIE_ORDER = {
+    MovieSort.POPULARITY: sql.SQL("popularity DESC NULLS LAST, rating_count DESC, id"),
+    MovieSort.RATING: sql.SQL("average_rating DESC NULLS LAST, rating_count DESC, id"),
+    MovieSort.YEAR: sql.SQL("year DESC NULLS LAST, id"),
+    MovieSort.TITLE: sql.SQL("lower(title), id"),
+}
+ITEM_TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
+
+
+@dataclass(frozen=True)
+class MovieFilter:
+    language: str | None = None
+    genre: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+@dataclass(frozen=True)
+class BookFilter:
+    language: str | None = None
+    category: str | None = None
+
+
+def _where(conditions: list[sql.Composable]) -> sql.Composable:
+    return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+
+
+def _movie_conditions(filters: MovieFilter) -> tuple[list[sql.Composable], list[Any]]:
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    if filters.language is not None:
+        conditions.append(sql.SQL("original_language = %s"))
+        params.append(filters.language)
+    if filters.genre is not None:
+        conditions.append(sql.SQL("EXISTS (SELECT 1 FROM unnest(genres) AS g WHERE lower(g) = lower(%s))"))
+        params.append(filters.genre)
+    if filters.year_from is not None:
+        conditions.append(sql.SQL("year >= %s"))
+        params.append(filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(sql.SQL("year <= %s"))
+        params.append(filters.year_to)
+    return conditions, params
+
+
+def _book_conditions(filters: BookFilter) -> tuple[list[sql.Composable], list[Any]]:
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    if filters.language is not None:
+        conditions.append(sql.SQL("language = %s"))
+        params.append(filters.language)
+    if filters.category is not None:
+        conditions.append(
+            sql.SQL("EXISTS (SELECT 1 FROM unnest(categories) AS c WHERE lower(c) = lower(%s))")
+        )
+        params.append(filters.category)
+    return conditions, params
+
+
+async def get_movie(conn: Connection, movie_id: int) -> dict[str, Any] | None:
+    query = sql.SQL("SELECT {} FROM movies WHERE id = %s").format(MOVIE_COLUMNS)
+    cursor = await conn.execute(query, (movie_id,))
+    return await cursor.fetchone()
+
+
+async def get_book(conn: Connection, book_id: int) -> dict[str, Any] | None:
+    query = sql.SQL("SELECT {} FROM books WHERE id = %s").format(BOOK_COLUMNS)
+    cursor = await conn.execute(query, (book_id,))
+    return await cursor.fetchone()
+
+
+async def list_movies(
+    conn: Connection, *, filters: MovieFilter, sort: MovieSort, skip: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    conditions, params = _movie_conditions(filters)
+    return await _page(
+        conn, sql.Identifier("movies"), MOVIE_COLUMNS, conditions, params, MOVIE_ORDER[sort], skip, limit
+    )
+
+
+async def list_books(
+    conn: Connection, *, filters: BookFilter, skip: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    conditions, params = _book_conditions(filters)
+    order = sql.SQL("rating_count DESC, upstream_ratings_count DESC NULLS LAST, id")
+    return await _page(conn, sql.Identifier("books"), BOOK_COLUMNS, conditions, params, order, skip, limit)
+
+
+async def _page(
+    conn: Connection,
+    table: sql.Identifier,
+    columns: sql.Composable,
+    conditions: list[sql.Composable],
+    params: list[Any],
+    order: sql.Composable,
+    skip: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    where = _where(conditions)
+    rows_query = sql.SQL("SELECT {} FROM {} {} ORDER BY {} OFFSET %s LIMIT %s").format(
+        columns, table, where, order
+    )
+    rows = await (await conn.execute(rows_query, [*params, skip, limit])).fetchall()
+    count_query = sql.SQL("SELECT count(*) AS total FROM {} {}").format(table, where)
+    count_row = await (await conn.execute(count_query, params)).fetchone()
+    assert count_row is not None
+    return rows, count_row["total"]
+
+
+async def item_exists(conn: Connection, item_type: ItemType, item_id: int) -> bool:
+    query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE id = %s) AS found").format(ITEM_TABLES[item_type])
+    row = await (await conn.execute(query, (item_id,))).fetchone()
+    return bool(row and row["found"])
+
+
+async def add_rating_to_item(
+    conn: Connection, item_type: ItemType, item_id: int, *, count_delta: int, sum_delta: float
+) -> None:
+    """Adjust an item's rating aggregates; the row lock serialises concurrent raters correctly."""
+    query = sql.SQL(
+        "UPDATE {} SET rating_count = rating_count + %s, rating_sum = rating_sum + %s WHERE id = %s"
+    ).format(ITEM_TABLES[item_type])
+    await conn.execute(query, (count_delta, sum_delta, item_id))
+
+
+async def insert_movies(conn: Connection, movies: list[MovieCreate]) -> None:
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            """INSERT INTO movies (title, original_title, year, original_language, genres, overview, directors,
+                cast_members, runtime_minutes, tmdb_id, imdb_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            [
+                (
+                    m.title,
+                    m.original_title,
+                    m.year,
+                    m.original_language,
+                    m.genres,
+                    m.overview,
+                    m.directors,
+                    m.cast,
+                    m.runtime,
+                    m.tmdb_id,
+                    m.imdb_id,
+                )
+                for m in movies
+            ],
+        )
+
+
+async def insert_books(conn: Connection, books: list[BookCreate]) -> None:
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            """INSERT INTO books (title, year, language, categories, description, authors, page_count,
+                google_books_id, isbn13)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            [
+                (
+                    b.title,
+                    b.year,
+                    b.language,
+                    b.categories,
+                    b.description,
+                    b.authors,
+                    b.page_count,
+                    b.google_books_id,
+                    b.isbn13,
+                )
+                for b in books
+            ],
+        )
+
+
+async def count_items(conn: Connection) -> int:
+    row = await (
+        await conn.execute("SELECT (SELECT count(*) FROM movies) + (SELECT count(*) FROM books) AS n")
+    ).fetchone()
+    assert row is not None
+    return row["n"]
+
+
+async def item_summaries(conn: Connection) -> list[dict[str, Any]]:
+    """Every item with the fields a taste model needs, in a stable order."""
+    cursor = await conn.execute(
+        """
+        SELECT 'movie' AS item_type, id, title, year, original_language AS language, genres
+        FROM movies
+        UNION ALL
+        SELECT 'book', id, title, year, language, categories FROM books
+        ORDER BY item_type, title, year, id
+        """
+    )
+    return await cursor.fetchall()
+
+
+async def recompute_rating_aggregates(conn: Connection) -> None:
+    """Rebuild every item's rating count and sum from the ratings (after bulk loads)."""
+    for item_type, table in ITEM_TABLES.items():
+        await conn.execute(
+            sql.SQL(
+                """
+                UPDATE {table} AS item SET rating_count = coalesce(agg.n, 0), rating_sum = coalesce(agg.total, 0)
+                FROM {table} AS target
+                LEFT JOIN (
+                    SELECT item_id, count(*) AS n, sum(rating) AS total FROM ratings WHERE item_type = %s
+                    GROUP BY item_id
+                ) AS agg ON agg.item_id = target.id
+                WHERE item.id = target.id
+                  AND (item.rating_count, item.rating_sum) IS DISTINCT FROM (coalesce(agg.n, 0), coalesce(agg.total, 0))
+                """
+            ).format(table=table),
+            (item_type.value,),
+        )

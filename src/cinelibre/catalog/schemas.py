@@ -1,0 +1,92 @@
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cinelibre.types import LanguageCode, Text
+
+
+class MovieSort(StrEnum):
+    POPULARITY = "popularity"
+    RATING = "rating"
+    YEAR = "year"
+    TITLE = "title"
+
+
+class MoviePublic(BaseModel):
+    id: int
+    title: str
+    original_title: str | None
+    year: int | None
+    release_date: date | None
+    original_language: str | None
+    genres: list[str]
+    keywords: list[str]
+    overview: str | None
+    directors: list[str]
+    cast: list[str] = Field(validation_alias="cast_members")
+    poster_url: str | None
+    runtime: int | None = Field(validation_alias="runtime_minutes")
+    tmdb_id: int | None
+    imdb_id: str | None
+    movielens_id: int | None
+    popularity: float | None
+    vote_average: float | None
+    vote_count: int | None
+    average_rating: float | None = Field(description="Mean of our own users' ratings.")
+    rating_count: int = Field(description="How many of our users rated it.")
+
+
+class BookPublic(BaseModel):
+    id: int
+    title: str
+    subtitle: str | None
+    authors: list[str]
+    description: str | None
+    categories: list[str]
+    language: str | None
+    year: int | None
+    published_date: str | None
+    page_count: int | None
+    thumbnail_url: str | None
+    google_books_id: str | None
+    isbn13: str | None
+    upstream_average_rating: float | None
+    upstream_ratings_count: int | None
+    average_rating: float | None = Field(description="Mean of our own users' ratings.")
+    rating_count: int = Field(description="How many of our users rated it.")
+
+
+class MovieCreate(BaseModel):
+    """A movie as a catalogue file or an importer describes it (the JSONL fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_type: Literal["movie"] = "movie"
+    title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    original_title: Text | None = None
+    year: Annotated[int, Field(ge=1870, le=2200)] | None = None
+    original_language: LanguageCode | None = None
+    genres: list[Text] = []
+    overview: Text | None = None
+    directors: list[Text] = []
+    cast: list[Text] = []
+    runtime: Annotated[int, Field(gt=0, le=2000)] | None = None
+    tmdb_id: Annotated[int, Field(gt=0, le=2**31 - 1)] | None = None
+    imdb_id: Annotated[str, Field(pattern=r"^tt[0-9]{5,10}$")] | None = None
+
+
+class BookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_type: Literal["book"] = "book"
+    title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    year: Annotated[int, Field(ge=0, le=2200)] | None = None
+    language: LanguageCode | None = None
+    categories: list[Text] = []
+    description: Text | None = None
+    authors: list[Text] = []
+    page_count: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    google_books_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,40}$")] | None = None
+    isbn13: Annotated[str, Field(pattern=r"^97[89][0-9]{10}$")] | None = None

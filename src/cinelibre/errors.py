@@ -1,0 +1,150 @@
+"""One error shape for every failure the API reports:
+
+{"error": {"code": "not_found", "message": "...", "details": [{"field": "...", "message": "..."}]}}
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ServiceError(Exception):
+    """A failure the caller can do something about; services raise these, the API maps them."""
+
+    status_code = HTTPStatus.BAD_REQUEST
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFoundError(ServiceError):
+    status_code = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    status_code = HTTPStatus.CONFLICT
+    code = "conflict"
+
+
+class InvalidInputError(ServiceError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "validation_error"
+
+
+class AuthenticationError(ServiceError):
+    status_code = HTTPStatus.UNAUTHORIZED
+    code = "not_authenticated"
+
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorBody(
+            code=code or STATUS_CODES.get(status_code, "error"),
+            message=message,
+            details=details or [],
+        )
+    )
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "is invalid"))
+    # pydantic prefixes messages raised by our validators with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        ErrorDetail(field=_field_name(tuple(error.get("loc", ()))), message=_validation_message(error))
+        for error in exc.errors()
+    ]
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details[:3])
+    return error_response(422, f"Invalid request: {summary}", details=details)
+
+
+async def _handle_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    details = [ErrorDetail(field=exc.field, message=exc.message)] if exc.field else []
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return error_response(int(exc.status_code), exc.message, code=exc.code, details=details, headers=headers)
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+
+async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", exc)
+    return error_response(503, "The database is not reachable right now; try again shortly.")
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "Internal server error", code="internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(ServiceError, _handle_service_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(psycopg_pool.PoolTimeout, _handle_database_unavailable)
+    app.add_exception_handler(psycopg.OperationalError, _handle_database_unavailable)
+    app.add_exception_handler(Exception, _handle_unexpected)

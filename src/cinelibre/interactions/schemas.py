@@ -1,0 +1,54 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from cinelibre.types import ItemId, ItemType, Text
+
+
+class InteractionKind(StrEnum):
+    """What a user did. Add a member to track a new kind; the database accepts any short name."""
+
+    VIEW = "view"
+    CLICK = "click"
+    SEARCH = "search"
+
+    @property
+    def needs_item(self) -> bool:
+        return self in (InteractionKind.VIEW, InteractionKind.CLICK)
+
+    @property
+    def needs_query(self) -> bool:
+        return self is InteractionKind.SEARCH
+
+
+SearchQuery = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class InteractionWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: InteractionKind
+    item_id: ItemId | None = None
+    item_type: ItemType | None = None
+    query: SearchQuery | None = None
+
+    @model_validator(mode="after")
+    def _complete_for_kind(self) -> "InteractionWrite":
+        if (self.item_id is None) != (self.item_type is None):
+            raise ValueError("item_id and item_type must be given together")
+        if self.kind.needs_item and self.item_id is None:
+            raise ValueError(f"a '{self.kind.value}' interaction needs item_id and item_type")
+        if self.kind.needs_query and self.query is None:
+            raise ValueError(f"a '{self.kind.value}' interaction needs a query")
+        return self
+
+
+class InteractionPublic(BaseModel):
+    id: int
+    kind: str
+    item_id: int | None
+    item_type: ItemType | None
+    query: str | None
+    created_at: datetime

@@ -1,0 +1,57 @@
+"""Import a MovieLens data set: its films into the catalogue, its raters as users who cannot log
+in, and their ratings. Running it again changes nothing."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cinelibre.catalog import repository as catalog_repository
+from cinelibre.database.connection import Connection
+from cinelibre.movielens import repository
+from cinelibre.movielens.reader import Dataset, Layout, read_movies
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    dataset: str
+    movies_read: int
+    movies_linked: int
+    movies_added: int
+    users_added: int
+    ratings_written: int
+
+
+def _id_column(dataset: Dataset) -> str:
+    return "movielens_100k_id" if dataset.layout is Layout.ML_100K else "movielens_id"
+
+
+async def import_dataset(
+    conn: Connection,
+    dataset: Dataset,
+    *,
+    with_ratings: bool = True,
+    on_progress: Callable[[int], None] = lambda advanced_bytes: None,
+) -> ImportReport:
+    movies = list(read_movies(dataset))
+    await repository.stage_movies(conn, movies)
+    linked, added = await repository.merge_movies(conn, _id_column(dataset))
+    users_added = ratings_written = 0
+    if with_ratings:
+        source = dataset.name
+        with dataset.ratings_file.open("rb") as file:
+            await repository.stage_ratings(
+                conn, file, csv_layout=dataset.layout is Layout.CSV, on_progress=on_progress
+            )
+        users_added = await repository.create_staged_users(conn, source)
+        ratings_written = await repository.merge_staged_ratings(
+            conn, source=source, id_column=_id_column(dataset)
+        )
+        if ratings_written:
+            await catalog_repository.recompute_rating_aggregates(conn)
+    return ImportReport(
+        dataset=dataset.name,
+        movies_read=len(movies),
+        movies_linked=linked,
+        movies_added=added,
+        users_added=users_added,
+        ratings_written=ratings_written,
+    )

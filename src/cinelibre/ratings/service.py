@@ -1,0 +1,59 @@
+from dataclasses import dataclass
+
+from cinelibre.catalog import repository as catalog_repository
+from cinelibre.catalog import service as catalog_service
+from cinelibre.database.connection import Connection
+from cinelibre.errors import NotFoundError
+from cinelibre.pagination import Page, PageRequest
+from cinelibre.ratings import repository
+from cinelibre.ratings.schemas import RatingPublic, RatingWithItem, RatingWrite
+from cinelibre.types import ItemType
+
+
+@dataclass(frozen=True)
+class SavedRating:
+    rating: RatingPublic
+    created: bool
+
+
+async def rate(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
+    """Create the caller's rating of an item, or change it; keeps the item's aggregates in step."""
+    await catalog_service.ensure_item_exists(conn, data.item_type, data.item_id)
+    key = {"user_id": user_id, "item_type": data.item_type, "item_id": data.item_id}
+    # Two attempts: if a concurrent request inserts between our look-up and our insert, the
+    # second look-up finds (and locks) its row.
+    for _ in range(2):
+        existing = await repository.get_for_update(conn, **key)
+        if existing is not None:
+            row = await repository.update_value(conn, rating_id=existing["id"], rating=data.rating)
+            await catalog_repository.add_rating_to_item(
+                conn, data.item_type, data.item_id, count_delta=0, sum_delta=data.rating - existing["rating"]
+            )
+            return SavedRating(RatingPublic.model_validate(row), created=False)
+        row = await repository.insert(conn, **key, rating=data.rating)
+        if row is not None:
+            await catalog_repository.add_rating_to_item(
+                conn, data.item_type, data.item_id, count_delta=1, sum_delta=data.rating
+            )
+            return SavedRating(RatingPublic.model_validate(row), created=True)
+    raise RuntimeError("rating changed concurrently twice in a row")
+
+
+async def delete(conn: Connection, *, user_id: int, rating_id: int) -> None:
+    row = await repository.delete_owned(conn, rating_id=rating_id, user_id=user_id)
+    if row is None:
+        # Someone else's rating answers exactly like a missing one.
+        raise NotFoundError(f"Rating {rating_id} does not exist.")
+    await catalog_repository.add_rating_to_item(
+        conn, ItemType(row["item_type"]), row["item_id"], count_delta=-1, sum_delta=-row["rating"]
+    )
+
+
+async def list_mine(
+    conn: Connection, *, user_id: int, item_type: ItemType | None, page: PageRequest
+) -> Page[RatingWithItem]:
+    rows, total = await repository.list_for_user(
+        conn, user_id=user_id, item_type=item_type, skip=page.skip, limit=page.limit
+    )
+    items = [RatingWithItem.model_validate(row) for row in rows]
+    return Page(items=items, total=total, skip=page.skip, limit=page.limit)

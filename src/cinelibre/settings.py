@@ -1,0 +1,91 @@
+"""Service configuration, read once from the environment (and an optional `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Supabase's transaction pooler (Supavisor) listens on this port; it cannot keep
+# server-side prepared statements between transactions.
+SUPABASE_TRANSACTION_POOLER_PORT = 6543
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The environment cannot run the service; the message tells the operator what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    data_dir: Path = Field(
+        default=Path.home() / ".cinelibre",
+        validation_alias=AliasChoices("CINELIBRE_DATA_DIR", "data_dir"),
+    )
+    database_url: str | None = None
+    # None means: decide from the URL (Supabase's transaction pooler port).
+    database_transaction_pooler: bool | None = None
+    database_pool_min_size: int = Field(default=1, ge=0, le=100)
+    database_pool_max_size: int = Field(default=10, ge=1, le=200)
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    load_demo_catalogue: bool = True
+
+    jwt_secret_key: SecretStr | None = None
+    access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # The seed configured the database this way; we only read them to explain the change.
+    supabase_url: str | None = None
+    supabase_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> "Settings":
+        secret = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else None
+        if self.environment == "production" and (secret is None or len(secret) < MIN_JWT_SECRET_LENGTH):
+            raise ConfigurationError(
+                f"JWT_SECRET_KEY must be set to at least {MIN_JWT_SECRET_LENGTH} characters when "
+                "ENVIRONMENT=production. Generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        if secret is not None and len(secret) < MIN_JWT_SECRET_LENGTH:
+            raise ConfigurationError(
+                f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_LENGTH} characters long."
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def uses_transaction_pooler(self) -> bool:
+        if self.database_transaction_pooler is not None:
+            return self.database_transaction_pooler
+        if not self.database_url:
+            return False
+        return urlsplit(self.database_url).port == SUPABASE_TRANSACTION_POOLER_PORT
+
+    def check_database_configuration(self) -> None:
+        """Stop early, with directions, when only the seed's Supabase client settings are present."""
+        if self.database_url is None and (self.supabase_url or self.supabase_key):
+            raise ConfigurationError(
+                "SUPABASE_URL/SUPABASE_KEY are set but DATABASE_URL is not. CineLibre talks to PostgreSQL "
+                "directly: set DATABASE_URL to your project's connection string. In the Supabase dashboard "
+                "press 'Connect' (Project Settings > Database) and copy the URI of the Session pooler "
+                "(port 5432) or of the Transaction pooler (port 6543), with your database password filled "
+                "in, e.g. postgresql://postgres.<project-ref>:<password>@aws-0-<region>.pooler.supabase.com:6543/postgres"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

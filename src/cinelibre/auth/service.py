@@ -24,9 +24,7 @@ async def register(
     return TokenResponse(access_token=tokens.issue(user["id"]), user=UserPublic.model_validate(user))
 
 
-async def login(
-    conn: Connection, *, data: UserLogin, hasher: PasswordHasher, tokens: TokenCodec
-) -> TokenResponse:
+async def login(conn: Connection, *, data: UserLogin, hasher: PasswordHasher, tokens: TokenCodec) -> TokenResponse:
     user = await repository.get_by_email(conn, normalise_email(data.email))
     password_hash = user["password_hash"] if user else None
     if not await hasher.verify(data.password, password_hash) or user is None:

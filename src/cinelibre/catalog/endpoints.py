@@ -8,12 +8,12 @@ from cinelibre.catalog.schemas import BookPublic, MoviePublic, MovieSort
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import InvalidInputError
 from cinelibre.pagination import Page, PageParams
-from cinelibre.types import LanguageCode, PathId, Text
+from cinelibre.types import LanguageCode, PathId, bounded_text
 
 router = APIRouter(tags=["catalogue"])
 
 Year = Annotated[int, Query(ge=1870, le=2200)]
-Genre = Annotated[Text, Query(min_length=1, max_length=50)]
+Genre = Annotated[bounded_text(min_length=1, max_length=50), Query()]
 
 
 @router.get("/movies")

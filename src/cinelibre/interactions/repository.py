@@ -25,9 +25,7 @@ async def insert(
     return row
 
 
-async def list_for_user(
-    conn: Connection, *, user_id: int, skip: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+async def list_for_user(conn: Connection, *, user_id: int, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     cursor = await conn.execute(
         f"""SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s
         ORDER BY created_at DESC, id DESC OFFSET %s LIMIT %s""",

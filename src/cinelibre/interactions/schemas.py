@@ -1,10 +1,9 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from cinelibre.types import ItemId, ItemType, Text
+from cinelibre.types import ItemId, ItemType, bounded_text
 
 
 class InteractionKind(StrEnum):
@@ -23,7 +22,7 @@ class InteractionKind(StrEnum):
         return self is InteractionKind.SEARCH
 
 
-SearchQuery = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+SearchQuery = bounded_text(min_length=1, max_length=500)
 
 
 class InteractionWrite(BaseModel):

@@ -71,9 +71,7 @@ TRAILING_ARTICLES = (
 )
 _YEAR_SUFFIX = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-–]\s*\d{0,4})?\)\s*$")
 _ALTERNATE_TITLE = re.compile(r"^(?P<title>.*\S)\s+\((?P<alternate>[^()]+)\)$")
-_TRAILING_ARTICLE = re.compile(
-    r"^(?P<rest>.+), (?P<article>" + "|".join(map(re.escape, TRAILING_ARTICLES)) + r")$"
-)
+_TRAILING_ARTICLE = re.compile(r"^(?P<rest>.+), (?P<article>" + "|".join(map(re.escape, TRAILING_ARTICLES)) + r")$")
 
 
 def open_dataset(path: Path, name: str | None = None) -> Dataset:
@@ -124,9 +122,7 @@ def read_movies(dataset: Dataset) -> Iterator[MovieLensMovie]:
 
 def _read_100k_movies(path: Path) -> Iterator[MovieLensMovie]:
     genre_names = [
-        line.split("|")[0]
-        for line in (path / "u.genre").read_text(encoding="latin-1").splitlines()
-        if line.strip()
+        line.split("|")[0] for line in (path / "u.genre").read_text(encoding="latin-1").splitlines() if line.strip()
     ]
     for line in (path / "u.item").read_text(encoding="latin-1").splitlines():
         if not line.strip():
@@ -151,6 +147,4 @@ def _read_csv_movies(path: Path) -> Iterator[MovieLensMovie]:
             movie_id = int(row["movieId"])
             title, alternate, year = parse_title(row["title"])
             imdb, tmdb = links.get(movie_id, (None, None))
-            yield MovieLensMovie(
-                movie_id, title, alternate, year, _genres(row["genres"].split("|")), imdb, tmdb
-            )
+            yield MovieLensMovie(movie_id, title, alternate, year, _genres(row["genres"].split("|")), imdb, tmdb)

@@ -25,9 +25,7 @@ async def stage_movies(conn: Connection, movies: Iterable[MovieLensMovie]) -> No
         ) as copy,
     ):
         for m in movies:
-            await copy.write_row(
-                (m.movielens_id, m.title, m.original_title, m.year, m.genres, m.imdb_id, m.tmdb_id)
-            )
+            await copy.write_row((m.movielens_id, m.title, m.original_title, m.year, m.genres, m.imdb_id, m.tmdb_id))
     # Outside id spaces are unique in our catalogue; MovieLens occasionally links two films to one.
     await conn.execute(
         """

@@ -38,13 +38,9 @@ async def import_dataset(
     if with_ratings:
         source = dataset.name
         with dataset.ratings_file.open("rb") as file:
-            await repository.stage_ratings(
-                conn, file, csv_layout=dataset.layout is Layout.CSV, on_progress=on_progress
-            )
+            await repository.stage_ratings(conn, file, csv_layout=dataset.layout is Layout.CSV, on_progress=on_progress)
         users_added = await repository.create_staged_users(conn, source)
-        ratings_written = await repository.merge_staged_ratings(
-            conn, source=source, id_column=_id_column(dataset)
-        )
+        ratings_written = await repository.merge_staged_ratings(conn, source=source, id_column=_id_column(dataset))
         if ratings_written:
             await catalog_repository.recompute_rating_aggregates(conn)
     return ImportReport(

@@ -6,9 +6,7 @@ from cinelibre.types import ItemType
 RATING_COLUMNS = "id, item_id, item_type, rating::float8 AS rating, created_at, updated_at"
 
 
-async def get_for_update(
-    conn: Connection, *, user_id: int, item_type: ItemType, item_id: int
-) -> dict[str, Any] | None:
+async def get_for_update(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> dict[str, Any] | None:
     cursor = await conn.execute(
         f"""SELECT {RATING_COLUMNS} FROM ratings
         WHERE user_id = %s AND item_type = %s AND item_id = %s FOR UPDATE""",

@@ -1,0 +1,3 @@
+from cinelibre.cli import app
+
+app(prog_name="cinelibre")

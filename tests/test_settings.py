@@ -1,0 +1,52 @@
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from cinelibre.auth.security import resolve_jwt_secret
+from cinelibre.settings import ConfigurationError, Settings
+
+
+def test_production_refuses_to_start_without_a_jwt_secret() -> None:
+    with pytest.raises(ConfigurationError, match="JWT_SECRET_KEY must be set to at least 32 characters"):
+        Settings(_env_file=None, environment="production")
+
+
+def test_short_jwt_secret_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        Settings(_env_file=None, environment="production", jwt_secret_key="too-short")
+
+
+def test_development_secret_is_generated_once_and_kept_private(tmp_path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    first = resolve_jwt_secret(settings)
+    second = resolve_jwt_secret(settings)
+
+    assert first == second
+    assert len(first) >= 32
+    assert stat.S_IMODE((tmp_path / "jwt-secret").stat().st_mode) == 0o600
+
+
+def test_supabase_port_6543_turns_on_transaction_pooler_mode() -> None:
+    pooled = Settings(_env_file=None, database_url="postgresql://u:p@aws-0-eu.pooler.supabase.com:6543/postgres")
+    session = Settings(_env_file=None, database_url="postgresql://u:p@aws-0-eu.pooler.supabase.com:5432/postgres")
+
+    assert pooled.uses_transaction_pooler is True
+    assert session.uses_transaction_pooler is False
+
+
+def test_seed_supabase_settings_without_database_url_stop_startup_with_directions(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"SUPABASE_URL": "https://abc.supabase.co", "SUPABASE_KEY": "key", "CINELIBRE_DATA_DIR": str(tmp_path)}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cinelibre", "serve"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "Transaction pooler" in result.stderr
+    assert not (tmp_path / "pgdata").exists()

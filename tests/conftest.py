@@ -78,9 +78,9 @@ async def pool(database_url: str, settings: Settings) -> AsyncIterator[AsyncConn
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[Connection]:
     """A connection inside a transaction that is always rolled back."""
-    async with await psycopg.AsyncConnection.connect(database_url, row_factory=dict_row) as connection:
-        async with connection.transaction(force_rollback=True):
-            yield connection
+    connection = await psycopg.AsyncConnection.connect(database_url, row_factory=dict_row)
+    async with connection, connection.transaction(force_rollback=True):
+        yield connection
 
 
 @pytest.fixture

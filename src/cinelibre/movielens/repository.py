@@ -12,6 +12,7 @@ COPY_CHUNK_BYTES = 1 << 20
 
 
 async def stage_movies(conn: Connection, movies: Iterable[MovieLensMovie]) -> None:
+    await conn.execute("DROP TABLE IF EXISTS ml_movies")
     await conn.execute(
         """CREATE TEMPORARY TABLE ml_movies (
             movielens_id integer PRIMARY KEY, title text, original_title text, year integer,
@@ -85,6 +86,7 @@ async def stage_ratings(
     conn: Connection, file: IO[bytes], *, csv_layout: bool, on_progress: Callable[[int], None]
 ) -> None:
     """COPY the ratings file as it is: PostgreSQL parses it far faster than Python would."""
+    await conn.execute("DROP TABLE IF EXISTS ml_ratings")
     await conn.execute(
         """CREATE TEMPORARY TABLE ml_ratings (
             user_external_id bigint, movielens_id integer, rating numeric(2, 1), rated_at bigint

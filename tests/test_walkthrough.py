@@ -1,63 +1,20 @@
 """The seed guide's walkthrough, verbatim, over real HTTP against `cinelibre serve` started the way a
 new user starts it: embedded database, demo catalogue, Ctrl-C to stop, data kept for the next start."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-STARTUP_TIMEOUT_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET_KEY", "ENVIRONMENT")}
-        env |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(self.port)}
-        self.log = (data_dir.parent / f"serve-{self.port}.log").open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cinelibre", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        self._wait_until_ready()
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, Path(self.log.name).read_text()
-            try:
-                if httpx.get(self.base_url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start: " + Path(self.log.name).read_text())
-
-    def interrupt(self) -> int:
-        """Ctrl-C, as a user at the terminal would."""
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=30)
+from tests.live_server import Server, stop_leftover_database
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "data"
     yield folder
-    pid_file = folder / "pgdata" / "postmaster.pid"
-    if pid_file.exists():  # a failed test must not leave a server running
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+    stop_leftover_database(folder)
 
 
 def test_seed_walkthrough_then_ctrl_c_then_restart_keeps_data(data_dir: Path) -> None:
@@ -100,19 +57,10 @@ def test_seed_walkthrough_then_ctrl_c_then_restart_keeps_data(data_dir: Path) ->
 
 
 def test_serve_without_demo_starts_empty(data_dir: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    port = free_port()
-    env |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "cinelibre", "serve", "--no-demo"], env=env)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/movies", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert response.json()["total"] == 0
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+    server = Server(data_dir, "--no-demo")
+
+    movies = httpx.get(server.base_url + "/movies").json()
+    books = httpx.get(server.base_url + "/books").json()
+
+    assert server.interrupt() == 0
+    assert (movies["total"], books["total"]) == (0, 0)

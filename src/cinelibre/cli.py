@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from cinelibre.database import migrate
 from cinelibre.database.connection import connection_kwargs
 from cinelibre.database.embedded import open_database
+from cinelibre.errors import InvalidInputError
 from cinelibre.movielens import reader as movielens_reader
 from cinelibre.movielens import service as movielens_service
 from cinelibre.settings import ConfigurationError, Settings, get_settings
@@ -69,25 +70,19 @@ def serve(
 def db_url() -> None:
     """Print the connection string (for psql and other tools)."""
     settings = _settings()
-    database = open_database(settings.database_url, settings.data_dir)
-    try:
+    with open_database(settings.database_url, settings.data_dir) as database:
         typer.echo(database.url)
         if database.is_embedded:
             console.print("The embedded database accepts connections while `cinelibre serve` is running.")
-    finally:
-        database.close()
 
 
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (`cinelibre serve` also does this on start)."""
     settings = _settings()
-    database = open_database(settings.database_url, settings.data_dir)
-    try:
+    with open_database(settings.database_url, settings.data_dir) as database:
         migrate.upgrade_to_head(database.url)
         console.print(f"Database schema at revision {migrate.current_revision(database.url)}.")
-    finally:
-        database.close()
 
 
 @db_app.command("schema")
@@ -131,15 +126,12 @@ def import_movielens(
     ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
 ) -> None:
     """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m). Idempotent."""
-    from cinelibre.errors import InvalidInputError
 
     settings = _settings()
-    database = open_database(settings.database_url, settings.data_dir)
-    try:
+    with open_database(settings.database_url, settings.data_dir) as database:
         migrate.upgrade_to_head(database.url)
-        asyncio.run(_import_movielens(database.url, settings, path, ratings))
-    except InvalidInputError as error:
-        console.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(2) from error
-    finally:
-        database.close()
+        try:
+            asyncio.run(_import_movielens(database.url, settings, path, ratings))
+        except InvalidInputError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(2) from error

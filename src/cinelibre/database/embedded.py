@@ -70,6 +70,12 @@ class DatabaseHandle:
         if self._embedded is not None:
             self._embedded.stop()
 
+    def __enter__(self) -> "DatabaseHandle":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def open_database(database_url: str | None, data_dir: Path) -> DatabaseHandle:
     if database_url is not None:

@@ -1,0 +1,52 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from tests.conftest import recreate_database
+from tests.test_movielens import LINKS_CSV, MOVIES_CSV, RATINGS_CSV
+
+
+def cinelibre(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": database_url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "cinelibre", *args], env=env, capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_import_movielens_command_reports_counts_and_is_idempotent(server_url: str, tmp_path: Path) -> None:
+    database_url = recreate_database(server_url, "cinelibre_cli")
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text(MOVIES_CSV, encoding="utf-8")
+    (folder / "links.csv").write_text(LINKS_CSV)
+    (folder / "ratings.csv").write_text(RATINGS_CSV)
+
+    first = cinelibre("import", "movielens", str(folder), database_url=database_url, cwd=tmp_path)
+    second = cinelibre("import", "movielens", str(folder), database_url=database_url, cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert "4 films read, 4 added, 0 linked to films already here; 2 users added; 4 ratings written." in first.stderr
+    assert "4 films read, 0 added, 0 linked to films already here; 0 users added; 0 ratings written." in second.stderr
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM ratings").fetchone() == (4,)
+
+
+def test_import_of_a_folder_that_is_not_movielens_fails_clearly(server_url: str, tmp_path: Path) -> None:
+    database_url = recreate_database(server_url, "cinelibre_cli")
+
+    result = cinelibre("import", "movielens", str(tmp_path), database_url=database_url, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "is not a MovieLens folder" in result.stderr
+
+
+def test_db_url_prints_the_configured_connection_string(server_url: str, tmp_path: Path) -> None:
+    database_url = recreate_database(server_url, "cinelibre_cli")
+
+    result = cinelibre("db", "url", database_url=database_url, cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout == database_url + "\n"

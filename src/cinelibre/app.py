@@ -1,5 +1,6 @@
 """The FastAPI application and what it needs while it runs."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,19 +23,46 @@ from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.middleware import BodySizeLimit
 from cinelibre.ratings.endpoints import router as ratings_router
+from cinelibre.recommend.endpoints import router as recommend_router
+from cinelibre.search import service as search_service
+from cinelibre.search.embedder import Embedder
+from cinelibre.search.endpoints import router as search_router
 from cinelibre.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 
-def install_runtime(app: FastAPI, *, settings: Settings, pool: AsyncConnectionPool[Connection]) -> None:
-    """Put on app.state what the routes read: the pool and the auth helpers."""
+def install_runtime(
+    app: FastAPI, *, settings: Settings, pool: AsyncConnectionPool[Connection], embedder: Embedder | None = None
+) -> None:
+    """Put on app.state what the routes read: the pool, the embedder and the auth helpers."""
     app.state.settings = settings
     app.state.pool = pool
+    app.state.embedder = embedder or Embedder(settings)
     app.state.token_codec = TokenCodec(
         secret=resolve_jwt_secret(settings), lifetime=timedelta(minutes=settings.access_token_expire_minutes)
     )
     app.state.password_hasher = PasswordHasher(rounds=settings.bcrypt_rounds)
+
+
+async def _prepare_search(pool: AsyncConnectionPool[Connection], embedder: Embedder, settings: Settings) -> None:
+    """After start-up, without delaying it: load the model and embed what is new or changed."""
+    try:
+        async with pool.connection() as conn:
+            status = await search_service.embedding_status(conn, model=embedder.model_name)
+        if status.other_model:
+            logger.warning(
+                "%s items were embedded by %s, not by the configured EMBEDDING_MODEL %s: semantic search "
+                "ignores those vectors until they are embedded again (`cinelibre embed`, or on this start).",
+                status.other_model, ", ".join(status.other_models), embedder.model_name,
+            )  # fmt: skip
+        await to_thread.run_sync(embedder.load)
+        if settings.embed_on_start:
+            run = await search_service.embed_pending(pool, embedder)
+            if run.embedded:
+                logger.info("embedded %s new or changed items with %s", run.embedded, embedder.model_name)
+    except Exception:
+        logger.exception("preparing semantic search failed; the API keeps serving")
 
 
 @asynccontextmanager
@@ -52,7 +80,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if settings.load_demo_catalogue:
                 async with pool.connection() as conn, conn.transaction():
                     await demo_service.load_if_empty(conn)
+            background = asyncio.create_task(_prepare_search(pool, app.state.embedder, settings))
             yield
+            background.cancel()
         finally:
             await pool.close()
     finally:
@@ -72,5 +102,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router):
+        app.include_router(router)
+    for router in (search_router, recommend_router):
         app.include_router(router)
     return app

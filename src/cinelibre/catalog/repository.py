@@ -139,51 +139,40 @@ async def add_rating_to_item(
     await conn.execute(query, (count_delta, sum_delta, item_id))
 
 
+_MOVIE_FIELDS = (
+    "title, original_title, year, original_language, genres, overview, directors, cast_members, runtime_minutes, "
+    "tmdb_id, imdb_id"
+)
+_BOOK_FIELDS = "title, year, language, categories, description, authors, page_count, google_books_id, isbn13"
+
+
+def _movie_values(m: MovieCreate) -> tuple[Any, ...]:
+    return (
+        m.title, m.original_title, m.year, m.original_language, m.genres, m.overview, m.directors, m.cast,
+        m.runtime, m.tmdb_id, m.imdb_id,
+    )  # fmt: skip
+
+
+def _book_values(b: BookCreate) -> tuple[Any, ...]:
+    return (
+        b.title, b.year, b.language, b.categories, b.description, b.authors, b.page_count, b.google_books_id,
+        b.isbn13,
+    )  # fmt: skip
+
+
 async def insert_movies(conn: Connection, movies: list[MovieCreate]) -> None:
     async with conn.cursor() as cursor:
         await cursor.executemany(
-            """INSERT INTO movies (title, original_title, year, original_language, genres, overview, directors,
-                cast_members, runtime_minutes, tmdb_id, imdb_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (
-                    m.title,
-                    m.original_title,
-                    m.year,
-                    m.original_language,
-                    m.genres,
-                    m.overview,
-                    m.directors,
-                    m.cast,
-                    m.runtime,
-                    m.tmdb_id,
-                    m.imdb_id,
-                )
-                for m in movies
-            ],
+            f"INSERT INTO movies ({_MOVIE_FIELDS}) VALUES ({', '.join(['%s'] * 11)})",
+            [_movie_values(m) for m in movies],
         )
 
 
 async def insert_books(conn: Connection, books: list[BookCreate]) -> None:
     async with conn.cursor() as cursor:
         await cursor.executemany(
-            """INSERT INTO books (title, year, language, categories, description, authors, page_count,
-                google_books_id, isbn13)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (
-                    b.title,
-                    b.year,
-                    b.language,
-                    b.categories,
-                    b.description,
-                    b.authors,
-                    b.page_count,
-                    b.google_books_id,
-                    b.isbn13,
-                )
-                for b in books
-            ],
+            f"INSERT INTO books ({_BOOK_FIELDS}) VALUES ({', '.join(['%s'] * 9)})",
+            [_book_values(b) for b in books],
         )
 
 
@@ -227,3 +216,87 @@ async def recompute_rating_aggregates(conn: Connection) -> None:
             ).format(table=table),
             (item_type.value,),
         )
+
+
+async def find_movie(conn: Connection, movie: MovieCreate) -> int | None:
+    """The catalogue film this description is about: by TMDB id, IMDb id, then title and year."""
+    cursor = await conn.execute(
+        """
+        SELECT id FROM movies
+        WHERE tmdb_id = %(tmdb)s OR imdb_id = %(imdb)s
+           OR (%(tmdb)s::int IS NULL AND %(imdb)s::text IS NULL AND lower(title) = lower(%(title)s)
+               AND year IS NOT DISTINCT FROM %(year)s)
+        ORDER BY (tmdb_id = %(tmdb)s) DESC NULLS LAST, (imdb_id = %(imdb)s) DESC NULLS LAST, id
+        LIMIT 1
+        """,
+        {"tmdb": movie.tmdb_id, "imdb": movie.imdb_id, "title": movie.title, "year": movie.year},
+    )
+    row = await cursor.fetchone()
+    return row["id"] if row else None
+
+
+async def find_book(conn: Connection, book: BookCreate) -> int | None:
+    cursor = await conn.execute(
+        """
+        SELECT id FROM books
+        WHERE google_books_id = %(gid)s OR isbn13 = %(isbn)s
+           OR (%(gid)s::text IS NULL AND %(isbn)s::text IS NULL AND lower(title) = lower(%(title)s)
+               AND year IS NOT DISTINCT FROM %(year)s)
+        ORDER BY (google_books_id = %(gid)s) DESC NULLS LAST, (isbn13 = %(isbn)s) DESC NULLS LAST, id
+        LIMIT 1
+        """,
+        {"gid": book.google_books_id, "isbn": book.isbn13, "title": book.title, "year": book.year},
+    )
+    row = await cursor.fetchone()
+    return row["id"] if row else None
+
+
+async def insert_movie(conn: Connection, movie: MovieCreate) -> int:
+    cursor = await conn.execute(
+        f"INSERT INTO movies ({_MOVIE_FIELDS}) VALUES ({', '.join(['%s'] * 11)}) RETURNING id", _movie_values(movie)
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["id"]
+
+
+async def insert_book(conn: Connection, book: BookCreate) -> int:
+    cursor = await conn.execute(
+        f"INSERT INTO books ({_BOOK_FIELDS}) VALUES ({', '.join(['%s'] * 9)}) RETURNING id", _book_values(book)
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["id"]
+
+
+async def update_movie(conn: Connection, movie_id: int, movie: MovieCreate) -> bool:
+    """Overwrite the film's described fields; returns False (and writes nothing) if none changed."""
+    cursor = await conn.execute(
+        f"""
+        UPDATE movies SET ({_MOVIE_FIELDS}, updated_at) = ({", ".join(["%s"] * 11)}, now())
+        WHERE id = %s AND ({_MOVIE_FIELDS}) IS DISTINCT FROM ({", ".join(["%s"] * 11)})
+        """,
+        (*_movie_values(movie), movie_id, *_movie_values(movie)),
+    )
+    return cursor.rowcount == 1
+
+
+async def update_book(conn: Connection, book_id: int, book: BookCreate) -> bool:
+    cursor = await conn.execute(
+        f"""
+        UPDATE books SET ({_BOOK_FIELDS}, updated_at) = ({", ".join(["%s"] * 9)}, now())
+        WHERE id = %s AND ({_BOOK_FIELDS}) IS DISTINCT FROM ({", ".join(["%s"] * 9)})
+        """,
+        (*_book_values(book), book_id, *_book_values(book)),
+    )
+    return cursor.rowcount == 1
+
+
+async def get_movies(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    query = sql.SQL("SELECT {} FROM movies WHERE id = ANY(%s)").format(MOVIE_COLUMNS)
+    return await (await conn.execute(query, (ids,))).fetchall()
+
+
+async def get_books(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    query = sql.SQL("SELECT {} FROM books WHERE id = ANY(%s)").format(BOOK_COLUMNS)
+    return await (await conn.execute(query, (ids,))).fetchall()

@@ -1,6 +1,15 @@
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated
+
+import psycopg
+from pydantic import Field, TypeAdapter, ValidationError
+
 from cinelibre.catalog import repository
 from cinelibre.catalog.repository import BookFilter, MovieFilter
-from cinelibre.catalog.schemas import BookPublic, MoviePublic, MovieSort
+from cinelibre.catalog.schemas import BookCreate, BookPublic, MovieCreate, MoviePublic, MovieSort
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.pagination import Page, PageRequest
@@ -38,3 +47,66 @@ async def list_books(conn: Connection, *, filters: BookFilter, page: PageRequest
 async def ensure_item_exists(conn: Connection, item_type: ItemType, item_id: int) -> None:
     if not await repository.item_exists(conn, item_type, item_id):
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.", field="item_id")
+
+
+class UpsertOutcome(StrEnum):
+    INSERTED = "inserted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+async def upsert_item(conn: Connection, item: MovieCreate | BookCreate) -> UpsertOutcome:
+    """Add an item, or bring the one it describes (same external id, else same title and year) up
+    to date. Writing nothing when nothing changed keeps re-imports free."""
+    if isinstance(item, MovieCreate):
+        existing = await repository.find_movie(conn, item)
+        if existing is None:
+            await repository.insert_movie(conn, item)
+            return UpsertOutcome.INSERTED
+        changed = await repository.update_movie(conn, existing, item)
+    else:
+        existing = await repository.find_book(conn, item)
+        if existing is None:
+            await repository.insert_book(conn, item)
+            return UpsertOutcome.INSERTED
+        changed = await repository.update_book(conn, existing, item)
+    return UpsertOutcome.UPDATED if changed else UpsertOutcome.UNCHANGED
+
+
+@dataclass
+class CatalogueImport:
+    counts: Counter[UpsertOutcome] = field(default_factory=Counter)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+_catalogue_item: TypeAdapter[MovieCreate | BookCreate] = TypeAdapter(
+    Annotated[MovieCreate | BookCreate, Field(discriminator="item_type")]
+)
+
+
+def parse_catalogue_line(line: str) -> MovieCreate | BookCreate:
+    """One JSONL line; raises ValueError with a readable reason."""
+    try:
+        return _catalogue_item.validate_json(line)
+    except ValidationError as error:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        raise ValueError(reasons) from None
+
+
+async def import_catalogue(conn: Connection, lines: Iterable[str]) -> CatalogueImport:
+    """Upsert every valid line; a bad line is reported with its number and skipped."""
+    report = CatalogueImport()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = parse_catalogue_line(line)
+            async with conn.transaction():
+                report.counts[await upsert_item(conn, item)] += 1
+        except ValueError as error:
+            report.bad_lines.append((number, str(error)))
+        except psycopg.errors.UniqueViolation:
+            report.bad_lines.append((number, "its external ids belong to two different catalogue items"))
+    return report

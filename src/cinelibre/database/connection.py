@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import psycopg
 import psycopg_pool
 from fastapi import Depends, Request
+from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -24,6 +25,11 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+async def prepare_connection(conn: AsyncConnection[Any]) -> None:
+    """Teach a new connection pgvector's types (numpy arrays in and out)."""
+    await register_vector_async(conn)
+
+
 async def open_pool(database_url: str, settings: Settings) -> AsyncConnectionPool[Connection]:
     pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
         database_url,
@@ -31,6 +37,7 @@ async def open_pool(database_url: str, settings: Settings) -> AsyncConnectionPoo
         max_size=settings.database_pool_max_size,
         timeout=settings.database_pool_timeout_seconds,
         kwargs=connection_kwargs(settings),
+        configure=prepare_connection,
         open=False,
         name="cinelibre",
     )

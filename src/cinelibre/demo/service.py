@@ -2,17 +2,15 @@
 popular and personalized recommendations have material on a fresh install."""
 
 import hashlib
-import json
 import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from cinelibre.auth import repository as auth_repository
 from cinelibre.catalog import repository as catalog_repository
+from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.schemas import BookCreate, MovieCreate
 from cinelibre.database.connection import Connection
 from cinelibre.ratings import repository as ratings_repository
@@ -23,8 +21,6 @@ DATA_DIR = Path(__file__).parent / "data"
 DEMO_SOURCE = "demo"
 DEMO_USER_COUNT = 80
 DEMO_LOAD_LOCK_ID = 72_410_002
-CatalogueItem = MovieCreate | BookCreate
-_item_adapter: TypeAdapter[CatalogueItem] = TypeAdapter(CatalogueItem)
 
 
 @dataclass(frozen=True)
@@ -41,8 +37,11 @@ def read_catalogue() -> tuple[list[MovieCreate], list[BookCreate]]:
     for path in sorted(DATA_DIR.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                item = _item_adapter.validate_python(json.loads(line))
-                (movies if isinstance(item, MovieCreate) else books).append(item)  # type: ignore[arg-type]
+                item = catalog_service.parse_catalogue_line(line)
+                if isinstance(item, MovieCreate):
+                    movies.append(item)
+                else:
+                    books.append(item)
     return movies, books
 
 

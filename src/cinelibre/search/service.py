@@ -1,0 +1,189 @@
+"""Embedding the catalogue, and hybrid search: vector neighbours, full-text matches and
+typo-tolerant name matches fused with Reciprocal Rank Fusion."""
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from anyio import to_thread
+from psycopg_pool import AsyncConnectionPool
+
+from cinelibre.catalog import repository as catalog_repository
+from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.database.connection import Connection
+from cinelibre.interactions import repository as interactions_repository
+from cinelibre.search import repository
+from cinelibre.search.embedder import Embedder
+from cinelibre.search.repository import Candidate, SearchFilters
+from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchScope
+from cinelibre.types import ItemType
+
+logger = logging.getLogger(__name__)
+
+RRF_K = 60  # the usual constant: ranks deep in a list still count, but little
+CANDIDATES_PER_LIST = 50
+NAME_CANDIDATES = 20
+EMBED_BATCH = 64
+_WEBSEARCH_SYNTAX = re.compile(r'["()]|(?:^|\s)-(?=\S)')
+
+
+@dataclass(frozen=True)
+class EmbeddingRun:
+    embedded: int
+
+
+async def embed_pending(
+    pool: AsyncConnectionPool[Connection],
+    embedder: Embedder,
+    *,
+    on_progress: Callable[[int], None] = lambda embedded: None,
+) -> EmbeddingRun:
+    """Embed every item whose document changed (or that another model embedded), a batch per
+    transaction, so an interrupted run keeps what it finished."""
+    total = 0
+    for item_type in ItemType:
+        while True:
+            async with pool.connection() as conn, conn.transaction():
+                rows = await repository.claim_pending_documents(
+                    conn, item_type, model=embedder.model_name, limit=EMBED_BATCH
+                )
+                if not rows:
+                    break
+                vectors = await to_thread.run_sync(embedder.embed_documents, [row["document"] for row in rows])
+                await repository.store_embeddings(
+                    conn,
+                    item_type,
+                    model=embedder.model_name,
+                    rows=[(row["id"], row["content_hash"], vector) for row, vector in zip(rows, vectors, strict=True)],
+                )
+            total += len(rows)
+            on_progress(len(rows))
+    return EmbeddingRun(embedded=total)
+
+
+async def mark_all_for_embedding(conn: Connection) -> None:
+    for item_type in ItemType:
+        await repository.forget_content_hashes(conn, item_type)
+
+
+async def embedding_status(conn: Connection, *, model: str) -> EmbeddingStatus:
+    counts = await repository.embedding_status(conn, model=model)
+    return EmbeddingStatus(model=model, other_models=await repository.other_models(conn, model=model), **counts)
+
+
+def websearch_any_word(query: str) -> str:
+    """The query as a websearch_to_tsquery() string that matches items having any of its words
+    (ranking puts items with more of them first). Quotes, parentheses and leading minus signs
+    are dropped: users type them, but they must not turn into phrase or NOT searches."""
+    words = _WEBSEARCH_SYNTAX.sub(" ", query).split()
+    return " or ".join(word for word in words if word.lower() != "or")
+
+
+def fuse(ranked_lists: list[list[Candidate]]) -> list[tuple[ItemType, int, float | None]]:
+    """Reciprocal Rank Fusion of lists that are each best first: (item_type, item_id, similarity)."""
+    scores: dict[tuple[ItemType, int], float] = defaultdict(float)
+    similarity: dict[tuple[ItemType, int], float | None] = {}
+    for candidates in ranked_lists:
+        for rank, candidate in enumerate(candidates, start=1):
+            key = (candidate.item_type, candidate.item_id)
+            scores[key] += 1.0 / (RRF_K + rank)
+            if similarity.get(key) is None:
+                similarity[key] = candidate.similarity
+    ordered = sorted(scores, key=lambda key: (-scores[key], -(similarity[key] or 0.0), key[0], key[1]))
+    return [(item_type, item_id, similarity[(item_type, item_id)]) for item_type, item_id in ordered]
+
+
+def _best_first(lists: list[list[Candidate]]) -> list[Candidate]:
+    """One retriever's lists for movies and books, merged by that retriever's score."""
+    return sorted((c for candidates in lists for c in candidates), key=lambda c: (-c.score, c.item_type, c.item_id))
+
+
+async def search(
+    conn: Connection,
+    *,
+    embedder: Embedder,
+    query: str,
+    scope: SearchScope,
+    limit: int,
+    threshold: float,
+    filters: SearchFilters,
+    mode: SearchMode = SearchMode.HYBRID,
+    user_id: int | None = None,
+) -> list[MovieHit | BookHit]:
+    vector = await to_thread.run_sync(embedder.embed_query, query)
+    item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
+    text_query = websearch_any_word(query)
+    model = embedder.model_name
+    ranked_lists: list[list[Candidate]] = []
+    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+        ranked_lists.append(_best_first([
+            await repository.nearest(
+                conn, t, vector=vector, model=model, limit=CANDIDATES_PER_LIST, threshold=threshold, filters=filters
+            )
+            for t in item_types
+        ]))  # fmt: skip
+    if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
+        ranked_lists.append(_best_first([
+            await repository.full_text(
+                conn, t, text_query=text_query, vector=vector, model=model, limit=CANDIDATES_PER_LIST,
+                filters=filters,
+            )
+            for t in item_types
+        ]))  # fmt: skip
+    if mode is SearchMode.HYBRID:
+        ranked_lists.append(_best_first([
+            await repository.similar_names(
+                conn, t, raw_query=query, vector=vector, model=model, limit=NAME_CANDIDATES, filters=filters
+            )
+            for t in item_types
+        ]))  # fmt: skip
+    fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
+    hits = await _load_hits(conn, fused[:limit])
+    if user_id is not None:
+        await interactions_repository.insert(
+            conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query
+        )
+    return hits
+
+
+async def _load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:
+    movie_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.MOVIE]
+    book_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.BOOK]
+    movies = {row["id"]: row for row in await catalog_repository.get_movies(conn, movie_ids)} if movie_ids else {}
+    books = {row["id"]: row for row in await catalog_repository.get_books(conn, book_ids)} if book_ids else {}
+    hits: list[MovieHit | BookHit] = []
+    for item_type, item_id, similarity in fused:
+        if item_type is ItemType.MOVIE:
+            hits.append(MovieHit(**MoviePublic.model_validate(movies[item_id]).model_dump(), similarity=similarity))
+        else:
+            hits.append(BookHit(**BookPublic.model_validate(books[item_id]).model_dump(), similarity=similarity))
+    return hits
+
+
+async def similar_to(
+    conn: Connection,
+    *,
+    embedder: Embedder,
+    item_type: ItemType,
+    item_id: int,
+    target_type: ItemType,
+    limit: int,
+) -> list[MovieHit | BookHit] | None:
+    """Items whose embeddings are nearest to this item's; None if the item does not exist."""
+    source = await repository.item_embedding(conn, item_type, item_id)
+    if source is None:
+        return None
+    if source["embedding"] is None or source["embedding_model"] != embedder.model_name:
+        logger.info("%s %s has no embedding from %s yet", item_type.value, item_id, embedder.model_name)
+        return []
+    neighbours = await repository.nearest(
+        conn,
+        target_type,
+        vector=source["embedding"],
+        model=embedder.model_name,
+        limit=limit,
+        exclude_id=item_id if target_type is item_type else None,
+    )
+    return await _load_hits(conn, [(c.item_type, c.item_id, c.similarity) for c in neighbours])

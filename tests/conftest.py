@@ -5,6 +5,7 @@ back at the end, so tests never see each other's rows."""
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,8 +18,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from cinelibre.app import create_app, install_runtime
 from cinelibre.database import migrate
-from cinelibre.database.connection import Connection, open_pool, request_transaction
+from cinelibre.database.connection import Connection, open_pool, prepare_connection, request_transaction
 from cinelibre.database.embedded import open_database
+from cinelibre.demo import service as demo_service
+from cinelibre.search import service as search_service
+from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 
 TEST_DATABASE = "cinelibre_test"
@@ -64,6 +68,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         jwt_secret_key="test-secret-that-is-long-enough-for-hs256",
         bcrypt_rounds=4,
+        embedding_threads=2,
         data_dir=tmp_path_factory.mktemp("data"),
     )
 
@@ -75,32 +80,87 @@ async def pool(database_url: str, settings: Settings) -> AsyncIterator[AsyncConn
     await pool.close()
 
 
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Connection]:
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    """The real bundled model, loaded once for the whole run."""
+    return Embedder(settings)
+
+
+@asynccontextmanager
+async def rolled_back(url: str) -> AsyncIterator[Connection]:
     """A connection inside a transaction that is always rolled back."""
-    connection = await psycopg.AsyncConnection.connect(database_url, row_factory=dict_row)
+    connection = await psycopg.AsyncConnection.connect(url, row_factory=dict_row)
+    await prepare_connection(connection)
     async with connection, connection.transaction(force_rollback=True):
         yield connection
 
 
-@pytest.fixture
-def app(settings: Settings, pool: AsyncConnectionPool[Connection], conn: Connection) -> FastAPI:
+def app_on(
+    connection: Connection, settings: Settings, pool: AsyncConnectionPool[Connection], embedder: Embedder
+) -> FastAPI:
     application = create_app(settings, manage_database=False)
-    install_runtime(application, settings=settings, pool=pool)
+    install_runtime(application, settings=settings, pool=pool, embedder=embedder)
 
     async def test_transaction() -> AsyncIterator[Connection]:
         # A savepoint per request: a failing request undoes only its own writes, as in production.
-        async with conn.transaction():
-            yield conn
+        async with connection.transaction():
+            yield connection
 
     application.dependency_overrides[request_transaction] = test_transaction
     return application
 
 
+@asynccontextmanager
+async def client_for(application: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[Connection]:
+    async with rolled_back(database_url) as connection:
+        yield connection
+
+
+@pytest.fixture
+def app(settings: Settings, pool: AsyncConnectionPool[Connection], conn: Connection, embedder: Embedder) -> FastAPI:
+    return app_on(conn, settings, pool, embedder)
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with client_for(app) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def catalogue_database_url(server_url: str, settings: Settings, embedder: Embedder) -> str:
+    """A second database holding the demo catalogue, embedded, for search and similarity tests."""
+    url = recreate_database(server_url, "cinelibre_catalogue_test")
+    migrate.upgrade_to_head(url)
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as connection:
+        async with connection.transaction():
+            await demo_service.load(connection)
+    pool = await open_pool(url, settings)
+    try:
+        await search_service.embed_pending(pool, embedder)
+    finally:
+        await pool.close()
+    return url
+
+
+@pytest.fixture
+async def catalogue_conn(catalogue_database_url: str) -> AsyncIterator[Connection]:
+    async with rolled_back(catalogue_database_url) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def catalogue_client(
+    catalogue_conn: Connection, settings: Settings, pool: AsyncConnectionPool[Connection], embedder: Embedder
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app_on(catalogue_conn, settings, pool, embedder)) as http:
         yield http
 
 

@@ -8,16 +8,26 @@ from typing import Annotated
 import psycopg
 import typer
 import uvicorn
-from psycopg.rows import dict_row
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
+from cinelibre.catalog import service as catalog_service
+from cinelibre.catalog.service import UpsertOutcome
 from cinelibre.database import migrate
-from cinelibre.database.connection import connection_kwargs
+from cinelibre.database.connection import connection_kwargs, open_pool
 from cinelibre.database.embedded import open_database
 from cinelibre.errors import InvalidInputError
 from cinelibre.movielens import reader as movielens_reader
 from cinelibre.movielens import service as movielens_service
+from cinelibre.search import service as search_service
+from cinelibre.search.embedder import Embedder
 from cinelibre.settings import ConfigurationError, Settings, get_settings
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
@@ -36,6 +46,19 @@ def _settings() -> Settings:
     except ConfigurationError as error:
         console.print(f"[red]Configuration error:[/red] {error}")
         raise typer.Exit(2) from error
+
+
+def _progress(*columns: ProgressColumn) -> Progress:
+    """A progress bar on a terminal; on anything else (CI, a log file) it stays silent."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        *columns,
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -94,17 +117,9 @@ def db_schema() -> None:
 async def _import_movielens(database_url: str, settings: Settings, path: Path, with_ratings: bool) -> None:
     dataset = movielens_reader.open_dataset(path)
     total = dataset.ratings_file.stat().st_size if with_ratings else 0
-    kwargs = connection_kwargs(settings) | {"row_factory": dict_row}
+    kwargs = connection_kwargs(settings)
     async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with _progress(DownloadColumn(), TransferSpeedColumn()) as progress:
             task = progress.add_task(f"Loading {dataset.name} ratings", total=total)
             async with conn.transaction():
                 report = await movielens_service.import_dataset(
@@ -118,6 +133,66 @@ async def _import_movielens(database_url: str, settings: Settings, path: Path, w
         f"{report.movies_linked} linked to films already here; {report.users_added} users added; "
         f"{report.ratings_written} ratings written."
     )
+
+
+async def _embed(database_url: str, settings: Settings, everything: bool) -> int:
+    embedder = Embedder(settings)
+    pool = await open_pool(database_url, settings)
+    try:
+        if everything:
+            async with pool.connection() as conn, conn.transaction():
+                await search_service.mark_all_for_embedding(conn)
+        async with pool.connection() as conn:
+            status = await search_service.embedding_status(conn, model=embedder.model_name)
+        pending = status.missing + status.outdated + status.other_model
+        with _progress() as progress:
+            task = progress.add_task(f"Embedding with {embedder.model_name}", total=pending)
+            run = await search_service.embed_pending(
+                pool, embedder, on_progress=lambda done: progress.advance(task, done)
+            )
+        return run.embedded
+    finally:
+        await pool.close()
+
+
+@app.command()
+def embed(
+    everything: Annotated[bool, typer.Option("--all", help="Embed every item again, not only what changed.")] = False,
+) -> None:
+    """Embed the catalogue with the configured EMBEDDING_MODEL (what is new or changed, or --all)."""
+    settings = _settings()
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        embedded = asyncio.run(_embed(database.url, settings, everything))
+    console.print(f"Embedded {embedded} items with {settings.embedding_model}.")
+
+
+async def _import_catalogue(database_url: str, settings: Settings, path: Path) -> None:
+    kwargs = connection_kwargs(settings)
+    async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn, conn.transaction():
+        with path.open(encoding="utf-8") as file:
+            report = await catalog_service.import_catalogue(conn, file)
+    for number, reason in report.bad_lines:
+        console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
+    counts = report.counts
+    console.print(
+        f"Catalogue {path.name}: {counts[UpsertOutcome.INSERTED]} added, {counts[UpsertOutcome.UPDATED]} updated, "
+        f"{counts[UpsertOutcome.UNCHANGED]} unchanged, {len(report.bad_lines)} bad lines skipped."
+    )
+
+
+@import_app.command("catalogue")
+def import_catalogue(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSONL file, one item per line.")],
+) -> None:
+    """Add or update movies and books from a JSONL file (see the README for the fields); new or changed
+    items are embedded. Idempotent: items are matched by external id, else by title and year."""
+    settings = _settings()
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        asyncio.run(_import_catalogue(database.url, settings, path))
+        embedded = asyncio.run(_embed(database.url, settings, everything=False))
+    console.print(f"Embedded {embedded} new or changed items.")
 
 
 @import_app.command("movielens")

@@ -38,7 +38,7 @@ async def measure(url: str, settings: Settings) -> dict[SearchMode, dict[str, fl
     await pool.close()
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
         await prepare_connection(conn)
-        judgements = await quality.load_judgements(conn, RELEVANCE_SET)
+        judgements = await quality.load_judgements(conn, quality.read_relevance_set(RELEVANCE_SET))
         return {mode: await quality.evaluate(conn, embedder, judgements, mode) for mode in SearchMode}
 
 

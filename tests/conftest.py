@@ -139,9 +139,9 @@ async def catalogue_database_url(server_url: str, settings: Settings, embedder: 
     """A second database holding the demo catalogue, embedded, for search and similarity tests."""
     url = recreate_database(server_url, "cinelibre_catalogue_test")
     migrate.upgrade_to_head(url)
-    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as connection:
-        async with connection.transaction():
-            await demo_service.load(connection)
+    connection = await psycopg.AsyncConnection.connect(url, row_factory=dict_row)
+    async with connection, connection.transaction():
+        await demo_service.load(connection)
     pool = await open_pool(url, settings)
     try:
         await search_service.embed_pending(pool, embedder)

@@ -211,7 +211,7 @@ async def test_vectors_of_another_model_are_never_compared(catalogue_client: htt
 
 
 async def test_hybrid_beats_vector_only_and_full_text_only(catalogue_conn, embedder: Embedder) -> None:
-    judgements = await quality.load_judgements(catalogue_conn, RELEVANCE_SET)
+    judgements = await quality.load_judgements(catalogue_conn, quality.read_relevance_set(RELEVANCE_SET))
 
     scores = {mode: (await quality.evaluate(catalogue_conn, embedder, judgements, mode))["all"] for mode in SearchMode}
 

@@ -9,6 +9,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cinelibre.database.connection import Connection
 from cinelibre.search import service
@@ -33,15 +34,19 @@ def ndcg(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
     return gain / best if best else 0.0
 
 
-async def load_judgements(conn: Connection, path: Path) -> list[Judgement]:
-    """Read a relevance set, turning "movie:Title (year)" into catalogue ids."""
+def read_relevance_set(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+async def load_judgements(conn: Connection, entries: list[dict[str, Any]]) -> list[Judgement]:
+    """Turn a relevance set's "movie:Title (year)" labels into catalogue ids."""
     cursor = await conn.execute(
         """SELECT 'movie:' || title || ' (' || year || ')' AS label, 'movie:' || id AS key FROM movies
         UNION ALL SELECT 'book:' || title || ' (' || year || ')', 'book:' || id FROM books"""
     )
     keys = {row["label"]: row["key"] for row in await cursor.fetchall()}
     judgements = []
-    for entry in json.loads(path.read_text(encoding="utf-8")):
+    for entry in entries:
         grades = {keys[label]: grade for label, grade in entry["relevant"].items()}
         judgements.append(Judgement(entry["query"], SearchScope(entry["type"]), entry["kind"], grades))
     return judgements

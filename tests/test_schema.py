@@ -4,7 +4,7 @@ from pathlib import Path
 
 import psycopg
 
-from cinelibre.database import migrate
+from cinelibre.database import migrate, schema_state
 from cinelibre.database.connection import connection_kwargs
 from tests.conftest import recreate_database
 
@@ -83,3 +83,16 @@ def test_default_mode_prepares_repeated_statements(database_url: str, settings) 
         prepared = conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()
 
     assert prepared["n"] == 1
+
+
+def test_latest_revision_is_alembics_head(database_url: str) -> None:
+    assert schema_state.latest_revision() == migrate.head_revision()
+    assert schema_state.current_revision(database_url) == migrate.head_revision()
+
+
+def test_an_empty_database_is_migrated_in_a_child_process(server_url: str) -> None:
+    url = recreate_database(server_url, "cinelibre_schema_child")
+
+    schema_state.ensure_current(url)
+
+    assert schema_state.current_revision(url) == migrate.head_revision()

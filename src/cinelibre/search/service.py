@@ -2,7 +2,6 @@
 typo-tolerant name matches fused with Reciprocal Rank Fusion."""
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from cinelibre.database.connection import Connection
 from cinelibre.interactions import repository as interactions_repository
 from cinelibre.search import repository
 from cinelibre.search.embedder import Embedder
-from cinelibre.search.repository import Candidate, SearchFilters
+from cinelibre.search.repository import Candidate, FullTextQuery, SearchFilters
 from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchScope
 from cinelibre.types import ItemType
 
@@ -26,7 +25,16 @@ RRF_K = 60  # the usual constant: ranks deep in a list still count, but little
 CANDIDATES_PER_LIST = 50
 NAME_CANDIDATES = 20
 EMBED_BATCH = 64
-_WEBSEARCH_SYNTAX = re.compile(r'["()]|(?:^|\s)-(?=\S)')
+# Full-text search leaves out words found in more than this share of the catalogue (but never in
+# fewer than COMMON_WORD_MIN_ITEMS items): such words say little about what the user wants and
+# would make every search rank half the catalogue.
+COMMON_WORD_SHARE = 0.03
+COMMON_WORD_MIN_ITEMS = 50
+# A query made only of common words is not matched by full text if even its rarest word is in
+# more items than this.
+FULL_TEXT_MAX_MATCHES = 5000
+# Misspelt names are short; a long descriptive query is left to the other retrievers.
+NAME_QUERY_MAX_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ async def embed_pending(
                 )
             total += len(rows)
             on_progress(len(rows))
+    if total:
+        async with pool.connection() as conn, conn.transaction():
+            await repository.refresh_vocabulary(conn)
     return EmbeddingRun(embedded=total)
 
 
@@ -73,12 +84,25 @@ async def embedding_status(conn: Connection, *, model: str) -> EmbeddingStatus:
     return EmbeddingStatus(model=model, other_models=await repository.other_models(conn, model=model), **counts)
 
 
-def websearch_any_word(query: str) -> str:
-    """The query as a websearch_to_tsquery() string that matches items having any of its words
-    (ranking puts items with more of them first). Quotes, parentheses and leading minus signs
-    are dropped: users type them, but they must not turn into phrase or NOT searches."""
-    words = _WEBSEARCH_SYNTAX.sub(" ", query).split()
-    return " or ".join(word for word in words if word.lower() != "or")
+def _quoted(lexeme: str) -> str:
+    escaped = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
+
+
+def full_text_query(lexemes: list[tuple[str, int]], catalogue_size: float) -> FullTextQuery | None:
+    """Items with all of the query's words come first; after them, items with any of its
+    informative words. None when every word is so common that matching would rank a large part
+    of the catalogue for little gain (the other retrievers answer such queries)."""
+    if not lexemes:
+        return None
+    common = max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
+    informative = [_quoted(lexeme) for lexeme, documents in lexemes if documents <= common]
+    all_words = " & ".join(_quoted(lexeme) for lexeme, _ in lexemes)
+    if not informative:
+        if min(documents for _, documents in lexemes) > FULL_TEXT_MAX_MATCHES:
+            return None
+        return FullTextQuery(all_words=all_words, any_word=all_words)
+    return FullTextQuery(all_words=all_words, any_word=f"({all_words}) | " + " | ".join(informative))
 
 
 def fuse(ranked_lists: list[list[Candidate]]) -> list[tuple[ItemType, int, float | None]]:
@@ -114,7 +138,8 @@ async def search(
 ) -> list[MovieHit | BookHit]:
     vector = await to_thread.run_sync(embedder.embed_query, query)
     item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
-    text_query = websearch_any_word(query)
+    lexemes, catalogue_size = await repository.query_lexemes(conn, query)
+    text_query = full_text_query(lexemes, catalogue_size)
     model = embedder.model_name
     ranked_lists: list[list[Candidate]] = []
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
@@ -127,12 +152,11 @@ async def search(
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
         ranked_lists.append(_best_first([
             await repository.full_text(
-                conn, t, text_query=text_query, vector=vector, model=model, limit=CANDIDATES_PER_LIST,
-                filters=filters,
+                conn, t, query=text_query, vector=vector, model=model, limit=CANDIDATES_PER_LIST, filters=filters
             )
             for t in item_types
         ]))  # fmt: skip
-    if mode is SearchMode.HYBRID:
+    if mode is SearchMode.HYBRID and len(query.split()) <= NAME_QUERY_MAX_WORDS:
         ranked_lists.append(_best_first([
             await repository.similar_names(
                 conn, t, raw_query=query, vector=vector, model=model, limit=NAME_CANDIDATES, filters=filters

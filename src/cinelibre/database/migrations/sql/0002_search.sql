@@ -8,6 +8,11 @@ CREATE FUNCTION join_text(parts text[], separator text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN array_to_string(parts, separator);
 
+-- Distinct lower-case names (titles, people) for typo-tolerant matching.
+CREATE FUNCTION lower_names(parts text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT DISTINCT lower(btrim(part)) FROM unnest(parts) AS part WHERE btrim(part) <> '' ORDER BY 1);
+
 CREATE FUNCTION language_name(code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE code
@@ -62,9 +67,9 @@ ALTER TABLE movies
         movie_document(title, original_title, year, original_language, genres, keywords, directors, cast_members,
                        overview)
     ) STORED,
-    -- Titles and people, for typo-tolerant (trigram) matching.
-    ADD COLUMN names text GENERATED ALWAYS AS (
-        lower(join_text(ARRAY[title, original_title] || directors || cast_members, ' '))
+    -- Titles and people, for typo-tolerant matching through search_names.
+    ADD COLUMN name_list text[] GENERATED ALWAYS AS (
+        lower_names(ARRAY[title, original_title] || directors || cast_members)
     ) STORED,
     ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', join_text(ARRAY[title, original_title], ' ')), 'A')
@@ -78,9 +83,7 @@ ALTER TABLE books
     ADD COLUMN document text GENERATED ALWAYS AS (
         book_document(title, subtitle, year, language, categories, authors, description)
     ) STORED,
-    ADD COLUMN names text GENERATED ALWAYS AS (
-        lower(join_text(ARRAY[title, subtitle] || authors, ' '))
-    ) STORED,
+    ADD COLUMN name_list text[] GENERATED ALWAYS AS (lower_names(ARRAY[title, subtitle] || authors)) STORED,
     ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', join_text(ARRAY[title, subtitle], ' ')), 'A')
         || setweight(to_tsvector('english', join_text(authors, ' ')), 'B')
@@ -97,8 +100,21 @@ CREATE INDEX movies_embedding_idx ON movies USING hnsw (embedding vector_cosine_
 CREATE INDEX books_embedding_idx ON books USING hnsw (embedding vector_cosine_ops);
 CREATE INDEX movies_search_idx ON movies USING gin (search_vector);
 CREATE INDEX books_search_idx ON books USING gin (search_vector);
-CREATE INDEX movies_names_trgm_idx ON movies USING gist (names gist_trgm_ops);
-CREATE INDEX books_names_trgm_idx ON books USING gist (names gist_trgm_ops);
+CREATE INDEX movies_name_list_idx ON movies USING gin (name_list);
+CREATE INDEX books_name_list_idx ON books USING gin (name_list);
+
+-- The catalogue's vocabulary, rebuilt after the catalogue changes (stale rows only cost a little
+-- precision). search_terms counts how many items hold each full-text lexeme, so that search can
+-- leave out words so common they match half the catalogue; search_names lists every title and
+-- person once, a short dictionary that trigram look-ups search quickly.
+CREATE TABLE search_terms (
+    lexeme      text PRIMARY KEY,
+    documents   integer NOT NULL
+);
+CREATE TABLE search_names (
+    name        text PRIMARY KEY
+);
+CREATE INDEX search_names_trgm_idx ON search_names USING gist (name gist_trgm_ops);
 
 -- The seed's semantic search functions, also callable through Supabase's RPC. They return the
 -- closest items to query_embedding made by the same model, best first, with their cosine

@@ -146,11 +146,6 @@ CREATE FUNCTION join_text(parts text[], separator text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN array_to_string(parts, separator);
 
--- Distinct lower-case names (titles, people) for typo-tolerant matching.
-CREATE FUNCTION lower_names(parts text[]) RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY(SELECT DISTINCT lower(btrim(part)) FROM unnest(parts) AS part WHERE btrim(part) <> '' ORDER BY 1);
-
 CREATE FUNCTION language_name(code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE code
@@ -205,9 +200,9 @@ ALTER TABLE movies
         movie_document(title, original_title, year, original_language, genres, keywords, directors, cast_members,
                        overview)
     ) STORED,
-    -- Titles and people, for typo-tolerant matching through search_names.
-    ADD COLUMN name_list text[] GENERATED ALWAYS AS (
-        lower_names(ARRAY[title, original_title] || directors || cast_members)
+    -- The words of titles and people, unstemmed, for typo-tolerant matching through search_words.
+    ADD COLUMN name_vector tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', join_text(ARRAY[title, original_title] || directors || cast_members, ' '))
     ) STORED,
     ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', join_text(ARRAY[title, original_title], ' ')), 'A')
@@ -221,7 +216,9 @@ ALTER TABLE books
     ADD COLUMN document text GENERATED ALWAYS AS (
         book_document(title, subtitle, year, language, categories, authors, description)
     ) STORED,
-    ADD COLUMN name_list text[] GENERATED ALWAYS AS (lower_names(ARRAY[title, subtitle] || authors)) STORED,
+    ADD COLUMN name_vector tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', join_text(ARRAY[title, subtitle] || authors, ' '))
+    ) STORED,
     ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', join_text(ARRAY[title, subtitle], ' ')), 'A')
         || setweight(to_tsvector('english', join_text(authors, ' ')), 'B')
@@ -238,21 +235,23 @@ CREATE INDEX movies_embedding_idx ON movies USING hnsw (embedding vector_cosine_
 CREATE INDEX books_embedding_idx ON books USING hnsw (embedding vector_cosine_ops);
 CREATE INDEX movies_search_idx ON movies USING gin (search_vector);
 CREATE INDEX books_search_idx ON books USING gin (search_vector);
-CREATE INDEX movies_name_list_idx ON movies USING gin (name_list);
-CREATE INDEX books_name_list_idx ON books USING gin (name_list);
+CREATE INDEX movies_name_vector_idx ON movies USING gin (name_vector);
+CREATE INDEX books_name_vector_idx ON books USING gin (name_vector);
 
 -- The catalogue's vocabulary, rebuilt after the catalogue changes (stale rows only cost a little
 -- precision). search_terms counts how many items hold each full-text lexeme, so that search can
--- leave out words so common they match half the catalogue; search_names lists every title and
--- person once, a short dictionary that trigram look-ups search quickly.
+-- leave out words so common they match half the catalogue; search_words does the same for the
+-- words of titles and names, a short dictionary where trigram look-ups find the right spelling
+-- of a misspelt word quickly.
 CREATE TABLE search_terms (
     lexeme      text PRIMARY KEY,
     documents   integer NOT NULL
 );
-CREATE TABLE search_names (
-    name        text PRIMARY KEY
+CREATE TABLE search_words (
+    word        text PRIMARY KEY,
+    documents   integer NOT NULL
 );
-CREATE INDEX search_names_trgm_idx ON search_names USING gist (name gist_trgm_ops);
+CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops);
 
 -- The seed's semantic search functions, also callable through Supabase's RPC. They return the
 -- closest items to query_embedding made by the same model, best first, with their cosine

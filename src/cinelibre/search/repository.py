@@ -13,9 +13,9 @@ TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifie
 MATCH_FUNCTIONS = {ItemType.MOVIE: sql.Identifier("match_movies"), ItemType.BOOK: sql.Identifier("match_books")}
 LANGUAGE_COLUMNS = {ItemType.MOVIE: sql.Identifier("original_language"), ItemType.BOOK: sql.Identifier("language")}
 GENRE_COLUMNS = {ItemType.MOVIE: sql.Identifier("genres"), ItemType.BOOK: sql.Identifier("categories")}
-# A misspelt title or name still shares most of its trigrams with the right one.
-TRIGRAM_MIN_WORD_SIMILARITY = 0.45
-NAMES_PER_QUERY = 10
+# A misspelt word of a title or name still shares many trigrams with the right spelling.
+MIN_SPELLING_SIMILARITY = 0.4
+CORRECTIONS_PER_WORD = 3
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ async def nearest(
 
 
 async def refresh_vocabulary(conn: Connection) -> None:
-    """Rebuild search_terms and search_names from the catalogue (one process at a time)."""
+    """Rebuild search_terms and search_words from the catalogue (one process at a time)."""
     await conn.execute("SELECT pg_advisory_xact_lock(72410003)")
     await conn.execute("DELETE FROM search_terms")
     await conn.execute(
@@ -164,11 +164,14 @@ async def refresh_vocabulary(conn: Connection) -> None:
         ) AS stats GROUP BY word
         """
     )
-    await conn.execute("DELETE FROM search_names")
+    await conn.execute("DELETE FROM search_words")
     await conn.execute(
         """
-        INSERT INTO search_names (name)
-        SELECT unnest(name_list) FROM movies UNION SELECT unnest(name_list) FROM books
+        INSERT INTO search_words (word, documents)
+        SELECT word, sum(ndoc)::int FROM (
+            SELECT word, ndoc FROM ts_stat('SELECT name_vector FROM movies')
+            UNION ALL SELECT word, ndoc FROM ts_stat('SELECT name_vector FROM books')
+        ) AS stats GROUP BY word
         """
     )
 
@@ -230,34 +233,58 @@ async def full_text(
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
 
 
-async def similar_names(
+async def spelling_corrections(conn: Connection, raw_query: str, *, max_documents: float) -> list[str]:
+    """The words of titles and names the query means: each query word itself where titles or names
+    have it, and for a word the catalogue has nowhere (a typo, probably) the closest few spellings
+    (pg_trgm similarity). Words in more than max_documents items are too common to help."""
+    cursor = await conn.execute(
+        """
+        WITH typed AS (
+            SELECT DISTINCT typed AS word FROM unnest(tsvector_to_array(to_tsvector('simple', %(raw)s))) AS typed
+            WHERE length(typed) >= 3
+        ), unknown AS (
+            SELECT typed.word FROM typed
+            WHERE NOT EXISTS (SELECT 1 FROM search_words known WHERE known.word = typed.word)
+              AND NOT EXISTS (SELECT 1 FROM search_terms known
+                              WHERE known.lexeme = ANY(tsvector_to_array(to_tsvector('english', typed.word))))
+        )
+        SELECT typed.word FROM typed JOIN search_words known USING (word)
+        WHERE known.documents <= %(max_documents)s
+        UNION
+        SELECT closest.word FROM unknown CROSS JOIN LATERAL (
+            SELECT candidate.word, similarity(candidate.word, unknown.word) AS score FROM search_words candidate
+            WHERE candidate.word %% unknown.word AND candidate.documents <= %(max_documents)s
+            ORDER BY score DESC, candidate.word LIMIT %(per_word)s
+        ) AS closest
+        WHERE closest.score >= %(min_similarity)s
+        ORDER BY 1
+        """,
+        {
+            "raw": raw_query, "max_documents": max_documents, "per_word": CORRECTIONS_PER_WORD,
+            "min_similarity": MIN_SPELLING_SIMILARITY,
+        },
+    )  # fmt: skip
+    return [row["word"] for row in await cursor.fetchall()]
+
+
+async def name_matches(
     conn: Connection,
     item_type: ItemType,
     *,
-    raw_query: str,
+    name_query: str,
     vector: np.ndarray,
     model: str,
     limit: int,
     filters: SearchFilters,
 ) -> list[Candidate]:
-    """Items whose title or people are spelt close to the query: the nearest names in the
-    search_names dictionary (pg_trgm word similarity), then the items that carry them."""
+    """Items whose titles or people contain the corrected words (`name_query`, a tsquery)."""
     ranked = sql.SQL(
         """
-        SELECT item.id, max(matched.score) AS score
-        FROM (
-            SELECT name, word_similarity(%(raw)s, name) AS score FROM search_names
-            ORDER BY %(raw)s <<-> name LIMIT %(names)s
-        ) AS matched
-        JOIN {table} AS item ON item.name_list @> ARRAY[matched.name]
-        WHERE matched.score >= %(min_similarity)s AND {filters}
-        GROUP BY item.id
-        ORDER BY score DESC, item.id LIMIT %(limit)s
+        SELECT id, ts_rank(name_vector, %(query)s::tsquery) AS score FROM {table}
+        WHERE name_vector @@ %(query)s::tsquery AND {filters}
+        ORDER BY score DESC, id LIMIT %(limit)s
         """
     ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
-    params = {
-        "raw": raw_query.lower(), "names": NAMES_PER_QUERY, "min_similarity": TRIGRAM_MIN_WORD_SIMILARITY,
-        "vector": vector, "model": model, "limit": limit, **filters.params(),
-    }  # fmt: skip
+    params = {"query": name_query, "vector": vector, "model": model, "limit": limit, **filters.params()}
     rows = await (await conn.execute(_with_similarity(item_type, ranked), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]

@@ -28,7 +28,7 @@ EMBED_BATCH = 64
 # Full-text search leaves out words found in more than this share of the catalogue (but never in
 # fewer than COMMON_WORD_MIN_ITEMS items): such words say little about what the user wants and
 # would make every search rank half the catalogue.
-COMMON_WORD_SHARE = 0.03
+COMMON_WORD_SHARE = 0.01
 COMMON_WORD_MIN_ITEMS = 50
 # A query made only of common words is not matched by full text if even its rarest word is in
 # more items than this.
@@ -157,12 +157,18 @@ async def search(
             for t in item_types
         ]))  # fmt: skip
     if mode is SearchMode.HYBRID and len(query.split()) <= NAME_QUERY_MAX_WORDS:
-        ranked_lists.append(_best_first([
-            await repository.similar_names(
-                conn, t, raw_query=query, vector=vector, model=model, limit=NAME_CANDIDATES, filters=filters
-            )
-            for t in item_types
-        ]))  # fmt: skip
+        corrections = await repository.spelling_corrections(
+            conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
+        )
+        if corrections:
+            name_query = " | ".join(_quoted(word) for word in corrections)
+            ranked_lists.append(_best_first([
+                await repository.name_matches(
+                    conn, t, name_query=name_query, vector=vector, model=model, limit=NAME_CANDIDATES,
+                    filters=filters,
+                )
+                for t in item_types
+            ]))  # fmt: skip
     fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
     hits = await _load_hits(conn, fused[:limit])
     if user_id is not None:

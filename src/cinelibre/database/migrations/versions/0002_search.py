@@ -20,9 +20,9 @@ def downgrade() -> None:
     op.execute(
         """
         DROP FUNCTION match_movies, match_books;
-        DROP TABLE search_terms, search_names;
-        ALTER TABLE movies DROP COLUMN document, DROP COLUMN name_list, DROP COLUMN search_vector;
-        ALTER TABLE books DROP COLUMN document, DROP COLUMN name_list, DROP COLUMN search_vector;
-        DROP FUNCTION movie_document, book_document, language_name, lower_names, join_text;
+        DROP TABLE search_terms, search_words;
+        ALTER TABLE movies DROP COLUMN document, DROP COLUMN name_vector, DROP COLUMN search_vector;
+        ALTER TABLE books DROP COLUMN document, DROP COLUMN name_vector, DROP COLUMN search_vector;
+        DROP FUNCTION movie_document, book_document, language_name, join_text;
         """
     )

@@ -12,6 +12,8 @@ dequantisation (about 70 ms instead of 6). So we fold once, ahead of time, into 
 of our own in the data directory, and sessions load that (about +100 MB, same vectors).
 """
 
+import contextlib
+import ctypes
 import importlib.util
 import json
 import logging
@@ -79,6 +81,12 @@ def bundled_model_dir(models_dir: Path) -> Path:
     return target
 
 
+def _return_freed_memory() -> None:
+    """Hand back to the OS what loading the model allocated and freed (glibc keeps it otherwise)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class Embedder:
     """Embeds documents in batches and queries one at a time (with an LRU cache of query vectors).
 
@@ -119,6 +127,7 @@ class Embedder:
                 )
             options["specific_model_path"] = str(path)
         model = TextEmbedding(self.model_name, **options)
+        _return_freed_memory()
         dimension = model.embedding_size
         if dimension != EMBEDDING_DIMENSION:
             raise ConfigurationError(
@@ -144,13 +153,20 @@ class Embedder:
             vectors = list(model.embed(texts, batch_size=self._batch_size))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), EMBEDDING_DIMENSION)
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def cached_query(self, text: str) -> np.ndarray | None:
+        """The query's vector if it is in the cache (cheap: callers need no worker thread)."""
         key = " ".join(text.split())
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                return cached
+            return cached
+
+    def embed_query(self, text: str) -> np.ndarray:
+        cached = self.cached_query(text)
+        if cached is not None:
+            return cached
+        key = " ".join(text.split())
         model = self._ensure_loaded()
         with self._lock:
             vector = np.asarray(next(iter(model.query_embed([key]))), dtype=np.float32)

@@ -136,7 +136,9 @@ async def search(
     mode: SearchMode = SearchMode.HYBRID,
     user_id: int | None = None,
 ) -> list[MovieHit | BookHit]:
-    vector = await to_thread.run_sync(embedder.embed_query, query)
+    vector = embedder.cached_query(query)
+    if vector is None:
+        vector = await to_thread.run_sync(embedder.embed_query, query)
     item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
     lexemes, catalogue_size = await repository.query_lexemes(conn, query)
     text_query = full_text_query(lexemes, catalogue_size)

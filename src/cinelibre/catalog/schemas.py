@@ -17,6 +17,9 @@ class MovieSort(StrEnum):
 
 
 class MoviePublic(BaseModel):
+    # Read from database rows by column name (cast_members), built from other models by field name.
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
     id: int
     title: str
     original_title: str | None

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query
 
 from cinelibre.database.connection import DbConnection
 from cinelibre.recommend import service
+from cinelibre.recommend.schemas import Recommendations
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.schemas import SearchResults
 from cinelibre.types import ItemType, PathId
@@ -24,3 +25,14 @@ async def similar_items(
         conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type, limit=limit
     )
     return SearchResults(items=hits)
+
+
+@router.get("/popular")
+async def popular_items(
+    conn: DbConnection,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    item_type: ItemType | None = None,
+    window_days: Annotated[int | None, Query(ge=1, le=3650, description="Only count this many recent days.")] = None,
+) -> Recommendations:
+    """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items())."""
+    return Recommendations(items=await service.popular(conn, item_type=item_type, window_days=window_days, limit=limit))

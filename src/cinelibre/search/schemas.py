@@ -21,8 +21,6 @@ class SearchMode(StrEnum):
 
 
 class MovieHit(MoviePublic):
-    model_config = {"populate_by_name": True}
-
     item_type: Literal["movie"] = "movie"
     similarity: float | None = Field(description="Cosine similarity to the query (null if not embedded yet).")
 

@@ -1,0 +1,167 @@
+import math
+
+import httpx
+import pytest
+
+from tests.factories import add_book, add_movie
+
+
+async def add_user(conn, name: str) -> int:
+    row = await (
+        await conn.execute(
+            "INSERT INTO users (name, imported_from, external_id) VALUES (%s, 'test', %s) RETURNING id",
+            (name, abs(hash(name)) % 10**9),
+        )
+    ).fetchone()
+    return row["id"]
+
+
+async def rate(conn, user_id: int, item_id: int, stars: float, item_type: str = "movie", days_ago: int = 0) -> None:
+    await conn.execute(
+        """INSERT INTO ratings (user_id, item_type, item_id, rating, created_at, updated_at)
+        VALUES (%s, %s, %s, %s, now() - make_interval(days => %s), now() - make_interval(days => %s))""",
+        (user_id, item_type, item_id, stars, days_ago, days_ago),
+    )
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    return cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+
+
+# ----- the seed's user-based CF, by hand ---------------------------------------------------------
+#
+#          i1  i2  i3  i4  i5  i6
+# target    5   3   4   1   .   .
+# alice     4   2   3   1   5   .     4 common, r = 0.98271  -> neighbour
+# bob       1   5   2   .   .   4     3 common, r = -0.9608  -> not similar enough
+# carol     5   4   .   .   2   .     2 common               -> too few in common
+# dave      3   1   2   2   1   5     4 common, r = 0.47809  -> neighbour
+
+
+@pytest.fixture
+async def seed_example(conn) -> dict[str, int]:
+    items = {f"i{n}": await add_movie(conn, title=f"Film {n}") for n in range(1, 7)}
+    table = {
+        "target": {"i1": 5, "i2": 3, "i3": 4, "i4": 1},
+        "alice": {"i1": 4, "i2": 2, "i3": 3, "i4": 1, "i5": 5},
+        "bob": {"i1": 1, "i2": 5, "i3": 2, "i6": 4},
+        "carol": {"i1": 5, "i2": 4, "i5": 2},
+        "dave": {"i1": 3, "i2": 1, "i3": 2, "i4": 2, "i5": 1, "i6": 5},
+    }
+    ids = dict(items)
+    for name, row in table.items():
+        ids[name] = await add_user(conn, name)
+        for item, stars in row.items():
+            await rate(conn, ids[name], items[item], stars)
+    return ids
+
+
+async def test_seed_cf_predicts_from_similar_users_only(conn, seed_example: dict[str, int]) -> None:
+    rows = await (
+        await conn.execute("SELECT * FROM get_collaborative_recommendations(%s)", (seed_example["target"],))
+    ).fetchall()
+
+    target_mean = (5 + 3 + 4 + 1) / 4
+    alice_r = pearson([5, 3, 4, 1], [4, 2, 3, 1])
+    dave_r = pearson([5, 3, 4, 1], [3, 1, 2, 2])
+    alice_mean, dave_mean = (4 + 2 + 3 + 1 + 5) / 5, (3 + 1 + 2 + 2 + 1 + 5) / 6
+    i6 = target_mean + dave_r * (5 - dave_mean) / dave_r
+    i5 = target_mean + (alice_r * (5 - alice_mean) + dave_r * (1 - dave_mean)) / (alice_r + dave_r)
+    assert (round(alice_r, 5), round(dave_r, 5)) == (0.98271, 0.47809)
+    assert [(r["item_id"], r["neighbour_count"]) for r in rows] == [(seed_example["i6"], 1), (seed_example["i5"], 2)]
+    assert [r["predicted_rating"] for r in rows] == pytest.approx([i6, i5])
+    assert [round(r["predicted_rating"], 4) for r in rows] == [5.9167, 4.1591]
+
+
+async def test_seed_cf_needs_three_common_items_and_correlation_above_0_3(conn, seed_example) -> None:
+    strict = await (
+        await conn.execute(
+            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 3, 0.5)", (seed_example["target"],)
+        )
+    ).fetchall()
+    few_in_common = await (
+        await conn.execute(
+            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 5)", (seed_example["target"],)
+        )
+    ).fetchall()
+
+    # With correlation > 0.5 only alice remains: i5 is predicted from her alone, i6 not at all.
+    assert [(r["item_id"], round(r["predicted_rating"], 4)) for r in strict] == [(seed_example["i5"], 5.25)]
+    assert few_in_common == []
+
+
+async def test_seed_cf_for_a_user_without_ratings_is_empty(conn) -> None:
+    lonely = await add_user(conn, "lonely")
+
+    rows = await (await conn.execute("SELECT * FROM get_collaborative_recommendations(%s)", (lonely,))).fetchall()
+
+    assert rows == []
+
+
+# ----- popular --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def popularity_example(conn) -> dict[str, int]:
+    one_vote = await add_movie(conn, title="One Vote")
+    steady = await add_movie(conn, title="Steady")
+    crowd = await add_movie(conn, title="Crowd")
+    old_hit = await add_movie(conn, title="Old Hit")
+    novel = await add_book(conn, title="Novel")
+    users = [await add_user(conn, f"u{n}") for n in range(12)]
+    await rate(conn, users[0], one_vote, 5)
+    for user in users[:4]:
+        await rate(conn, user, steady, 4.5)
+    for n, user in enumerate(users[:10]):
+        await rate(conn, user, crowd, 4 if n % 2 else 4.5)
+    for user in users:
+        await rate(conn, user, old_hit, 5, days_ago=400)
+    await rate(conn, users[0], novel, 3, item_type="book")
+    return {"one_vote": one_vote, "steady": steady, "crowd": crowd, "old_hit": old_hit, "novel": novel}
+
+
+def bayes(total: float, count: int, prior_rating: float = 2.75, prior_weight: float = 5) -> float:
+    return (prior_rating * prior_weight + total) / (prior_weight + count)
+
+
+async def test_popular_ranks_by_bayesian_average_so_one_vote_never_tops(
+    client: httpx.AsyncClient, popularity_example: dict[str, int]
+) -> None:
+    response = await client.get("/recommendations/popular", params={"item_type": "movie"})
+
+    items = response.json()["items"]
+    expected = sorted(
+        [("Old Hit", bayes(60, 12)), ("Crowd", bayes(42.5, 10)), ("Steady", bayes(18, 4)), ("One Vote", bayes(5, 1))],
+        key=lambda pair: -pair[1],
+    )
+    assert [(i["title"], i["item_type"]) for i in items] == [(title, "movie") for title, _ in expected]
+    assert [i["score"] for i in items] == pytest.approx([score for _, score in expected])
+    assert items[0]["reason"] == "rated 5.0★ on average by 12 of our users"
+
+
+async def test_popular_window_only_counts_recent_activity(
+    client: httpx.AsyncClient, popularity_example: dict[str, int]
+) -> None:
+    response = await client.get("/recommendations/popular", params={"window_days": 30, "limit": 10})
+
+    titles = [i["title"] for i in response.json()["items"]]
+    assert titles == ["Crowd", "Steady", "One Vote", "Novel"]
+    assert response.json()["items"][0]["reason"].endswith("in the last 30 days")
+
+
+async def test_popular_on_an_empty_catalogue_is_an_empty_list(client: httpx.AsyncClient) -> None:
+    response = await client.get("/recommendations/popular")
+
+    assert response.status_code == 200
+    assert response.json() == {"items": []}
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 101}, {"item_type": "song"}, {"window_days": 0}, {"window_days": "x"}]
+)
+async def test_popular_refuses_bad_parameters(client: httpx.AsyncClient, params: dict) -> None:
+    response = await client.get("/recommendations/popular", params=params)
+
+    assert response.status_code == 422

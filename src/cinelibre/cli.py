@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.service import UpsertOutcome
@@ -29,6 +30,9 @@ from cinelibre.movielens import service as movielens_service
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import ConfigurationError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from cinelibre.recommend.evaluation import Scores
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -193,6 +197,56 @@ def import_catalogue(
         asyncio.run(_import_catalogue(database.url, settings, path))
         embedded = asyncio.run(_embed(database.url, settings, everything=False))
     console.print(f"Embedded {embedded} new or changed items.")
+
+
+EVALUATION_METRICS = ("RMSE", "MAE", "NDCG@10", "P@10", "R@10", "coverage", "ILS", "fit s")
+
+
+def _write_chart(results: dict[str, "Scores"], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, (rating_axis, ranking_axis) = pyplot.subplots(1, 2, figsize=(12, 4.5))
+    rated = {name: s.mean("RMSE") for name, s in results.items() if s.mean("RMSE") is not None}
+    ranked = {name: s.mean("NDCG@10") for name, s in results.items() if s.mean("NDCG@10") is not None}
+    rating_axis.barh(list(rated), list(rated.values()), color="#4c72b0")
+    rating_axis.set_title("Rating prediction: RMSE (lower is better)")
+    rating_axis.set_xlim(0.8, max(rated.values()) + 0.05)
+    ranking_axis.barh(list(ranked), list(ranked.values()), color="#55a868")
+    ranking_axis.set_title("Top-10: NDCG@10 (higher is better)")
+    for axis, values in ((rating_axis, rated), (ranking_axis, ranked)):
+        for row, value in enumerate(values.values()):
+            axis.text(value, row, f" {value:.3f}", va="center")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Path, typer.Option(exists=True, file_okay=False, help="The ml-100k folder.")],
+    folds: Annotated[str, typer.Option(help="Which canonical folds, e.g. 1,2,3,4,5.")] = "1,2,3,4,5",
+    chart: Annotated[Path, typer.Option(help="Where to write the PNG chart.")] = Path("evaluation.png"),
+) -> None:
+    """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table
+    and a PNG chart. Runs the same recommender code the service uses."""
+    from cinelibre.recommend.evaluation import evaluate_ml100k
+
+    numbers = tuple(int(number) for number in folds.split(","))
+    with _progress() as progress:
+        task = progress.add_task("Evaluating", total=len(numbers))
+        results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: progress.advance(task))
+    table = Table(title=f"{dataset.name}, folds {folds} (mean over folds)")
+    table.add_column("algorithm")
+    for metric in EVALUATION_METRICS:
+        table.add_column(metric, justify="right")
+    for name, scores in results.items():
+        cells = [scores.mean(metric) for metric in EVALUATION_METRICS]
+        table.add_row(name, *("–" if value is None else f"{value:.3f}" for value in cells))
+    Console(width=max(console.width, 150)).print(table)
+    _write_chart(results, chart)
+    console.print(f"Chart written to {chart}")
 
 
 @import_app.command("movielens")

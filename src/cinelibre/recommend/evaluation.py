@@ -1,0 +1,143 @@
+"""Offline evaluation on MovieLens' canonical folds, through the same recommender classes the
+service uses.
+
+Definitions (as in the issue, and as the baselines in shared/NOTES.md were measured):
+- rating prediction: RMSE and MAE of every test rating;
+- top-N: for each test user, rank every item not in their training ratings; relevant = test
+  ratings >= 4; users with at least one relevant item; NDCG@k with binary gains, precision@k,
+  recall@k = hits / relevant items; coverage = share of the catalogue recommended to anyone;
+  intra-list similarity = mean pairwise cosine similarity of a list's items' genre vectors.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
+from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
+from cinelibre.recommend.algorithms.blend import WatchAndLike
+from cinelibre.recommend.algorithms.ease import EASE
+from cinelibre.recommend.algorithms.item_knn import ItemKNN
+from cinelibre.recommend.algorithms.mf import BiasedMF
+from cinelibre.recommend.algorithms.popular import MostRated, Popular
+from cinelibre.recommend.algorithms.user_knn import SeedUserKNN
+
+RELEVANT_STARS = 4.0
+FOLDS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Fold:
+    train: RatingMatrix
+    test_users: np.ndarray
+    test_items: np.ndarray
+    test_stars: np.ndarray
+
+
+@dataclass
+class Scores:
+    """One algorithm's metrics, one value per fold."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, metric: str, value: float) -> None:
+        self.values.setdefault(metric, []).append(value)
+
+    def mean(self, metric: str) -> float | None:
+        values = self.values.get(metric)
+        return float(np.mean(values)) if values else None
+
+
+def _read_triples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    table = np.loadtxt(path, dtype=np.int64, usecols=(0, 1, 2))
+    return table[:, 0] - 1, table[:, 1] - 1, table[:, 2].astype(np.float32)
+
+
+def ml100k_shape(dataset: Path) -> tuple[int, int]:
+    users, items, _ = _read_triples(dataset / "u.data")
+    return int(users.max()) + 1, int(items.max()) + 1
+
+
+def load_fold(dataset: Path, number: int, shape: tuple[int, int]) -> Fold:
+    users, items, stars = _read_triples(dataset / f"u{number}.base")
+    test_users, test_items, test_stars = _read_triples(dataset / f"u{number}.test")
+    return Fold(RatingMatrix.from_triples(users, items, stars, shape), test_users, test_items, test_stars)
+
+
+def genre_vectors(dataset: Path) -> np.ndarray:
+    """ml-100k's 19 genre flags per item, unit length (for intra-list similarity)."""
+    rows = [line.split("|")[5:] for line in (dataset / "u.item").read_text(encoding="latin-1").splitlines() if line]
+    flags = np.array([[float(flag) for flag in row] for row in rows])
+    norms = np.linalg.norm(flags, axis=1, keepdims=True)
+    return np.divide(flags, norms, out=np.zeros_like(flags), where=norms > 0)
+
+
+def rating_metrics(model: Recommender, fold: Fold) -> dict[str, float]:
+    predicted = model.predict(fold.test_users, fold.test_items)
+    errors = predicted - fold.test_stars
+    return {"RMSE": float(np.sqrt(np.mean(errors**2))), "MAE": float(np.mean(np.abs(errors)))}
+
+
+def ranking_metrics(model: Recommender, fold: Fold, item_vectors: np.ndarray, k: int = 10) -> dict[str, float]:
+    relevant_mask = fold.test_stars >= RELEVANT_STARS
+    relevant: dict[int, set[int]] = {}
+    for user, item in zip(fold.test_users[relevant_mask], fold.test_items[relevant_mask], strict=True):
+        relevant.setdefault(int(user), set()).add(int(item))
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ndcg, precision, recall, similarity = [], [], [], []
+    recommended: set[int] = set()
+    for user, wanted in relevant.items():
+        top = model.recommend(user, k)
+        hits = np.array([item in wanted for item in top], dtype=np.float64)
+        ideal = discounts[: min(k, len(wanted))].sum()
+        ndcg.append(float(hits @ discounts[: len(hits)]) / ideal)
+        precision.append(hits.sum() / k)
+        recall.append(hits.sum() / len(wanted))
+        recommended.update(int(item) for item in top)
+        vectors = item_vectors[top]
+        pairs = len(top) * (len(top) - 1)
+        if pairs:
+            gram = vectors @ vectors.T
+            similarity.append(float((gram.sum() - np.trace(gram)) / pairs))
+    return {
+        "NDCG@10": float(np.mean(ndcg)),
+        "P@10": float(np.mean(precision)),
+        "R@10": float(np.mean(recall)),
+        "coverage": len(recommended) / fold.train.shape[1],
+        "ILS": float(np.mean(similarity)) if similarity else 0.0,
+    }
+
+
+def default_models() -> list[Callable[[], Recommender]]:
+    return [GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, EASE, WatchAndLike]
+
+
+def evaluate_ml100k(
+    dataset: Path,
+    models: list[Callable[[], Recommender]] | None = None,
+    folds: tuple[int, ...] = FOLDS,
+    on_fold: Callable[[int], None] = lambda number: None,
+) -> dict[str, Scores]:
+    """Every model on every fold; returns each model's scores by name."""
+    shape = ml100k_shape(dataset)
+    item_vectors = genre_vectors(dataset)
+    results: dict[str, Scores] = {}
+    for number in folds:
+        fold = load_fold(dataset, number, shape)
+        for make in models or default_models():
+            model = make()
+            started = time.perf_counter()
+            model.fit(fold.train)
+            scores = results.setdefault(model.name, Scores())
+            scores.add("fit s", time.perf_counter() - started)
+            if model.predicts_ratings:
+                for metric, value in rating_metrics(model, fold).items():
+                    scores.add(metric, value)
+            if model.name != GlobalMean.name:
+                for metric, value in ranking_metrics(model, fold, item_vectors).items():
+                    scores.add(metric, value)
+        on_fold(number)
+    return results

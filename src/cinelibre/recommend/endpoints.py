@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from cinelibre.auth.dependencies import CurrentUser
 from cinelibre.database.connection import DbConnection
 from cinelibre.recommend import service
 from cinelibre.recommend.schemas import Recommendations
@@ -36,3 +37,19 @@ async def popular_items(
 ) -> Recommendations:
     """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items())."""
     return Recommendations(items=await service.popular(conn, item_type=item_type, window_days=window_days, limit=limit))
+
+
+@router.get("/personalized")
+async def personalized(
+    user: CurrentUser,
+    conn: DbConnection,
+    embedder: EmbedderDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    item_type: ItemType | None = None,
+    skip_viewed: Annotated[bool, Query(description="Leave out items viewed 3 times or more.")] = True,
+) -> Recommendations:
+    """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a reason."""
+    items = await service.personalized(
+        conn, user_id=user.id, item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed
+    )
+    return Recommendations(items=items)

@@ -22,3 +22,114 @@ async def collaborative_recommendations(
         (user_id, limit, item_type.value if item_type else None),
     )
     return await cursor.fetchall()
+
+
+async def rating_summary(conn: Connection, user_id: int) -> dict[str, Any]:
+    cursor = await conn.execute(
+        "SELECT count(*) AS count, avg(rating)::float8 AS mean FROM ratings WHERE user_id = %s", (user_id,)
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row
+
+
+async def excluded_items(conn: Connection, user_id: int, *, min_views: int) -> set[tuple[str, int]]:
+    """What the user rated, and what they viewed or clicked at least min_views times."""
+    cursor = await conn.execute(
+        """
+        SELECT item_type, item_id FROM ratings WHERE user_id = %(user)s
+        UNION
+        SELECT item_type, item_id FROM interactions
+        WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click')
+        GROUP BY item_type, item_id HAVING count(*) >= %(min_views)s
+        """,
+        {"user": user_id, "min_views": min_views},
+    )
+    return {(row["item_type"], row["item_id"]) for row in await cursor.fetchall()}
+
+
+async def content_candidates(
+    conn: Connection, *, user_id: int, item_type: ItemType, model: str, limit: int
+) -> list[dict[str, Any]]:
+    """Items nearest to the mean embedding of what the user liked (rated 4 stars or more, or their
+    best-rated if none), through match_movies()/match_books(). Empty if nothing they rated is
+    embedded."""
+    function = "match_movies" if item_type is ItemType.MOVIE else "match_books"
+    cursor = await conn.execute(
+        f"""
+        WITH rated AS (
+            SELECT r.rating, coalesce(m.embedding, b.embedding) AS embedding,
+                   coalesce(m.embedding_model, b.embedding_model) AS model
+            FROM ratings r LEFT JOIN movies m ON m.id = r.movie_id LEFT JOIN books b ON b.id = r.book_id
+            WHERE r.user_id = %(user)s
+        ), liked AS (
+            SELECT embedding FROM rated
+            WHERE model = %(model)s AND rating >= least(4, (SELECT max(rating) FROM rated))
+        ), profile AS (SELECT avg(embedding) AS vector FROM liked)
+        SELECT %(item_type)s AS item_type, found.id AS item_id, found.similarity
+        FROM profile, {function}(profile.vector, 0, %(limit)s, %(model)s) AS found
+        WHERE profile.vector IS NOT NULL
+        """,
+        {"user": user_id, "model": model, "limit": limit, "item_type": item_type.value},
+    )
+    return await cursor.fetchall()
+
+
+async def closest_liked_items(
+    conn: Connection, *, user_id: int, candidates: list[tuple[str, int]], model: str
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """For each candidate, the item the user rated 4+ stars that it is most like (for reasons)."""
+    if not candidates:
+        return {}
+    cursor = await conn.execute(
+        """
+        WITH liked AS (
+            SELECT r.rating::float8 AS rating, coalesce(m.title, b.title) AS title,
+                   coalesce(m.embedding, b.embedding) AS embedding
+            FROM ratings r LEFT JOIN movies m ON m.id = r.movie_id LEFT JOIN books b ON b.id = r.book_id
+            WHERE r.user_id = %(user)s AND r.rating >= 4
+              AND coalesce(m.embedding_model, b.embedding_model) = %(model)s
+        ), candidate AS (
+            SELECT c.item_type, c.item_id, coalesce(m.embedding, b.embedding) AS embedding
+            FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+            LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
+            LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
+        )
+        SELECT candidate.item_type, candidate.item_id, best.title, best.rating
+        FROM candidate CROSS JOIN LATERAL (
+            SELECT liked.title, liked.rating FROM liked
+            ORDER BY liked.embedding <=> candidate.embedding LIMIT 1
+        ) AS best
+        WHERE candidate.embedding IS NOT NULL
+        """,
+        {"user": user_id, "model": model, "types": [t for t, _ in candidates], "ids": [i for _, i in candidates]},
+    )
+    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
+
+
+async def item_embeddings(
+    conn: Connection, candidates: list[tuple[str, int]], *, model: str
+) -> dict[tuple[str, int], Any]:
+    cursor = await conn.execute(
+        """
+        SELECT c.item_type, c.item_id, coalesce(m.embedding, b.embedding) AS embedding
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id AND m.embedding_model = %(model)s
+        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id AND b.embedding_model = %(model)s
+        """,
+        {"types": [t for t, _ in candidates], "ids": [i for _, i in candidates], "model": model},
+    )
+    return {(row["item_type"], row["item_id"]): row["embedding"] for row in await cursor.fetchall()}
+
+
+async def language_names(conn: Connection, items: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    cursor = await conn.execute(
+        """
+        SELECT c.item_type, c.item_id, language_name(coalesce(m.original_language, b.language)) AS language
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
+        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
+        """,
+        {"types": [t for t, _ in items], "ids": [i for _, i in items]},
+    )
+    return {(row["item_type"], row["item_id"]): row["language"] for row in await cursor.fetchall() if row["language"]}

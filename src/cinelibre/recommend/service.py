@@ -1,4 +1,7 @@
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
@@ -58,3 +61,146 @@ async def popular(
 ) -> list[RecommendedMovie | RecommendedBook]:
     rows = await repository.popular_items(conn, item_type=item_type, window_days=window_days, limit=limit)
     return await _with_items(conn, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
+
+
+# Blending for the personalized list. Collaborative signals take over as a user rates more: at
+# CF_FULL_WEIGHT_AT ratings they carry all the personal weight; before that the content profile
+# carries the rest. Popularity always adds a little, so cold lists are never empty.
+CF_FULL_WEIGHT_AT = 20
+POPULARITY_WEIGHT = 0.15
+CANDIDATES_PER_SOURCE = 60
+HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
+DIVERSITY = 0.2  # MMR: share of a candidate's value given to being unlike what is already listed
+
+
+@dataclass
+class _Candidate:
+    item_type: str
+    item_id: int
+    collaborative: float | None = None  # predicted stars
+    neighbours: int = 0
+    content: float | None = None  # cosine similarity to the user's profile
+    popularity: float | None = None  # Bayesian-average stars
+    popularity_rank: int = 10**9  # place in the popular list, to break ties the way it does
+    language: str | None = None  # its language's name, for reasons
+    signals: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.item_type, self.item_id)
+
+
+def _stars_to_unit(stars: float) -> float:
+    return (stars - 0.5) / 4.5
+
+
+def _as_array(vector: Any) -> np.ndarray:
+    # pgvector hands back numpy arrays or its own Vector type, depending on the result format.
+    return np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float64)
+
+
+def _mmr(ranked: list[_Candidate], vectors: dict[tuple[str, int], Any], limit: int) -> list[_Candidate]:
+    """Maximal marginal relevance: each next item trades a little score for being unlike those
+    already chosen, so one franchise or one genre does not fill the list."""
+    chosen: list[_Candidate] = []
+    chosen_vectors: list[np.ndarray] = []
+    remaining = list(ranked)
+    while remaining and len(chosen) < limit:
+
+        def value(candidate: _Candidate) -> float:
+            vector = vectors.get(candidate.key)
+            if vector is None or not chosen_vectors:
+                return candidate.signals["score"]
+            redundancy = max(float(vector @ other) for other in chosen_vectors)
+            return (1 - DIVERSITY) * candidate.signals["score"] - DIVERSITY * redundancy
+
+        best = max(remaining, key=value)
+        remaining.remove(best)
+        chosen.append(best)
+        vector = vectors.get(best.key)
+        if vector is not None:
+            chosen_vectors.append(vector)
+    return chosen
+
+
+def _reason(candidate: _Candidate, liked: dict[str, Any] | None, item_type: str) -> str:
+    strongest = max(candidate.signals, key=lambda name: candidate.signals[name] if name != "score" else -1)
+    if strongest == "content" and liked is not None:
+        return f"because you rated {liked['title']} {liked['rating']:g}★"
+    if strongest == "collaborative":
+        people = "readers" if item_type == "book" else "viewers"
+        return f"{people} with your taste liked it"
+    kind = "books" if item_type == "book" else "films"
+    return f"popular in {candidate.language} {kind}" if candidate.language else f"popular {kind} with our users"
+
+
+async def personalized(
+    conn: Connection,
+    *,
+    user_id: int,
+    item_type: ItemType | None,
+    limit: int,
+    model: str,
+    skip_viewed: bool = True,
+) -> list[RecommendedMovie | RecommendedBook]:
+    """The hybrid list: popular for a user with no ratings; a content profile (mean embedding of
+    what they liked) blended with popular for a few; collaborative filtering taking over as
+    ratings grow. Never an item they rated; by default not one they viewed many times."""
+    summary = await repository.rating_summary(conn, user_id)
+    excluded = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING if skip_viewed else 10**9)
+    candidates: dict[tuple[str, int], _Candidate] = {}
+
+    def candidate(kind: str, item_id: int) -> _Candidate:
+        return candidates.setdefault((kind, item_id), _Candidate(kind, item_id))
+
+    popular = await repository.popular_items(
+        conn, item_type=item_type, window_days=None, limit=CANDIDATES_PER_SOURCE + len(excluded)
+    )
+    for rank, row in enumerate(popular):
+        found = candidate(row["item_type"], row["item_id"])
+        found.popularity, found.popularity_rank = row["score"], rank
+    if summary["count"]:
+        for row in await repository.collaborative_recommendations(
+            conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
+        ):
+            found = candidate(row["item_type"], row["item_id"])
+            found.collaborative, found.neighbours = row["predicted_rating"], row["neighbour_count"]
+        for kind in [item_type] if item_type else list(ItemType):
+            for row in await repository.content_candidates(
+                conn, user_id=user_id, item_type=kind, model=model, limit=CANDIDATES_PER_SOURCE + len(excluded)
+            ):
+                candidate(row["item_type"], row["item_id"]).content = row["similarity"]
+
+    collaborative_weight = min(1.0, summary["count"] / CF_FULL_WEIGHT_AT)
+    ranked = []
+    for found in candidates.values():
+        if found.key in excluded:
+            continue
+        found.signals = {
+            "collaborative": collaborative_weight * _stars_to_unit(found.collaborative or 0.5),
+            "content": (1 - collaborative_weight) * max(found.content or 0.0, 0.0),
+            "popularity": POPULARITY_WEIGHT * _stars_to_unit(found.popularity or 0.5),
+        }
+        found.signals["score"] = sum(found.signals.values())
+        ranked.append(found)
+    ranked.sort(key=lambda c: (-c.signals["score"], c.popularity_rank, c.item_type, c.item_id))
+    shortlist = ranked[: limit * 3]
+    keys = [c.key for c in shortlist]
+    stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
+    vectors = {key: _as_array(vector) for key, vector in stored.items() if vector is not None}
+    chosen = _mmr(shortlist, vectors, limit)
+    liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
+    languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
+    for c in chosen:
+        c.language = languages.get(c.key)
+    rows = [
+        {
+            "item_type": c.item_type,
+            "item_id": c.item_id,
+            "score": round(c.signals["score"], 6),
+            "predicted_rating": round(c.collaborative, 2) if c.collaborative is not None else None,
+            "reason": _reason(c, liked.get(c.key), c.item_type),
+        }
+        for c in chosen
+    ]
+    return await _with_items(conn, rows)

@@ -1,0 +1,102 @@
+import httpx
+import pytest
+
+from tests.factories import register
+
+
+async def movie_id(conn, title: str) -> int:
+    return (await (await conn.execute("SELECT id FROM movies WHERE title = %s", (title,))).fetchone())["id"]
+
+
+async def personalized(client: httpx.AsyncClient, headers: dict, **params) -> list[dict]:
+    response = await client.get("/recommendations/personalized", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_a_user_without_ratings_gets_popular_items(catalogue_client: httpx.AsyncClient) -> None:
+    headers = await register(catalogue_client)
+
+    items = await personalized(catalogue_client, headers, limit=10, item_type="movie")
+    popular = (
+        await catalogue_client.get("/recommendations/popular", params={"limit": 30, "item_type": "movie"})
+    ).json()
+
+    # The most popular films, spread out by the diversity step (which picks from three times the limit).
+    assert len(items) == 10
+    assert items[0]["id"] == popular["items"][0]["id"]
+    assert {i["id"] for i in items} <= {i["id"] for i in popular["items"]}
+    assert all(i["reason"].startswith("popular") for i in items)
+    assert all(i["predicted_rating"] is None for i in items)
+
+
+async def test_a_few_ratings_bring_items_like_the_ones_liked(catalogue_client, catalogue_conn) -> None:
+    headers = await register(catalogue_client)
+    liked = ["The Lord of the Rings: The Fellowship of the Ring", "Spirited Away"]
+    for title in liked:
+        await catalogue_client.post(
+            "/ratings", headers=headers,
+            json={"item_id": await movie_id(catalogue_conn, title), "item_type": "movie", "rating": 5},
+        )  # fmt: skip
+
+    items = await personalized(catalogue_client, headers, limit=10, item_type="movie")
+
+    titles = [i["title"] for i in items]
+    assert not set(titles) & set(liked)
+    assert any(i["reason"] in {f"because you rated {t} 5★" for t in liked} for i in items)
+    assert "The Lord of the Rings: The Two Towers" in titles
+
+
+async def test_a_new_rating_changes_the_next_list(catalogue_client, catalogue_conn) -> None:
+    headers = await register(catalogue_client)
+    before = await personalized(catalogue_client, headers, limit=20, item_type="movie")
+    first = before[0]
+
+    await catalogue_client.post(
+        "/ratings", headers=headers, json={"item_id": first["id"], "item_type": "movie", "rating": 1}
+    )
+    after = await personalized(catalogue_client, headers, limit=20, item_type="movie")
+
+    assert first["id"] not in [i["id"] for i in after]
+    assert [i["id"] for i in after] != [i["id"] for i in before]
+
+
+async def test_items_viewed_many_times_are_skipped_unless_asked(catalogue_client) -> None:
+    headers = await register(catalogue_client)
+    top = (await personalized(catalogue_client, headers, limit=1, item_type="movie"))[0]
+    for _ in range(3):
+        await catalogue_client.post(
+            "/interactions", headers=headers, json={"kind": "view", "item_id": top["id"], "item_type": "movie"}
+        )
+
+    skipped = await personalized(catalogue_client, headers, limit=20, item_type="movie")
+    kept = await personalized(catalogue_client, headers, limit=20, item_type="movie", skip_viewed="false")
+
+    assert top["id"] not in [i["id"] for i in skipped]
+    assert top["id"] in [i["id"] for i in kept]
+
+
+async def test_books_only_and_mixed_lists(catalogue_client) -> None:
+    headers = await register(catalogue_client)
+
+    books = await personalized(catalogue_client, headers, limit=5, item_type="book")
+    mixed = await personalized(catalogue_client, headers, limit=40)
+
+    assert {i["item_type"] for i in books} == {"book"}
+    assert {i["item_type"] for i in mixed} == {"movie", "book"}
+
+
+async def test_personalized_needs_a_token(catalogue_client: httpx.AsyncClient) -> None:
+    response = await catalogue_client.get("/recommendations/personalized")
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"item_type": "song"}])
+async def test_personalized_refuses_bad_parameters(catalogue_client: httpx.AsyncClient, params: dict) -> None:
+    headers = await register(catalogue_client)
+
+    response = await catalogue_client.get("/recommendations/personalized", headers=headers, params=params)
+
+    assert response.status_code == 422

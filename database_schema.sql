@@ -374,14 +374,16 @@ $$;
 -- The seed's user-based collaborative filtering: Pearson correlation with every user over the
 -- items both rated; neighbours need at least 3 such items and a correlation above 0.3; the 50
 -- most correlated are kept. An unrated item's predicted rating is the target user's mean plus
--- the similarity-weighted mean of the neighbours' mean-centred ratings of it.
+-- the similarity-weighted mean of the neighbours' mean-centred ratings of it. With only_item_id
+-- (and item_type_filter), the prediction for that one item, rated by the user or not.
 CREATE FUNCTION get_collaborative_recommendations(
     target_user_id bigint,
     match_count integer DEFAULT 20,
     item_type_filter text DEFAULT NULL,
     min_common_items integer DEFAULT 3,
     min_correlation double precision DEFAULT 0.3,
-    max_neighbours integer DEFAULT 50
+    max_neighbours integer DEFAULT 50,
+    only_item_id bigint DEFAULT NULL
 ) RETURNS TABLE (item_type text, item_id bigint, predicted_rating double precision, neighbour_count bigint)
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -411,7 +413,9 @@ AS $$
         JOIN neighbours n ON n.user_id = r.user_id
         JOIN neighbour_means m ON m.user_id = r.user_id
         WHERE (item_type_filter IS NULL OR r.item_type = item_type_filter)
-          AND NOT EXISTS (SELECT 1 FROM target t WHERE t.item_type = r.item_type AND t.item_id = r.item_id)
+          AND (only_item_id IS NULL OR r.item_id = only_item_id)
+          AND (only_item_id IS NOT NULL
+               OR NOT EXISTS (SELECT 1 FROM target t WHERE t.item_type = r.item_type AND t.item_id = r.item_id))
         GROUP BY r.item_type, r.item_id
     )
     SELECT p.item_type, p.item_id, (SELECT avg(rating) FROM target) + p.offset_from_mean, p.neighbour_count

@@ -3,7 +3,9 @@ import math
 import httpx
 import pytest
 
-from tests.factories import add_book, add_movie
+from cinelibre.recommend import service as recommend_service
+from cinelibre.types import ItemType
+from tests.factories import add_book, add_movie, register
 
 
 async def add_user(conn, name: str) -> int:
@@ -165,3 +167,61 @@ async def test_popular_refuses_bad_parameters(client: httpx.AsyncClient, params:
     response = await client.get("/recommendations/popular", params=params)
 
     assert response.status_code == 422
+
+
+# ----- predicted ratings ----------------------------------------------------------------------
+
+
+async def test_prediction_uses_similar_users_then_falls_back_to_the_baseline(conn, seed_example) -> None:
+    target = seed_example["target"]
+
+    from_neighbours = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE,
+                                                      item_id=seed_example["i5"])  # fmt: skip
+    own = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE, item_id=seed_example["i1"])
+    lonely = await add_user(conn, "lonely")
+    cold = await recommend_service.predict(conn, user_id=lonely, item_type=ItemType.MOVIE, item_id=seed_example["i1"])
+
+    assert (from_neighbours.predicted_rating, from_neighbours.method, from_neighbours.neighbour_count) == (
+        4.2,
+        "collaborative",
+        2,
+    )
+    assert (own.predicted_rating, own.method) == (5.0, "your rating")
+    # No ratings of their own: the mean of all ratings plus i1's damped offset from it.
+    all_stars = [5, 3, 4, 1, 4, 2, 3, 1, 5, 1, 5, 2, 4, 5, 4, 2, 3, 1, 2, 2, 1, 5]
+    mean = sum(all_stars) / len(all_stars)
+    i1 = [5, 4, 1, 5, 3]
+    assert cold.method == "baseline"
+    assert cold.predicted_rating == round(mean + sum(s - mean for s in i1) / (len(i1) + 10), 1)
+
+
+async def test_predict_needs_a_token_and_a_known_item(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+
+    anonymous = await client.get("/recommendations/predict/movie/1")
+    unknown = await client.get("/recommendations/predict/movie/999999", headers=headers)
+    bad_type = await client.get("/recommendations/predict/song/1", headers=headers)
+
+    assert anonymous.status_code == 401
+    assert unknown.status_code == 404
+    assert bad_type.status_code == 422
+
+
+# ----- similar items gain a collaborative signal -------------------------------------------------
+
+
+async def test_similar_items_include_what_the_same_users_rated(client: httpx.AsyncClient, conn) -> None:
+    source = await add_movie(conn, title="Source")
+    companion = await add_movie(conn, title="Companion")
+    stranger = await add_movie(conn, title="Stranger")
+    for n in range(6):
+        user = await add_user(conn, f"fan{n}")
+        await rate(conn, user, source, 4)
+        await rate(conn, user, companion, 5)
+    await conn.execute("UPDATE movies SET rating_count = 6 WHERE id IN (%s, %s)", (source, companion))
+    loner = await add_user(conn, "loner")
+    await rate(conn, loner, stranger, 5)
+
+    response = await client.get(f"/recommendations/similar/movie/{source}")
+
+    assert [item["title"] for item in response.json()["items"]] == ["Companion"]

@@ -300,3 +300,9 @@ async def get_movies(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
 async def get_books(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     query = sql.SQL("SELECT {} FROM books WHERE id = ANY(%s)").format(BOOK_COLUMNS)
     return await (await conn.execute(query, (ids,))).fetchall()
+
+
+async def rating_count(conn: Connection, item_type: ItemType, item_id: int) -> int:
+    query = sql.SQL("SELECT rating_count FROM {} WHERE id = %s").format(ITEM_TABLES[item_type])
+    row = await (await conn.execute(query, (item_id,))).fetchone()
+    return row["rating_count"] if row else 0

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from cinelibre.auth.dependencies import CurrentUser
 from cinelibre.database.connection import DbConnection
 from cinelibre.recommend import service
-from cinelibre.recommend.schemas import Recommendations
+from cinelibre.recommend.schemas import Prediction, Recommendations
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.schemas import SearchResults
 from cinelibre.types import ItemType, PathId
@@ -53,3 +53,9 @@ async def personalized(
         conn, user_id=user.id, item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed
     )
     return Recommendations(items=items)
+
+
+@router.get("/predict/{item_type}/{item_id}")
+async def predict(item_type: ItemType, item_id: PathId, user: CurrentUser, conn: DbConnection) -> Prediction:
+    """The caller's predicted rating for any item."""
+    return await service.predict(conn, user_id=user.id, item_type=item_type, item_id=item_id)

@@ -133,3 +133,70 @@ async def language_names(conn: Connection, items: list[tuple[str, int]]) -> dict
         {"types": [t for t, _ in items], "ids": [i for _, i in items]},
     )
     return {(row["item_type"], row["item_id"]): row["language"] for row in await cursor.fetchall() if row["language"]}
+
+
+async def collaborative_prediction(
+    conn: Connection, *, user_id: int, item_type: ItemType, item_id: int
+) -> dict[str, Any] | None:
+    cursor = await conn.execute(
+        "SELECT predicted_rating, neighbour_count FROM get_collaborative_recommendations("
+        "%s, 1, %s, only_item_id => %s)",
+        (user_id, item_type.value, item_id),
+    )
+    return await cursor.fetchone()
+
+
+async def baseline_prediction(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> dict[str, Any]:
+    """The user's mean plus the item's damped offset from the mean of all ratings (bias baseline)."""
+    cursor = await conn.execute(
+        """
+        WITH overall AS (SELECT coalesce(avg(rating)::float8, 3.0) AS mean FROM ratings),
+        mine AS (SELECT avg(rating)::float8 AS mean, count(*) AS n FROM ratings WHERE user_id = %(user)s),
+        item AS (
+            SELECT sum(rating - (SELECT mean FROM overall))::float8 / (count(*) + 10) AS offset_from_mean,
+                   count(*) AS n
+            FROM ratings WHERE item_type = %(type)s AND item_id = %(item)s
+        ),
+        own AS (
+            SELECT rating::float8 FROM ratings
+            WHERE user_id = %(user)s AND item_type = %(type)s AND item_id = %(item)s
+        )
+        SELECT (SELECT rating FROM own) AS own_rating,
+               coalesce(mine.mean, overall.mean) + coalesce(item.offset_from_mean, 0) AS predicted_rating,
+               mine.n AS user_ratings, item.n AS item_ratings
+        FROM overall, mine, item
+        """,
+        {"user": user_id, "type": item_type.value, "item": item_id},
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row
+
+
+async def co_rated_items(
+    conn: Connection, *, item_type: ItemType, item_id: int, target_type: ItemType, limit: int, min_co_raters: int
+) -> list[dict[str, Any]]:
+    """Items rated by the same users, by cosine similarity of their rater sets (item-to-item CF)."""
+    table = "movies" if target_type is ItemType.MOVIE else "books"
+    cursor = await conn.execute(
+        f"""
+        WITH raters AS (SELECT user_id FROM ratings WHERE item_type = %(type)s AND item_id = %(item)s),
+        shared AS (
+            SELECT r.item_id, count(*) AS co_raters FROM ratings r JOIN raters USING (user_id)
+            WHERE r.item_type = %(target)s AND NOT (r.item_type = %(type)s AND r.item_id = %(item)s)
+            GROUP BY r.item_id HAVING count(*) >= %(min_co)s
+        )
+        SELECT shared.item_id, shared.co_raters,
+               shared.co_raters / sqrt((SELECT count(*) FROM raters)::float8 * t.rating_count) AS cosine
+        FROM shared JOIN {table} t ON t.id = shared.item_id
+        ORDER BY cosine DESC, shared.item_id LIMIT %(limit)s
+        """,
+        {
+            "type": item_type.value,
+            "item": item_id,
+            "target": target_type.value,
+            "min_co": min_co_raters,
+            "limit": limit,
+        },
+    )
+    return await cursor.fetchall()

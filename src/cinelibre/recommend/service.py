@@ -4,15 +4,22 @@ from typing import Any
 import numpy as np
 
 from cinelibre.catalog import repository as catalog_repository
+from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
-from cinelibre.recommend.schemas import RecommendedBook, RecommendedMovie
+from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
+from cinelibre.search.repository import Candidate
 from cinelibre.search.schemas import BookHit, MovieHit
 from cinelibre.types import ItemType
+
+# Item-to-item collaborative filtering joins the content neighbours once an item has this many
+# raters, and only items sharing at least MIN_CO_RATERS of them count.
+CO_RATING_MIN_RATERS = 5
+MIN_CO_RATERS = 3
 
 
 async def similar_items(
@@ -24,13 +31,27 @@ async def similar_items(
     target_type: ItemType | None,
     limit: int,
 ) -> list[MovieHit | BookHit]:
-    """Content-based neighbours of an item (its own type unless target_type says otherwise)."""
-    hits = await search_service.similar_to(
-        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type or item_type, limit=limit
+    """Neighbours of an item (its own type unless target_type says otherwise): by embedding, fused
+    (Reciprocal Rank Fusion) with items the same users rated once enough users rated it."""
+    target = target_type or item_type
+    content = await search_service.similar_to(
+        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2
     )
-    if hits is None:
+    if content is None:
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.")
-    return hits
+    co_rated = await repository.co_rated_items(
+        conn, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2, min_co_raters=MIN_CO_RATERS
+    )
+    raters = await catalog_repository.rating_count(conn, item_type, item_id)
+    if raters < CO_RATING_MIN_RATERS or not co_rated:
+        return content[:limit]
+    content_ranked = [Candidate(target, hit.id, hit.similarity or 0.0, hit.similarity) for hit in content]
+    similarity = {hit.id: hit.similarity for hit in content}
+    rated_ranked = [
+        Candidate(target, row["item_id"], row["cosine"], similarity.get(row["item_id"])) for row in co_rated
+    ]
+    fused = search_service.fuse([content_ranked, rated_ranked])[:limit]
+    return await search_service.load_hits(conn, fused)
 
 
 async def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[RecommendedMovie | RecommendedBook]:
@@ -204,3 +225,22 @@ async def personalized(
         for c in chosen
     ]
     return await _with_items(conn, rows)
+
+
+async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> Prediction:
+    """The caller's predicted rating of an item, as MovieLens shows beside each film."""
+    await catalog_service.ensure_item_exists(conn, item_type, item_id)
+    baseline = await repository.baseline_prediction(conn, user_id=user_id, item_type=item_type, item_id=item_id)
+    if baseline["own_rating"] is not None:
+        stars, method, neighbours = baseline["own_rating"], "your rating", 0
+    elif (found := await repository.collaborative_prediction(
+        conn, user_id=user_id, item_type=item_type, item_id=item_id
+    )) is not None:  # fmt: skip
+        stars, method, neighbours = found["predicted_rating"], "collaborative", found["neighbour_count"]
+    else:
+        stars, method, neighbours = baseline["predicted_rating"], "baseline", 0
+    clipped = min(5.0, max(0.5, stars))
+    return Prediction(
+        item_type=item_type.value, item_id=item_id, predicted_rating=round(clipped, 1), method=method,
+        neighbour_count=neighbours,
+    )  # fmt: skip

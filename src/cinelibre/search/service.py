@@ -172,7 +172,7 @@ async def search(
                 for t in item_types
             ]))  # fmt: skip
     fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
-    hits = await _load_hits(conn, fused[:limit])
+    hits = await load_hits(conn, fused[:limit])
     if user_id is not None:
         await interactions_repository.insert(
             conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query
@@ -180,7 +180,7 @@ async def search(
     return hits
 
 
-async def _load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:
+async def load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:
     movie_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.MOVIE]
     book_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.BOOK]
     movies = {row["id"]: row for row in await catalog_repository.get_movies(conn, movie_ids)} if movie_ids else {}
@@ -218,4 +218,4 @@ async def similar_to(
         limit=limit,
         exclude_id=item_id if target_type is item_type else None,
     )
-    return await _load_hits(conn, [(c.item_type, c.item_id, c.similarity) for c in neighbours])
+    return await load_hits(conn, [(c.item_type, c.item_id, c.similarity) for c in neighbours])

@@ -330,8 +330,9 @@ $$;
 -- Popular items: ranked by a Bayesian average of our users' ratings. The prior is pessimistic,
 -- prior_weight phantom ratings at the middle of the scale (2.75 stars): a prior at the mean would
 -- still let one 5-star vote beat items that many users rated a little below the mean. So an item
--- earns its place with several good ratings. Views and clicks break ties. With window_days, only
--- ratings and interactions of that many recent days count.
+-- earns its place with several good ratings. All time, it reads the items' own rating counts and
+-- sums (kept by every rating write), so it stays fast on millions of ratings. With window_days,
+-- only ratings and interactions of that many recent days count, and views and clicks break ties.
 CREATE FUNCTION get_popular_items(
     item_type_filter text DEFAULT NULL,
     window_days integer DEFAULT NULL,
@@ -344,31 +345,51 @@ CREATE FUNCTION get_popular_items(
 )
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
+    -- All time: from the items' own rating aggregates, kept current by every rating write.
+    SELECT ranked.* FROM (
+        SELECT 'movie'::text, id, (prior_rating * prior_weight + rating_sum::float8) / (prior_weight + rating_count),
+               average_rating::float8, rating_count::bigint, 0::bigint
+        FROM movies
+        WHERE window_days IS NULL AND rating_count > 0 AND coalesce(item_type_filter, 'movie') = 'movie'
+        UNION ALL
+        SELECT 'book', id, (prior_rating * prior_weight + rating_sum::float8) / (prior_weight + rating_count),
+               average_rating::float8, rating_count::bigint, 0::bigint
+        FROM books
+        WHERE window_days IS NULL AND rating_count > 0 AND coalesce(item_type_filter, 'book') = 'book'
+        ORDER BY 3 DESC, 5 DESC, 1, 2
+        LIMIT match_count
+    ) AS ranked
+    WHERE window_days IS NULL
+    UNION ALL
+    -- A recent window: from the ratings and interactions themselves.
+    (
     WITH recent_ratings AS (
         SELECT r.item_type, r.item_id, count(*) AS n, sum(r.rating)::float8 AS total
         FROM ratings r
-        WHERE (item_type_filter IS NULL OR r.item_type = item_type_filter)
-          AND (window_days IS NULL OR r.updated_at >= now() - make_interval(days => window_days))
+        WHERE window_days IS NOT NULL
+          AND (item_type_filter IS NULL OR r.item_type = item_type_filter)
+          AND r.updated_at >= now() - make_interval(days => window_days)
         GROUP BY r.item_type, r.item_id
     ), recent_interactions AS (
         SELECT i.item_type, i.item_id, count(*) AS n
         FROM interactions i
-        WHERE i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
+        WHERE window_days IS NOT NULL AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
           AND (item_type_filter IS NULL OR i.item_type = item_type_filter)
-          AND (window_days IS NULL OR i.created_at >= now() - make_interval(days => window_days))
+          AND i.created_at >= now() - make_interval(days => window_days)
         GROUP BY i.item_type, i.item_id
     )
     SELECT
         coalesce(r.item_type, i.item_type),
         coalesce(r.item_id, i.item_id),
-        (prior_rating * prior_weight + coalesce(r.total, 0)) / (prior_weight + coalesce(r.n, 0)) AS score,
-        r.total / r.n AS average_rating,
-        coalesce(r.n, 0) AS rating_count,
-        coalesce(i.n, 0) AS interaction_count
+        (prior_rating * prior_weight + coalesce(r.total, 0)) / (prior_weight + coalesce(r.n, 0)),
+        r.total / r.n,
+        coalesce(r.n, 0),
+        coalesce(i.n, 0)
     FROM recent_ratings r
     FULL JOIN recent_interactions i ON i.item_type = r.item_type AND i.item_id = r.item_id
-    ORDER BY score DESC, interaction_count DESC, rating_count DESC, 1, 2
+    ORDER BY 3 DESC, 6 DESC, 5 DESC, 1, 2
     LIMIT match_count
+    )
 $$;
 
 -- The seed's user-based collaborative filtering: Pearson correlation with every user over the

@@ -3,6 +3,7 @@ import math
 import httpx
 import pytest
 
+from cinelibre.catalog import repository as catalog_repository
 from cinelibre.recommend import service as recommend_service
 from cinelibre.types import ItemType
 from tests.factories import add_book, add_movie, register
@@ -121,6 +122,7 @@ async def popularity_example(conn) -> dict[str, int]:
     for user in users:
         await rate(conn, user, old_hit, 5, days_ago=400)
     await rate(conn, users[0], novel, 3, item_type="book")
+    await catalog_repository.recompute_rating_aggregates(conn)
     return {"one_vote": one_vote, "steady": steady, "crowd": crowd, "old_hit": old_hit, "novel": novel}
 
 

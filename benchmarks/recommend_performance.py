@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from search_performance import free_port, peak_rss_mb, percentile  # noqa: E402
+from search_performance import free_port, peak_rss_mb, percentile, wait_until_ready  # noqa: E402
 
 from cinelibre.auth.security import TokenCodec  # noqa: E402
 
@@ -47,12 +47,7 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         base_url = f"http://127.0.0.1:{env['PORT']}"
         try:
-            while True:
-                try:
-                    httpx.get(base_url + "/")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_ready(base_url)
             url = subprocess.run([sys.executable, "-m", "cinelibre", "db", "url"], env=env, capture_output=True,
                                  text=True, check=True).stdout.strip()  # fmt: skip
             with psycopg.connect(url) as conn:

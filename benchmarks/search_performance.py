@@ -120,6 +120,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_ready(base_url: str) -> None:
+    while True:
+        try:
+            httpx.get(base_url + "/")
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -170,12 +179,7 @@ def measure(url: str, data_dir: Path, settings: Settings, label: str, seconds: f
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                httpx.get(base_url + "/")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_ready(base_url)
         search_paths = [f"/search/semantic?q={quote(query)}" for query in queries]
         similar_paths = [f"/recommendations/similar/movie/{movie_id}" for movie_id in movie_ids]
         asyncio.run(drive(base_url, search_paths, 4, 3))  # warm: model loaded, queries cached

@@ -33,6 +33,7 @@ from cinelibre.settings import ConfigurationError, Settings, get_settings
 
 if TYPE_CHECKING:
     from cinelibre.recommend.evaluation import Scores
+    from cinelibre.recommend.training import TrainedModel
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -247,6 +248,35 @@ def evaluate(
     Console(width=max(console.width, 150)).print(table)
     _write_chart(results, chart)
     console.print(f"Chart written to {chart}")
+
+
+async def _train(database_url: str, settings: Settings) -> "TrainedModel":
+    from cinelibre.recommend.training import train_rating_model
+
+    pool = await open_pool(database_url, settings)
+    try:
+        async with pool.connection() as conn:
+            return await train_rating_model(conn)
+    finally:
+        await pool.close()
+
+
+@app.command()
+def train() -> None:
+    """Train the rating model on every rating and make it the one every API process serves.
+    A failed run leaves the previous model in place. Run it on a schedule (e.g. nightly)."""
+    from cinelibre.recommend.training import NothingToLearnError
+
+    settings = _settings()
+    _configure_logging(settings)
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        try:
+            trained = asyncio.run(_train(database.url, settings))
+        except NothingToLearnError as error:
+            console.print(f"[yellow]Not trained:[/yellow] {error}.")
+            raise typer.Exit(1) from error
+    console.print(f"Rating model v{trained.version}: {trained.ratings_seen} ratings of {trained.items} items.")
 
 
 @import_app.command("movielens")

@@ -1,5 +1,9 @@
 from typing import Any
 
+import numpy as np
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+
 from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
@@ -200,3 +204,80 @@ async def co_rated_items(
         },
     )
     return await cursor.fetchall()
+
+
+async def all_ratings(conn: Connection) -> list[tuple[int, str, int, float]]:
+    cursor = conn.cursor(row_factory=tuple_row)
+    await cursor.execute("SELECT user_id, item_type, item_id, rating::float8 FROM ratings")
+    return await cursor.fetchall()
+
+
+async def store_rating_model(
+    conn: Connection,
+    *,
+    kind: str,
+    ratings_seen: int,
+    parameters: dict[str, Any],
+    items: list[tuple[str, int]],
+    biases: np.ndarray,
+    factors: np.ndarray,
+    versions_kept: int,
+) -> int:
+    """Write a new version, make it the active one, and drop versions older than the last few."""
+    cursor = await conn.execute(
+        """
+        INSERT INTO recommender_models (kind, version, ratings_seen, parameters)
+        SELECT %(kind)s, coalesce(max(version), 0) + 1, %(seen)s, %(parameters)s
+        FROM recommender_models WHERE kind = %(kind)s
+        RETURNING id, version
+        """,
+        {"kind": kind, "seen": ratings_seen, "parameters": Jsonb(parameters)},
+    )
+    model = await cursor.fetchone()
+    assert model is not None
+    async with (
+        conn.cursor() as copy_cursor,
+        copy_cursor.copy("COPY model_item_factors (model_id, item_type, item_id, bias, factors) FROM STDIN") as copy,
+    ):
+        for (item_type, item_id), bias, vector in zip(items, biases, factors, strict=True):
+            await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32)))
+    await conn.execute("UPDATE recommender_models SET is_active = false WHERE kind = %s AND is_active", (kind,))
+    await conn.execute("UPDATE recommender_models SET is_active = true WHERE id = %s", (model["id"],))
+    await conn.execute(
+        "DELETE FROM recommender_models WHERE kind = %s AND version <= %s", (kind, model["version"] - versions_kept)
+    )
+    return model["version"]
+
+
+async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:
+    cursor = await conn.execute(
+        "SELECT id, version, parameters, trained_at FROM recommender_models WHERE kind = %s AND is_active", (kind,)
+    )
+    return await cursor.fetchone()
+
+
+async def user_ratings_with_factors(conn: Connection, *, model_id: int, user_id: int) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        """
+        SELECT r.rating::float8 AS rating, f.bias, f.factors
+        FROM ratings r JOIN model_item_factors f
+          ON f.model_id = %s AND f.item_type = r.item_type AND f.item_id = r.item_id
+        WHERE r.user_id = %s
+        """,
+        (model_id, user_id),
+    )
+    return await cursor.fetchall()
+
+
+async def item_factors(
+    conn: Connection, *, model_id: int, items: list[tuple[str, int]]
+) -> dict[tuple[str, int], dict[str, Any]]:
+    cursor = await conn.execute(
+        """
+        SELECT f.item_type, f.item_id, f.bias, f.factors
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        JOIN model_item_factors f ON f.model_id = %(model)s AND f.item_type = c.item_type AND f.item_id = c.item_id
+        """,
+        {"model": model_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
+    )
+    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}

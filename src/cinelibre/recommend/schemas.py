@@ -32,7 +32,8 @@ class Prediction(BaseModel):
     item_type: str
     item_id: int
     predicted_rating: float = Field(description="Stars, 0.5 to 5, rounded to one decimal.")
-    method: Literal["your rating", "collaborative", "baseline"] = Field(
-        description="Your own rating; similar users' ratings (the seed's CF); or your mean adjusted by the item's."
+    method: Literal["your rating", "rating model", "collaborative", "baseline"] = Field(
+        description="Your own rating; the trained rating model; similar users' ratings (the seed's CF); or your "
+        "mean adjusted by the item's."
     )
     neighbour_count: int = Field(description="How many similar users rated the item (collaborative only).")

@@ -9,7 +9,9 @@ from cinelibre.catalog.schemas import BookPublic, MoviePublic
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
+from cinelibre.recommend.algorithms.mf import fold_in
 from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
+from cinelibre.recommend.training import RATING_MODEL
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.repository import Candidate
@@ -111,6 +113,10 @@ class _Candidate:
         return (self.item_type, self.item_id)
 
 
+def _predicted_stars(stars: float | None) -> float | None:
+    return None if stars is None else round(min(5.0, max(0.5, stars)), 1)
+
+
 def _stars_to_unit(stars: float) -> float:
     return (stars - 0.5) / 4.5
 
@@ -210,6 +216,7 @@ async def personalized(
     stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
     vectors = {key: _as_array(vector) for key, vector in stored.items() if vector is not None}
     chosen = _mmr(shortlist, vectors, limit)
+    predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
     languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
     for c in chosen:
@@ -219,7 +226,7 @@ async def personalized(
             "item_type": c.item_type,
             "item_id": c.item_id,
             "score": round(c.signals["score"], 6),
-            "predicted_rating": round(c.collaborative, 2) if c.collaborative is not None else None,
+            "predicted_rating": _predicted_stars(predicted.get(c.key, c.collaborative)),
             "reason": _reason(c, liked.get(c.key), c.item_type),
         }
         for c in chosen
@@ -227,12 +234,44 @@ async def personalized(
     return await _with_items(conn, rows)
 
 
+async def model_predictions(
+    conn: Connection, *, user_id: int, items: list[tuple[str, int]]
+) -> dict[tuple[str, int], float]:
+    """Stars from the trained rating model, the user's factors solved from their ratings now (so
+    a rating made a moment ago already counts). Empty without a model or without ratings."""
+    model = await repository.active_model(conn, RATING_MODEL)
+    if model is None or not items:
+        return {}
+    rated = await repository.user_ratings_with_factors(conn, model_id=model["id"], user_id=user_id)
+    if not rated:
+        return {}
+    parameters = model["parameters"]
+    user_factors, user_bias = fold_in(
+        np.array([_as_array(row["factors"]) for row in rated]),
+        np.array([row["bias"] for row in rated]),
+        np.array([row["rating"] for row in rated]),
+        parameters["mean"],
+        parameters["regularisation"],
+    )
+    known = await repository.item_factors(conn, model_id=model["id"], items=items)
+    return {
+        key: min(
+            5.0,
+            max(0.5, parameters["mean"] + user_bias + row["bias"] + float(_as_array(row["factors"]) @ user_factors)),
+        )
+        for key, row in known.items()
+    }
+
+
 async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> Prediction:
     """The caller's predicted rating of an item, as MovieLens shows beside each film."""
     await catalog_service.ensure_item_exists(conn, item_type, item_id)
     baseline = await repository.baseline_prediction(conn, user_id=user_id, item_type=item_type, item_id=item_id)
+    from_model = await model_predictions(conn, user_id=user_id, items=[(item_type.value, item_id)])
     if baseline["own_rating"] is not None:
         stars, method, neighbours = baseline["own_rating"], "your rating", 0
+    elif from_model:
+        stars, method, neighbours = from_model[(item_type.value, item_id)], "rating model", 0
     elif (found := await repository.collaborative_prediction(
         conn, user_id=user_id, item_type=item_type, item_id=item_id
     )) is not None:  # fmt: skip

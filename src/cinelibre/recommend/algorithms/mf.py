@@ -4,6 +4,18 @@ from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.baseline import fit_biases
 
 
+def fold_in(
+    item_factors: np.ndarray, item_biases: np.ndarray, stars: np.ndarray, mean: float, regularisation: float
+) -> tuple[np.ndarray, float]:
+    """One user's factors and bias from their ratings of items whose factors are known: the same
+    regularised least squares as a training step, so a user can be served the moment they rate."""
+    design = np.hstack([item_factors, np.ones((len(stars), 1))])
+    target = np.asarray(stars, dtype=np.float64) - mean - item_biases
+    penalty = np.eye(design.shape[1]) * regularisation * len(stars)
+    solution = np.linalg.solve(design.T @ design + penalty, design.T @ target)
+    return solution[:-1], float(solution[-1])
+
+
 class BiasedMF(Recommender):
     """Matrix factorisation with user and item biases (the seed's "SVD" step), fitted by
     alternating least squares: rating ≈ mean + b_u + b_i + p_u · q_i. The L2 penalty grows with
@@ -34,16 +46,14 @@ class BiasedMF(Recommender):
 
     def _solve(self, rows, factors, biases, other_factors, other_biases) -> None:
         """For each row (user or item): least squares of its factors and bias against the other side."""
-        identity = np.eye(self.factors + 1) * self.regularisation
         for row in range(rows.shape[0]):
             start, end = rows.indptr[row], rows.indptr[row + 1]
             if start == end:
                 continue
             columns = rows.indices[start:end]
-            design = np.hstack([other_factors[columns], np.ones((end - start, 1))])
-            target = rows.data[start:end] - self.mean - other_biases[columns]
-            solution = np.linalg.solve(design.T @ design + identity * (end - start), design.T @ target)
-            factors[row], biases[row] = solution[:-1], solution[-1]
+            factors[row], biases[row] = fold_in(
+                other_factors[columns], other_biases[columns], rows.data[start:end], self.mean, self.regularisation
+            )
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         raw = (

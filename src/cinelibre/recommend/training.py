@@ -1,0 +1,64 @@
+"""Training the rating model from everything our users rated, and storing it in PostgreSQL.
+
+A job owns its transactions: the ratings are read, the model is fitted outside any transaction,
+then the new version is written and activated in one transaction, so a failure at any step
+leaves the working model serving.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from anyio import to_thread
+
+from cinelibre.database.connection import Connection
+from cinelibre.recommend import repository
+from cinelibre.recommend.algorithms.base import RatingMatrix
+from cinelibre.recommend.algorithms.mf import BiasedMF
+
+logger = logging.getLogger(__name__)
+
+RATING_MODEL = "biased-mf"
+VERSIONS_KEPT = 3
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    version: int
+    ratings_seen: int
+    items: int
+
+
+class NothingToLearnError(RuntimeError):
+    pass
+
+
+async def train_rating_model(conn: Connection, *, factors: int = 64, regularisation: float = 0.12) -> TrainedModel:
+    async with conn.transaction():
+        rows = await repository.all_ratings(conn)
+    if not rows:
+        raise NothingToLearnError("no ratings to learn from yet")
+    users = {user: index for index, user in enumerate(sorted({row[0] for row in rows}))}
+    items = {item: index for index, item in enumerate(sorted({(row[1], row[2]) for row in rows}))}
+    matrix = RatingMatrix.from_triples(
+        np.fromiter((users[row[0]] for row in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((items[(row[1], row[2])] for row in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((row[3] for row in rows), dtype=np.float32, count=len(rows)),
+        (len(users), len(items)),
+    )
+    model = BiasedMF(factors=factors, regularisation=regularisation)
+    await to_thread.run_sync(model.fit, matrix)
+    parameters = {"mean": model.mean, "factors": factors, "regularisation": regularisation}
+    async with conn.transaction():
+        version = await repository.store_rating_model(
+            conn,
+            kind=RATING_MODEL,
+            ratings_seen=len(rows),
+            parameters=parameters,
+            items=[(item_type, item_id) for item_type, item_id in items],
+            biases=model.item_bias,
+            factors=model.item_factors,
+            versions_kept=VERSIONS_KEPT,
+        )
+    logger.info("rating model v%s trained on %s ratings of %s items", version, len(rows), len(items))
+    return TrainedModel(version=version, ratings_seen=len(rows), items=len(items))

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+
+from cinelibre.catalog import repository as catalog_repository
+from cinelibre.recommend import service as recommend_service
+from cinelibre.recommend.algorithms.mf import fold_in
+from cinelibre.recommend.training import NothingToLearnError, train_rating_model
+from cinelibre.types import ItemType
+from tests.factories import add_movie, register
+from tests.test_recommend import add_user, rate
+
+
+@pytest.fixture
+async def rated_catalogue(conn) -> dict:
+    rng = np.random.default_rng(3)
+    movies = [await add_movie(conn, title=f"Film {n}") for n in range(8)]
+    users = [await add_user(conn, f"rater{n}") for n in range(12)]
+    for user in users:
+        for movie in rng.choice(movies, size=5, replace=False):
+            await rate(conn, user, int(movie), float(rng.integers(1, 6)))
+    await catalog_repository.recompute_rating_aggregates(conn)
+    return {"movies": movies, "users": users}
+
+
+async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -> None:
+    first = await train_rating_model(conn, factors=4)
+    second = await train_rating_model(conn, factors=4)
+
+    models = await (
+        await conn.execute("SELECT version, is_active, ratings_seen FROM recommender_models ORDER BY version")
+    ).fetchall()
+    factors = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM model_item_factors f "
+            "JOIN recommender_models m ON m.id = f.model_id WHERE m.is_active"
+        )
+    ).fetchone()
+    assert (first.version, second.version, second.ratings_seen, second.items) == (1, 2, 60, 8)
+    assert [(m["version"], m["is_active"], m["ratings_seen"]) for m in models] == [(1, False, 60), (2, True, 60)]
+    assert factors["n"] == 8
+
+
+async def test_only_the_last_three_versions_are_kept(conn, rated_catalogue) -> None:
+    for _ in range(5):
+        await train_rating_model(conn, factors=2)
+
+    versions = await (await conn.execute("SELECT version FROM recommender_models ORDER BY 1")).fetchall()
+    assert [row["version"] for row in versions] == [3, 4, 5]
+
+
+async def test_a_failed_training_leaves_the_working_model(conn, rated_catalogue) -> None:
+    await train_rating_model(conn, factors=4)
+    await conn.execute("DELETE FROM ratings")
+
+    with pytest.raises(NothingToLearnError):
+        await train_rating_model(conn, factors=4)
+
+    active = await (await conn.execute("SELECT version FROM recommender_models WHERE is_active")).fetchall()
+    assert [row["version"] for row in active] == [1]
+
+
+async def test_predictions_fold_in_a_new_rating_at_once(client, conn, rated_catalogue) -> None:
+    await train_rating_model(conn, factors=4)
+    headers = await register(client)
+    movies = rated_catalogue["movies"]
+    await client.post("/ratings", headers=headers, json={"item_id": movies[0], "item_type": "movie", "rating": 5})
+
+    before = (await client.get(f"/recommendations/predict/movie/{movies[1]}", headers=headers)).json()
+    await client.post("/ratings", headers=headers, json={"item_id": movies[2], "item_type": "movie", "rating": 0.5})
+    after = (await client.get(f"/recommendations/predict/movie/{movies[1]}", headers=headers)).json()
+
+    assert before["method"] == after["method"] == "rating model"
+    assert after["predicted_rating"] != before["predicted_rating"]
+
+
+async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_catalogue) -> None:
+    trained = await train_rating_model(conn, factors=4)
+    user = rated_catalogue["users"][0]
+    rows = await (await conn.execute(
+        """SELECT r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
+           ON f.item_type = r.item_type AND f.item_id = r.item_id
+           JOIN recommender_models m ON m.id = f.model_id AND m.is_active WHERE r.user_id = %s""", (user,)
+    )).fetchall()  # fmt: skip
+    parameters = (await (await conn.execute("SELECT parameters FROM recommender_models WHERE is_active")).fetchone())[
+        "parameters"
+    ]
+    rated = {
+        r["item_id"]
+        for r in await (await conn.execute("SELECT item_id FROM ratings WHERE user_id = %s", (user,))).fetchall()
+    }
+    target = next(movie for movie in rated_catalogue["movies"] if movie not in rated)
+    item = await (await conn.execute(
+        "SELECT bias, factors FROM model_item_factors WHERE item_id = %s AND model_id = "
+        "(SELECT id FROM recommender_models WHERE is_active)", (target,)
+    )).fetchone()  # fmt: skip
+
+    vectors = np.array(
+        [np.asarray(r["factors"].to_numpy() if hasattr(r["factors"], "to_numpy") else r["factors"]) for r in rows]
+    )
+    factors, bias = fold_in(vectors, np.array([r["bias"] for r in rows]), np.array([r["rating"] for r in rows]),
+                            parameters["mean"], parameters["regularisation"])  # fmt: skip
+    item_vector = item["factors"].to_numpy() if hasattr(item["factors"], "to_numpy") else np.asarray(item["factors"])
+    expected = min(5.0, max(0.5, parameters["mean"] + bias + item["bias"] + float(item_vector @ factors)))
+
+    served = await recommend_service.predict(conn, user_id=user, item_type=ItemType.MOVIE, item_id=target)
+
+    assert trained.version == 1
+    assert served.method == "rating model"
+    assert served.predicted_rating == round(expected, 1)

@@ -50,3 +50,23 @@ def test_db_url_prints_the_configured_connection_string(server_url: str, tmp_pat
 
     assert result.returncode == 0
     assert result.stdout == database_url + "\n"
+
+
+def test_train_command_trains_and_versions_the_rating_model(server_url: str, tmp_path: Path) -> None:
+    database_url = recreate_database(server_url, "cinelibre_cli")
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text(MOVIES_CSV, encoding="utf-8")
+    (folder / "links.csv").write_text(LINKS_CSV)
+    (folder / "ratings.csv").write_text(RATINGS_CSV)
+    empty = cinelibre("train", database_url=database_url, cwd=tmp_path)
+    cinelibre("import", "movielens", str(folder), database_url=database_url, cwd=tmp_path)
+
+    first = cinelibre("train", database_url=database_url, cwd=tmp_path)
+    second = cinelibre("train", database_url=database_url, cwd=tmp_path)
+
+    assert empty.returncode == 1
+    assert "Not trained: no ratings to learn from yet." in empty.stderr
+    assert first.returncode == 0, first.stderr
+    assert "Rating model v1: 4 ratings of 3 items." in first.stderr
+    assert "Rating model v2: 4 ratings of 3 items." in second.stderr

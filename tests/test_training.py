@@ -1,10 +1,12 @@
 import numpy as np
+import psycopg
 import pytest
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.recommend import service as recommend_service
 from cinelibre.recommend.algorithms.mf import fold_in
-from cinelibre.recommend.training import NothingToLearnError, train_rating_model
+from cinelibre.recommend.repository import TRAINING_LOCK_ID
+from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError, retraining_due, train_rating_model
 from cinelibre.types import ItemType
 from tests.factories import add_movie, register
 from tests.test_recommend import add_user, rate
@@ -107,3 +109,28 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     assert trained.version == 1
     assert served.method == "rating model"
     assert served.predicted_rating == round(expected, 1)
+
+
+async def test_retraining_is_due_after_enough_new_ratings(conn, rated_catalogue) -> None:
+    assert await retraining_due(conn, min_new_ratings=60) is True
+    assert await retraining_due(conn, min_new_ratings=61) is False
+
+    await train_rating_model(conn, factors=2)
+    after_training = await retraining_due(conn, min_new_ratings=1)
+    newcomer = await add_user(conn, "newcomer")
+    await rate(conn, newcomer, rated_catalogue["movies"][0], 4)
+
+    assert after_training is False
+    assert await retraining_due(conn, min_new_ratings=1) is True
+    assert await retraining_due(conn, min_new_ratings=0) is False  # 0 turns retraining off
+
+
+async def test_only_one_process_trains_at_a_time(conn, rated_catalogue, database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url) as other:
+        await other.execute("SELECT pg_advisory_lock(%s)", (TRAINING_LOCK_ID,))
+
+        with pytest.raises(TrainingBusyError):
+            await train_rating_model(conn, factors=2)
+
+        await other.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
+    assert (await train_rating_model(conn, factors=2)).version == 1

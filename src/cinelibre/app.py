@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -23,6 +25,7 @@ from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.middleware import BodySizeLimit
 from cinelibre.ratings.endpoints import router as ratings_router
+from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
@@ -65,6 +68,24 @@ async def _prepare_search(pool: AsyncConnectionPool[Connection], embedder: Embed
         logger.exception("preparing semantic search failed; the API keeps serving")
 
 
+async def _retrain_when_due(pool: AsyncConnectionPool[Connection], database_url: str, settings: Settings) -> None:
+    """Every so often, if enough new ratings arrived, train a new rating model in a child process
+    (`cinelibre train`): the API keeps its memory and event loop, and the training lock makes
+    sure only one instance trains."""
+    while True:
+        await asyncio.sleep(settings.retrain_check_seconds)
+        try:
+            async with pool.connection() as conn:
+                due = await training.retraining_due(conn, min_new_ratings=settings.retrain_after_new_ratings)
+            if due:
+                child = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "cinelibre", "train", env=os.environ | {"DATABASE_URL": database_url}
+                )
+                await child.wait()
+        except Exception:
+            logger.exception("background retraining failed; the current model keeps serving")
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -80,9 +101,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if settings.load_demo_catalogue:
                 async with pool.connection() as conn, conn.transaction():
                     await demo_service.load_if_empty(conn)
-            background = asyncio.create_task(_prepare_search(pool, app.state.embedder, settings))
+            background = [
+                asyncio.create_task(_prepare_search(pool, app.state.embedder, settings)),
+                asyncio.create_task(_retrain_when_due(pool, database.url, settings)),
+            ]
             yield
-            background.cancel()
+            for task in background:
+                task.cancel()
         finally:
             await pool.close()
     finally:

@@ -265,7 +265,7 @@ async def _train(database_url: str, settings: Settings) -> "TrainedModel":
 def train() -> None:
     """Train the rating model on every rating and make it the one every API process serves.
     A failed run leaves the previous model in place. Run it on a schedule (e.g. nightly)."""
-    from cinelibre.recommend.training import NothingToLearnError
+    from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError
 
     settings = _settings()
     _configure_logging(settings)
@@ -273,7 +273,7 @@ def train() -> None:
         migrate.upgrade_to_head(database.url)
         try:
             trained = asyncio.run(_train(database.url, settings))
-        except NothingToLearnError as error:
+        except (NothingToLearnError, TrainingBusyError) as error:
             console.print(f"[yellow]Not trained:[/yellow] {error}.")
             raise typer.Exit(1) from error
     console.print(f"Rating model v{trained.version}: {trained.ratings_seen} ratings of {trained.items} items.")

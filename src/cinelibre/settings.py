@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     query_embedding_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     embed_on_start: bool = True
 
+    # Retraining the rating model in a child process once this many new ratings have arrived
+    # (0: never; run `cinelibre train` on a schedule instead), checked every so many seconds.
+    retrain_after_new_ratings: int = Field(default=1000, ge=0)
+    retrain_check_seconds: float = Field(default=600, gt=0)
+
     jwt_secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

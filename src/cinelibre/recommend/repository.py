@@ -281,3 +281,28 @@ async def item_factors(
         {"model": model_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
     )
     return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
+
+
+TRAINING_LOCK_ID = 72_410_004
+
+
+async def try_training_lock(conn: Connection) -> bool:
+    """Held for the whole training run (session level), so only one process trains at a time."""
+    row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (TRAINING_LOCK_ID,))).fetchone()
+    return bool(row and row["locked"])
+
+
+async def release_training_lock(conn: Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
+
+
+async def new_ratings_since_training(conn: Connection, kind: str) -> int:
+    """Ratings beyond what the active model learnt from (all of them if there is no model)."""
+    cursor = await conn.execute(
+        """SELECT (SELECT count(*) FROM ratings)
+                  - coalesce((SELECT ratings_seen FROM recommender_models WHERE kind = %s AND is_active), 0) AS n""",
+        (kind,),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row["n"])

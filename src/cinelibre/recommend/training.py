@@ -33,7 +33,27 @@ class NothingToLearnError(RuntimeError):
     pass
 
 
+class TrainingBusyError(RuntimeError):
+    pass
+
+
+async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
+    if min_new_ratings <= 0:
+        return False
+    return await repository.new_ratings_since_training(conn, RATING_MODEL) >= min_new_ratings
+
+
 async def train_rating_model(conn: Connection, *, factors: int = 64, regularisation: float = 0.12) -> TrainedModel:
+    """Train and activate a new version, holding the training lock for the whole run."""
+    if not await repository.try_training_lock(conn):
+        raise TrainingBusyError("another process is training the rating model")
+    try:
+        return await _train(conn, factors=factors, regularisation=regularisation)
+    finally:
+        await repository.release_training_lock(conn)
+
+
+async def _train(conn: Connection, *, factors: int, regularisation: float) -> TrainedModel:
     async with conn.transaction():
         rows = await repository.all_ratings(conn)
     if not rows:

@@ -472,3 +472,14 @@ CREATE TABLE model_item_factors (
     factors     vector NOT NULL,
     PRIMARY KEY (model_id, item_type, item_id)
 );
+
+-- The item-to-item model: for an item a user rated, the items it recommends, with weights.
+CREATE TABLE model_item_neighbours (
+    model_id        bigint NOT NULL REFERENCES recommender_models (id) ON DELETE CASCADE,
+    item_type       text NOT NULL CHECK (item_type IN ('movie', 'book')),
+    item_id         bigint NOT NULL,
+    neighbour_type  text NOT NULL CHECK (neighbour_type IN ('movie', 'book')),
+    neighbour_id    bigint NOT NULL,
+    weight          real NOT NULL,
+    PRIMARY KEY (model_id, item_type, item_id, neighbour_type, neighbour_id)
+);

@@ -1,5 +1,5 @@
 """/recommendations/personalized and /recommendations/popular latency on ml-latest-small, at
-concurrency 16, one `cinelibre serve` process. Prints a table.
+concurrency 16, one `cinelibre serve` process, after `cinelibre train`. Prints a table.
 
     .venv/bin/python benchmarks/recommend_performance.py [--seconds 10]
 
@@ -43,6 +43,9 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         subprocess.run([sys.executable, "-m", "cinelibre", "import", "movielens", str(args.dataset)], env=env,
                        check=True, capture_output=True)  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cinelibre", "train"], env=env, check=True, capture_output=True)
+        training_seconds = time.perf_counter() - started
         server = subprocess.Popen([sys.executable, "-m", "cinelibre", "serve", "--no-demo"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         base_url = f"http://127.0.0.1:{env['PORT']}"
@@ -71,6 +74,7 @@ def main() -> None:
                     (f"{name} c=16 p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}", f"{len(latencies) / args.seconds:.0f}")
                 )
             rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
+            rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", ""))
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)

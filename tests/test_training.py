@@ -29,7 +29,9 @@ async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -
     second = await train_rating_model(conn, factors=4)
 
     models = await (
-        await conn.execute("SELECT version, is_active, ratings_seen FROM recommender_models ORDER BY version")
+        await conn.execute(
+            "SELECT version, is_active, ratings_seen FROM recommender_models WHERE kind = 'biased-mf' ORDER BY version"
+        )
     ).fetchall()
     factors = await (
         await conn.execute(
@@ -40,13 +42,27 @@ async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -
     assert (first.version, second.version, second.ratings_seen, second.items) == (1, 2, 60, 8)
     assert [(m["version"], m["is_active"], m["ratings_seen"]) for m in models] == [(1, False, 60), (2, True, 60)]
     assert factors["n"] == 8
+    item_models = await (
+        await conn.execute("SELECT version, is_active FROM recommender_models WHERE kind = 'item-knn' ORDER BY 1")
+    ).fetchall()
+    links = await (
+        await conn.execute(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE item_id = neighbour_id) AS self_links "
+            "FROM model_item_neighbours n JOIN recommender_models m ON m.id = n.model_id WHERE m.is_active"
+        )
+    ).fetchone()
+    assert [(m["version"], m["is_active"]) for m in item_models] == [(1, False), (2, True)]
+    assert links["n"] > 0
+    assert links["self_links"] == 0
 
 
 async def test_only_the_last_three_versions_are_kept(conn, rated_catalogue) -> None:
     for _ in range(5):
         await train_rating_model(conn, factors=2)
 
-    versions = await (await conn.execute("SELECT version FROM recommender_models ORDER BY 1")).fetchall()
+    versions = await (
+        await conn.execute("SELECT version FROM recommender_models WHERE kind = 'biased-mf' ORDER BY 1")
+    ).fetchall()
     assert [row["version"] for row in versions] == [3, 4, 5]
 
 
@@ -57,7 +73,9 @@ async def test_a_failed_training_leaves_the_working_model(conn, rated_catalogue)
     with pytest.raises(NothingToLearnError):
         await train_rating_model(conn, factors=4)
 
-    active = await (await conn.execute("SELECT version FROM recommender_models WHERE is_active")).fetchall()
+    active = await (
+        await conn.execute("SELECT version FROM recommender_models WHERE is_active AND kind = 'biased-mf'")
+    ).fetchall()
     assert [row["version"] for row in active] == [1]
 
 
@@ -81,11 +99,14 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     rows = await (await conn.execute(
         """SELECT r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
            ON f.item_type = r.item_type AND f.item_id = r.item_id
-           JOIN recommender_models m ON m.id = f.model_id AND m.is_active WHERE r.user_id = %s""", (user,)
+           JOIN recommender_models m ON m.id = f.model_id AND m.is_active AND m.kind = 'biased-mf'
+           WHERE r.user_id = %s""", (user,)
     )).fetchall()  # fmt: skip
-    parameters = (await (await conn.execute("SELECT parameters FROM recommender_models WHERE is_active")).fetchone())[
-        "parameters"
-    ]
+    parameters = (
+        await (
+            await conn.execute("SELECT parameters FROM recommender_models WHERE is_active AND kind = 'biased-mf'")
+        ).fetchone()
+    )["parameters"]
     rated = {
         r["item_id"]
         for r in await (await conn.execute("SELECT item_id FROM ratings WHERE user_id = %s", (user,))).fetchall()
@@ -93,7 +114,7 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     target = next(movie for movie in rated_catalogue["movies"] if movie not in rated)
     item = await (await conn.execute(
         "SELECT bias, factors FROM model_item_factors WHERE item_id = %s AND model_id = "
-        "(SELECT id FROM recommender_models WHERE is_active)", (target,)
+        "(SELECT id FROM recommender_models WHERE is_active AND kind = 'biased-mf')", (target,)
     )).fetchone()  # fmt: skip
 
     vectors = np.array(
@@ -134,3 +155,26 @@ async def test_only_one_process_trains_at_a_time(conn, rated_catalogue, database
 
         await other.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
     assert (await train_rating_model(conn, factors=2)).version == 1
+
+
+async def test_personalized_uses_the_trained_item_model_with_its_reason(client, conn) -> None:
+    alpha = await add_movie(conn, title="Alpha")
+    beta = await add_movie(conn, title="Beta")
+    gamma = await add_movie(conn, title="Gamma")
+    for n in range(8):
+        fan = await add_user(conn, f"fan{n}")
+        await rate(conn, fan, alpha, 5)
+        await rate(conn, fan, beta, 4.5)
+        if n < 2:
+            await rate(conn, fan, gamma, 2)
+    await catalog_repository.recompute_rating_aggregates(conn)
+    await train_rating_model(conn, factors=2)
+    headers = await register(client)
+    await client.post("/ratings", headers=headers, json={"item_id": alpha, "item_type": "movie", "rating": 5})
+
+    response = await client.get("/recommendations/personalized", headers=headers, params={"item_type": "movie"})
+
+    items = response.json()["items"]
+    assert [i["title"] for i in items] == ["Beta", "Gamma"]
+    assert items[0]["reason"] == "people who liked Alpha rated it too"
+    assert items[0]["predicted_rating"] is not None

@@ -212,6 +212,78 @@ async def all_ratings(conn: Connection) -> list[tuple[int, str, int, float]]:
     return await cursor.fetchall()
 
 
+async def _new_version(conn: Connection, *, kind: str, ratings_seen: int, parameters: dict[str, Any]) -> dict[str, Any]:
+    cursor = await conn.execute(
+        """
+        INSERT INTO recommender_models (kind, version, ratings_seen, parameters)
+        SELECT %(kind)s, coalesce(max(version), 0) + 1, %(seen)s, %(parameters)s
+        FROM recommender_models WHERE kind = %(kind)s
+        RETURNING id, version
+        """,
+        {"kind": kind, "seen": ratings_seen, "parameters": Jsonb(parameters)},
+    )
+    model = await cursor.fetchone()
+    assert model is not None
+    return model
+
+
+async def _activate(conn: Connection, *, kind: str, model: dict[str, Any], versions_kept: int) -> int:
+    """Make this version the one served, and drop versions older than the last few."""
+    await conn.execute("UPDATE recommender_models SET is_active = false WHERE kind = %s AND is_active", (kind,))
+    await conn.execute("UPDATE recommender_models SET is_active = true WHERE id = %s", (model["id"],))
+    await conn.execute(
+        "DELETE FROM recommender_models WHERE kind = %s AND version <= %s", (kind, model["version"] - versions_kept)
+    )
+    return model["version"]
+
+
+async def store_item_model(
+    conn: Connection,
+    *,
+    kind: str,
+    ratings_seen: int,
+    parameters: dict[str, Any],
+    links: list[tuple[str, int, str, int, float]],
+    versions_kept: int,
+) -> int:
+    model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy(
+            "COPY model_item_neighbours (model_id, item_type, item_id, neighbour_type, neighbour_id, weight) FROM STDIN"
+        ) as copy,
+    ):
+        for link in links:
+            await copy.write_row((model["id"], *link))
+    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
+
+
+async def item_model_candidates(
+    conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, limit: int
+) -> list[dict[str, Any]]:
+    """Items the stored item-to-item model links to what the user rated 3 stars or more, summed
+    weights, with the rated item that weighs most (for the reason)."""
+    cursor = await conn.execute(
+        """
+        SELECT n.neighbour_type AS item_type, n.neighbour_id AS item_id, sum(n.weight)::float8 AS weight,
+               (array_agg(coalesce(m.title, b.title) ORDER BY n.weight DESC))[1] AS because_title,
+               (array_agg(r.rating::float8 ORDER BY n.weight DESC))[1] AS because_rating
+        FROM ratings r
+        JOIN model_item_neighbours n
+          ON n.model_id = %(model)s AND n.item_type = r.item_type AND n.item_id = r.item_id
+        LEFT JOIN movies m ON m.id = r.movie_id
+        LEFT JOIN books b ON b.id = r.book_id
+        WHERE r.user_id = %(user)s AND r.rating >= 3
+          AND (%(type)s::text IS NULL OR n.neighbour_type = %(type)s)
+        GROUP BY n.neighbour_type, n.neighbour_id
+        ORDER BY weight DESC, n.neighbour_type, n.neighbour_id
+        LIMIT %(limit)s
+        """,
+        {"model": model_id, "user": user_id, "type": item_type.value if item_type else None, "limit": limit},
+    )
+    return await cursor.fetchall()
+
+
 async def store_rating_model(
     conn: Connection,
     *,
@@ -241,12 +313,7 @@ async def store_rating_model(
     ):
         for (item_type, item_id), bias, vector in zip(items, biases, factors, strict=True):
             await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32)))
-    await conn.execute("UPDATE recommender_models SET is_active = false WHERE kind = %s AND is_active", (kind,))
-    await conn.execute("UPDATE recommender_models SET is_active = true WHERE id = %s", (model["id"],))
-    await conn.execute(
-        "DELETE FROM recommender_models WHERE kind = %s AND version <= %s", (kind, model["version"] - versions_kept)
-    )
-    return model["version"]
+    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 
 
 async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
 from cinelibre.recommend.algorithms.mf import fold_in
 from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
-from cinelibre.recommend.training import RATING_MODEL
+from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.repository import Candidate
@@ -100,8 +100,10 @@ DIVERSITY = 0.2  # MMR: share of a candidate's value given to being unlike what 
 class _Candidate:
     item_type: str
     item_id: int
-    collaborative: float | None = None  # predicted stars
+    collaborative: float | None = None  # predicted stars (the seed's user-kNN)
     neighbours: int = 0
+    linked: float | None = None  # the item-to-item model's weight, scaled to 0-1
+    because: dict[str, Any] | None = None  # the rated item that links to it most
     content: float | None = None  # cosine similarity to the user's profile
     popularity: float | None = None  # Bayesian-average stars
     popularity_rank: int = 10**9  # place in the popular list, to break ties the way it does
@@ -151,9 +153,13 @@ def _mmr(ranked: list[_Candidate], vectors: dict[tuple[str, int], Any], limit: i
 
 
 def _reason(candidate: _Candidate, liked: dict[str, Any] | None, item_type: str) -> str:
-    strongest = max(candidate.signals, key=lambda name: candidate.signals[name] if name != "score" else -1)
+    # A personal reason wins over popularity whenever there is one: it tells the user why *they* see it.
+    personal = {name: candidate.signals[name] for name in ("collaborative", "content") if candidate.signals[name] > 0}
+    strongest = max(personal, key=personal.__getitem__) if personal else "popularity"
     if strongest == "content" and liked is not None:
         return f"because you rated {liked['title']} {liked['rating']:g}★"
+    if strongest == "collaborative" and candidate.because is not None:
+        return f"people who liked {candidate.because['title']} rated it too"
     if strongest == "collaborative":
         people = "readers" if item_type == "book" else "viewers"
         return f"{people} with your taste liked it"
@@ -186,7 +192,20 @@ async def personalized(
     for rank, row in enumerate(popular):
         found = candidate(row["item_type"], row["item_id"])
         found.popularity, found.popularity_rank = row["score"], rank
-    if summary["count"]:
+    item_model = await repository.active_model(conn, ITEM_MODEL)
+    if summary["count"] and item_model is not None:
+        # The trained item-to-item model: "people who rated what you liked also rated this".
+        linked = await repository.item_model_candidates(
+            conn, model_id=item_model["id"], user_id=user_id, item_type=item_type,
+            limit=CANDIDATES_PER_SOURCE + len(excluded),
+        )  # fmt: skip
+        strongest = max((row["weight"] for row in linked), default=1.0)
+        for row in linked:
+            found = candidate(row["item_type"], row["item_id"])
+            found.linked = row["weight"] / strongest
+            found.because = {"title": row["because_title"], "rating": row["because_rating"]}
+    elif summary["count"]:
+        # No trained model yet: the seed's user-based CF, computed live.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
@@ -203,8 +222,9 @@ async def personalized(
     for found in candidates.values():
         if found.key in excluded:
             continue
+        collaborative = found.linked if found.linked is not None else _stars_to_unit(found.collaborative or 0.5)
         found.signals = {
-            "collaborative": collaborative_weight * _stars_to_unit(found.collaborative or 0.5),
+            "collaborative": collaborative_weight * collaborative,
             "content": (1 - collaborative_weight) * max(found.content or 0.0, 0.0),
             "popularity": POPULARITY_WEIGHT * _stars_to_unit(found.popularity or 0.5),
         }

@@ -1,4 +1,5 @@
-"""Training the rating model from everything our users rated, and storing it in PostgreSQL.
+"""Training the models from everything our users rated, and storing them in PostgreSQL: the
+rating model (biased MF) and the item-to-item model (item-kNN), versioned together.
 
 A job owns its transactions: the ratings are read, the model is fitted outside any transaction,
 then the new version is written and activated in one transaction, so a failure at any step
@@ -14,12 +15,15 @@ from anyio import to_thread
 from cinelibre.database.connection import Connection
 from cinelibre.recommend import repository
 from cinelibre.recommend.algorithms.base import RatingMatrix
+from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 
 logger = logging.getLogger(__name__)
 
 RATING_MODEL = "biased-mf"
+ITEM_MODEL = "item-knn"
 VERSIONS_KEPT = 3
+ITEM_NEIGHBOURS = 100
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,31 @@ async def _train(conn: Connection, *, factors: int, regularisation: float) -> Tr
     )
     model = BiasedMF(factors=factors, regularisation=regularisation)
     await to_thread.run_sync(model.fit, matrix)
+    neighbours = ItemKNN(neighbours=ITEM_NEIGHBOURS)
+    await to_thread.run_sync(neighbours.fit, matrix)
     parameters = {"mean": model.mean, "factors": factors, "regularisation": regularisation}
+    item_keys = list(items)
     async with conn.transaction():
         version = await repository.store_rating_model(
             conn,
             kind=RATING_MODEL,
             ratings_seen=len(rows),
             parameters=parameters,
-            items=[(item_type, item_id) for item_type, item_id in items],
+            items=item_keys,
             biases=model.item_bias,
             factors=model.item_factors,
+            versions_kept=VERSIONS_KEPT,
+        )
+        similarity = neighbours.similarity.tocoo()
+        await repository.store_item_model(
+            conn,
+            kind=ITEM_MODEL,
+            ratings_seen=len(rows),
+            parameters={"neighbours": ITEM_NEIGHBOURS},
+            links=[
+                (*item_keys[row], *item_keys[column], float(weight))
+                for row, column, weight in zip(similarity.row, similarity.col, similarity.data, strict=True)
+            ],
             versions_kept=VERSIONS_KEPT,
         )
     logger.info("rating model v%s trained on %s ratings of %s items", version, len(rows), len(items))

@@ -17,4 +17,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE model_item_factors, recommender_models")
+    op.execute("DROP TABLE model_item_neighbours, model_item_factors, recommender_models")

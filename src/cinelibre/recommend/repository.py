@@ -7,6 +7,12 @@ from psycopg.types.json import Jsonb
 from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
+# Per request, the item-to-item model looks at the user's best and latest liked items, and the
+# rating model solves the user's factors from their latest ratings: enough to be personal, and
+# bounded for users with thousands of ratings.
+LIKED_ITEMS_CONSIDERED = 50
+FOLD_IN_RATINGS = 300
+
 
 async def popular_items(
     conn: Connection, *, item_type: ItemType | None, window_days: int | None, limit: int
@@ -261,26 +267,41 @@ async def store_item_model(
 async def item_model_candidates(
     conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Items the stored item-to-item model links to what the user rated 3 stars or more, summed
-    weights, with the rated item that weighs most (for the reason)."""
+    """Items the stored item-to-item model links to what the user liked (their best and latest
+    ratings of 3 stars or more), by summed weight, each with the liked item that weighs most
+    (for the reason)."""
     cursor = await conn.execute(
         """
-        SELECT n.neighbour_type AS item_type, n.neighbour_id AS item_id, sum(n.weight)::float8 AS weight,
-               (array_agg(coalesce(m.title, b.title) ORDER BY n.weight DESC))[1] AS because_title,
-               (array_agg(r.rating::float8 ORDER BY n.weight DESC))[1] AS because_rating
-        FROM ratings r
-        JOIN model_item_neighbours n
-          ON n.model_id = %(model)s AND n.item_type = r.item_type AND n.item_id = r.item_id
-        LEFT JOIN movies m ON m.id = r.movie_id
-        LEFT JOIN books b ON b.id = r.book_id
-        WHERE r.user_id = %(user)s AND r.rating >= 3
-          AND (%(type)s::text IS NULL OR n.neighbour_type = %(type)s)
-        GROUP BY n.neighbour_type, n.neighbour_id
-        ORDER BY weight DESC, n.neighbour_type, n.neighbour_id
-        LIMIT %(limit)s
+        WITH liked AS (
+            SELECT item_type, item_id, rating FROM ratings
+            WHERE user_id = %(user)s AND rating >= 3
+            ORDER BY rating DESC, updated_at DESC LIMIT %(liked)s
+        ), links AS (
+            SELECT n.neighbour_type, n.neighbour_id, n.weight, n.item_type, n.item_id, liked.rating
+            FROM liked JOIN model_item_neighbours n
+              ON n.model_id = %(model)s AND n.item_type = liked.item_type AND n.item_id = liked.item_id
+            WHERE %(type)s::text IS NULL OR n.neighbour_type = %(type)s
+        ), strongest AS (
+            SELECT neighbour_type, neighbour_id, sum(weight) AS weight FROM links
+            GROUP BY neighbour_type, neighbour_id
+            ORDER BY weight DESC, neighbour_type, neighbour_id LIMIT %(limit)s
+        )
+        SELECT strongest.neighbour_type AS item_type, strongest.neighbour_id AS item_id,
+               strongest.weight::float8 AS weight, because.title AS because_title, because.rating AS because_rating
+        FROM strongest CROSS JOIN LATERAL (
+            SELECT coalesce(m.title, b.title) AS title, links.rating::float8 AS rating FROM links
+            LEFT JOIN movies m ON links.item_type = 'movie' AND m.id = links.item_id
+            LEFT JOIN books b ON links.item_type = 'book' AND b.id = links.item_id
+            WHERE links.neighbour_type = strongest.neighbour_type AND links.neighbour_id = strongest.neighbour_id
+            ORDER BY links.weight DESC LIMIT 1
+        ) AS because
+        ORDER BY strongest.weight DESC, 1, 2
         """,
-        {"model": model_id, "user": user_id, "type": item_type.value if item_type else None, "limit": limit},
-    )
+        {
+            "model": model_id, "user": user_id, "type": item_type.value if item_type else None, "limit": limit,
+            "liked": LIKED_ITEMS_CONSIDERED,
+        },
+    )  # fmt: skip
     return await cursor.fetchall()
 
 
@@ -324,14 +345,18 @@ async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:
 
 
 async def user_ratings_with_factors(conn: Connection, *, model_id: int, user_id: int) -> list[dict[str, Any]]:
+    """The user's latest ratings with the model's factors of those items (binary: vectors arrive
+    as numpy arrays without text parsing)."""
     cursor = await conn.execute(
         """
         SELECT r.rating::float8 AS rating, f.bias, f.factors
         FROM ratings r JOIN model_item_factors f
           ON f.model_id = %s AND f.item_type = r.item_type AND f.item_id = r.item_id
         WHERE r.user_id = %s
+        ORDER BY r.updated_at DESC LIMIT %s
         """,
-        (model_id, user_id),
+        (model_id, user_id, FOLD_IN_RATINGS),
+        binary=True,
     )
     return await cursor.fetchall()
 

@@ -268,8 +268,8 @@ async def item_model_candidates(
     conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, limit: int
 ) -> list[dict[str, Any]]:
     """Items the stored item-to-item model links to what the user liked (their best and latest
-    ratings of 3 stars or more), by summed weight, each with the liked item that weighs most
-    (for the reason)."""
+    ratings of 3 stars or more), by summed weight, leaving out what they rated, each with the
+    liked item that weighs most (for the reason)."""
     cursor = await conn.execute(
         """
         WITH liked AS (
@@ -280,7 +280,11 @@ async def item_model_candidates(
             SELECT n.neighbour_type, n.neighbour_id, n.weight, n.item_type, n.item_id, liked.rating
             FROM liked JOIN model_item_neighbours n
               ON n.model_id = %(model)s AND n.item_type = liked.item_type AND n.item_id = liked.item_id
-            WHERE %(type)s::text IS NULL OR n.neighbour_type = %(type)s
+            WHERE (%(type)s::text IS NULL OR n.neighbour_type = %(type)s)
+              AND NOT EXISTS (
+                  SELECT 1 FROM ratings mine
+                  WHERE mine.user_id = %(user)s AND mine.item_type = n.neighbour_type AND mine.item_id = n.neighbour_id
+              )
         ), strongest AS (
             SELECT neighbour_type, neighbour_id, sum(weight) AS weight FROM links
             GROUP BY neighbour_type, neighbour_id

@@ -92,6 +92,7 @@ async def popular(
 CF_FULL_WEIGHT_AT = 20
 POPULARITY_WEIGHT = 0.15
 CANDIDATES_PER_SOURCE = 60
+MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
 DIVERSITY = 0.2  # MMR: share of a candidate's value given to being unlike what is already listed
 
@@ -186,9 +187,9 @@ async def personalized(
     def candidate(kind: str, item_id: int) -> _Candidate:
         return candidates.setdefault((kind, item_id), _Candidate(kind, item_id))
 
-    popular = await repository.popular_items(
-        conn, item_type=item_type, window_days=None, limit=CANDIDATES_PER_SOURCE + len(excluded)
-    )
+    # Lists that cannot leave out what the user rated fetch a few more to make up for it.
+    padded = CANDIDATES_PER_SOURCE + min(len(excluded), MAX_PADDING)
+    popular = await repository.popular_items(conn, item_type=item_type, window_days=None, limit=padded)
     for rank, row in enumerate(popular):
         found = candidate(row["item_type"], row["item_id"])
         found.popularity, found.popularity_rank = row["score"], rank
@@ -197,7 +198,7 @@ async def personalized(
         # The trained item-to-item model: "people who rated what you liked also rated this".
         linked = await repository.item_model_candidates(
             conn, model_id=item_model["id"], user_id=user_id, item_type=item_type,
-            limit=CANDIDATES_PER_SOURCE + len(excluded),
+            limit=CANDIDATES_PER_SOURCE + min(len(excluded) - summary["count"], MAX_PADDING),
         )  # fmt: skip
         strongest = max((row["weight"] for row in linked), default=1.0)
         for row in linked:
@@ -213,7 +214,7 @@ async def personalized(
             found.collaborative, found.neighbours = row["predicted_rating"], row["neighbour_count"]
         for kind in [item_type] if item_type else list(ItemType):
             for row in await repository.content_candidates(
-                conn, user_id=user_id, item_type=kind, model=model, limit=CANDIDATES_PER_SOURCE + len(excluded)
+                conn, user_id=user_id, item_type=kind, model=model, limit=padded
             ):
                 candidate(row["item_type"], row["item_id"]).content = row["similarity"]
 

@@ -320,18 +320,8 @@ async def store_rating_model(
     factors: np.ndarray,
     versions_kept: int,
 ) -> int:
-    """Write a new version, make it the active one, and drop versions older than the last few."""
-    cursor = await conn.execute(
-        """
-        INSERT INTO recommender_models (kind, version, ratings_seen, parameters)
-        SELECT %(kind)s, coalesce(max(version), 0) + 1, %(seen)s, %(parameters)s
-        FROM recommender_models WHERE kind = %(kind)s
-        RETURNING id, version
-        """,
-        {"kind": kind, "seen": ratings_seen, "parameters": Jsonb(parameters)},
-    )
-    model = await cursor.fetchone()
-    assert model is not None
+    """Write a new version with the items' biases and factors, and make it the active one."""
+    model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
     async with (
         conn.cursor() as copy_cursor,
         copy_cursor.copy("COPY model_item_factors (model_id, item_type, item_id, bias, factors) FROM STDIN") as copy,

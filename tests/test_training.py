@@ -4,7 +4,7 @@ import pytest
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.recommend import service as recommend_service
-from cinelibre.recommend.algorithms.mf import fold_in
+from cinelibre.recommend.algorithms.fold_in import fold_in
 from cinelibre.recommend.repository import TRAINING_LOCK_ID
 from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError, retraining_due, train_rating_model
 from cinelibre.types import ItemType

@@ -9,7 +9,7 @@ from cinelibre.catalog.schemas import BookPublic, MoviePublic
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
-from cinelibre.recommend.algorithms.mf import fold_in
+from cinelibre.recommend.algorithms.fold_in import fold_in
 from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL
 from cinelibre.search import service as search_service

@@ -14,9 +14,6 @@ from anyio import to_thread
 
 from cinelibre.database.connection import Connection
 from cinelibre.recommend import repository
-from cinelibre.recommend.algorithms.base import RatingMatrix
-from cinelibre.recommend.algorithms.item_knn import ItemKNN
-from cinelibre.recommend.algorithms.mf import BiasedMF
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +55,12 @@ async def train_rating_model(conn: Connection, *, factors: int = 64, regularisat
 
 
 async def _train(conn: Connection, *, factors: int, regularisation: float) -> TrainedModel:
+    # Imported here: the API process imports this module for retraining_due() and must not load
+    # SciPy, which only training needs.
+    from cinelibre.recommend.algorithms.base import RatingMatrix
+    from cinelibre.recommend.algorithms.item_knn import ItemKNN
+    from cinelibre.recommend.algorithms.mf import BiasedMF
+
     async with conn.transaction():
         rows = await repository.all_ratings(conn)
     if not rows:

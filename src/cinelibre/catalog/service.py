@@ -2,7 +2,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 from pydantic import Field, TypeAdapter, ValidationError
@@ -110,3 +110,16 @@ async def import_catalogue(conn: Connection, lines: Iterable[str]) -> CatalogueI
         except psycopg.errors.UniqueViolation:
             report.bad_lines.append((number, "its external ids belong to two different catalogue items"))
     return report
+
+
+async def rows_by_key(conn: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The catalogue rows of a mixed list of (item_type, item_id), read with one query per type;
+    callers validate them into whichever response model they return."""
+    movie_ids = [item_id for item_type, item_id in keys if item_type == ItemType.MOVIE]
+    book_ids = [item_id for item_type, item_id in keys if item_type == ItemType.BOOK]
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    if movie_ids:
+        rows |= {(ItemType.MOVIE.value, row["id"]): row for row in await repository.get_movies(conn, movie_ids)}
+    if book_ids:
+        rows |= {(ItemType.BOOK.value, row["id"]): row for row in await repository.get_books(conn, book_ids)}
+    return rows

@@ -5,7 +5,6 @@ import numpy as np
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.catalog import service as catalog_service
-from cinelibre.catalog.schemas import BookPublic, MoviePublic
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
@@ -58,18 +57,19 @@ async def similar_items(
 
 async def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[RecommendedMovie | RecommendedBook]:
     """Attach each recommended item's usual object; rows carry item_type, item_id, score, reason."""
-    movie_ids = [row["item_id"] for row in rows if row["item_type"] == ItemType.MOVIE]
-    book_ids = [row["item_id"] for row in rows if row["item_type"] == ItemType.BOOK]
-    movies = {m["id"]: m for m in await catalog_repository.get_movies(conn, movie_ids)} if movie_ids else {}
-    books = {b["id"]: b for b in await catalog_repository.get_books(conn, book_ids)} if book_ids else {}
-    items: list[RecommendedMovie | RecommendedBook] = []
-    for row in rows:
-        extra = {"score": row["score"], "predicted_rating": row.get("predicted_rating"), "reason": row["reason"]}
-        if row["item_type"] == ItemType.MOVIE:
-            items.append(RecommendedMovie(**MoviePublic.model_validate(movies[row["item_id"]]).model_dump(), **extra))
-        else:
-            items.append(RecommendedBook(**BookPublic.model_validate(books[row["item_id"]]).model_dump(), **extra))
-    return items
+    catalogue = await catalog_service.rows_by_key(conn, [(row["item_type"], row["item_id"]) for row in rows])
+    models = {ItemType.MOVIE.value: RecommendedMovie, ItemType.BOOK.value: RecommendedBook}
+    return [
+        models[row["item_type"]].model_validate(
+            {
+                **catalogue[(row["item_type"], row["item_id"])],
+                "score": row["score"],
+                "predicted_rating": row.get("predicted_rating"),
+                "reason": row["reason"],
+            }
+        )
+        for row in rows
+    ]
 
 
 def _popularity_reason(row: dict[str, Any], window_days: int | None) -> str:

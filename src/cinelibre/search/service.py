@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from anyio import to_thread
 from psycopg_pool import AsyncConnectionPool
 
-from cinelibre.catalog import repository as catalog_repository
-from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.interactions import repository as interactions_repository
 from cinelibre.search import repository
@@ -181,17 +180,12 @@ async def search(
 
 
 async def load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:
-    movie_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.MOVIE]
-    book_ids = [item_id for item_type, item_id, _ in fused if item_type is ItemType.BOOK]
-    movies = {row["id"]: row for row in await catalog_repository.get_movies(conn, movie_ids)} if movie_ids else {}
-    books = {row["id"]: row for row in await catalog_repository.get_books(conn, book_ids)} if book_ids else {}
-    hits: list[MovieHit | BookHit] = []
-    for item_type, item_id, similarity in fused:
-        if item_type is ItemType.MOVIE:
-            hits.append(MovieHit(**MoviePublic.model_validate(movies[item_id]).model_dump(), similarity=similarity))
-        else:
-            hits.append(BookHit(**BookPublic.model_validate(books[item_id]).model_dump(), similarity=similarity))
-    return hits
+    rows = await catalog_service.rows_by_key(conn, [(item_type.value, item_id) for item_type, item_id, _ in fused])
+    hit_models = {ItemType.MOVIE: MovieHit, ItemType.BOOK: BookHit}
+    return [
+        hit_models[item_type].model_validate({**rows[(item_type.value, item_id)], "similarity": similarity})
+        for item_type, item_id, similarity in fused
+    ]
 
 
 async def similar_to(

@@ -43,7 +43,7 @@ async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -
     assert [(m["version"], m["is_active"], m["ratings_seen"]) for m in models] == [(1, False, 60), (2, True, 60)]
     assert factors["n"] == 8
     item_models = await (
-        await conn.execute("SELECT version, is_active FROM recommender_models WHERE kind = 'item-knn' ORDER BY 1")
+        await conn.execute("SELECT version, is_active FROM recommender_models WHERE kind = 'ease' ORDER BY 1")
     ).fetchall()
     links = await (
         await conn.execute(
@@ -54,6 +54,38 @@ async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -
     assert [(m["version"], m["is_active"]) for m in item_models] == [(1, False), (2, True)]
     assert links["n"] > 0
     assert links["self_links"] == 0
+
+
+async def test_the_ranking_model_is_ease_on_ratings_and_views(conn, rated_catalogue) -> None:
+    movies, users = rated_catalogue["movies"], rated_catalogue["users"]
+    rated = {(row["user_id"], row["item_id"]) for row in await (await conn.execute("SELECT * FROM ratings")).fetchall()}
+    viewed = [(user, movie) for user in users[:6] for movie in movies if (user, movie) not in rated][:4]
+    for user, movie in viewed + viewed[:1]:  # a second view of the same film counts once
+        await conn.execute(
+            "INSERT INTO interactions (user_id, kind, item_type, item_id) VALUES (%s, 'view', 'movie', %s)",
+            (user, movie),
+        )
+
+    await train_rating_model(conn, factors=4)
+
+    stored = await (
+        await conn.execute(
+            "SELECT n.item_id, n.neighbour_id, n.weight FROM model_item_neighbours n "
+            "JOIN recommender_models m ON m.id = n.model_id WHERE m.is_active AND m.kind = 'ease'"
+        )
+    ).fetchall()
+    feedback = np.zeros((len(users), len(movies)))
+    for user, movie in rated:
+        feedback[users.index(user), movies.index(movie)] = 1.0
+    for user, movie in viewed:
+        feedback[users.index(user), movies.index(movie)] = 0.5
+    precision = np.linalg.inv(feedback.T @ feedback + 500.0 * np.eye(len(movies)))
+    expected = -precision / np.diag(precision)
+    np.fill_diagonal(expected, 0.0)
+    assert {(movies.index(r["item_id"]), movies.index(r["neighbour_id"])): r["weight"] for r in stored} == {
+        (row, column): pytest.approx(expected[row, column], rel=1e-4)
+        for row, column in zip(*np.nonzero(expected > 0), strict=True)
+    }
 
 
 async def test_only_the_last_three_versions_are_kept(conn, rated_catalogue) -> None:

@@ -12,14 +12,15 @@ Definitions (as in the issue, and as the baselines in shared/NOTES.md were measu
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
-from cinelibre.recommend.algorithms.blend import WatchAndLike
 from cinelibre.recommend.algorithms.ease import EASE
+from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION, Hybrid
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import MostRated, Popular
@@ -111,13 +112,19 @@ def ranking_metrics(model: Recommender, fold: Fold, item_vectors: np.ndarray, k:
     }
 
 
-def default_models() -> list[Callable[[], Recommender]]:
-    return [GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, EASE, WatchAndLike]
+def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
+    """Baselines, the seed's CF, the rating model, EASE dense (the reference) and as stored (the
+    ranking model), and the hybrid the API serves, with and without its diversity step."""
+    return [
+        GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, EASE,
+        partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
+        partial(Hybrid, item_vectors, diversity=0.0), partial(Hybrid, item_vectors),
+    ]  # fmt: skip
 
 
 def evaluate_ml100k(
     dataset: Path,
-    models: list[Callable[[], Recommender]] | None = None,
+    models: list[Callable[..., Recommender]] | None = None,
     folds: tuple[int, ...] = FOLDS,
     on_fold: Callable[[int], None] = lambda number: None,
 ) -> dict[str, Scores]:
@@ -127,7 +134,7 @@ def evaluate_ml100k(
     results: dict[str, Scores] = {}
     for number in folds:
         fold = load_fold(dataset, number, shape)
-        for make in models or default_models():
+        for make in models or default_models(item_vectors):
             model = make()
             started = time.perf_counter()
             model.fit(fold.train)

@@ -1,16 +1,15 @@
 from typing import Any
 
 import numpy as np
-from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
-# Per request, the item-to-item model looks at the user's best and latest liked items, and the
-# rating model solves the user's factors from their latest ratings: enough to be personal, and
-# bounded for users with thousands of ratings.
-LIKED_ITEMS_CONSIDERED = 50
+# Per request, the ranking model scores from the user's latest ratings and the rating model
+# solves the user's factors from their latest ratings: enough to be personal, and bounded for
+# users with thousands of ratings.
+FEEDBACK_CONSIDERED = 300
 FOLD_IN_RATINGS = 300
 
 
@@ -212,10 +211,40 @@ async def co_rated_items(
     return await cursor.fetchall()
 
 
-async def all_ratings(conn: Connection) -> list[tuple[int, str, int, float]]:
-    cursor = conn.cursor(row_factory=tuple_row)
-    await cursor.execute("SELECT user_id, item_type, item_id, rating::float8 FROM ratings")
-    return await cursor.fetchall()
+# A binary COPY row of (bigint, smallint, bigint, real): the field count, then each field's
+# length and value, all big-endian. Fixed width, so numpy reads millions of rows without Python
+# objects (fetchall() would need about 200 bytes per row).
+_FEEDBACK_ROW = np.dtype(
+    [("fields", ">i2"), ("user_len", ">i4"), ("user_id", ">i8"), ("type_len", ">i4"), ("is_book", ">i2"),
+     ("item_len", ">i4"), ("item_id", ">i8"), ("value_len", ">i4"), ("value", ">f4")]
+)  # fmt: skip
+_COPY_HEADER_BYTES = 19  # signature, flags, header extension length
+_COPY_TRAILER_BYTES = 2
+
+
+async def _copy_feedback(conn: Connection, query: str) -> np.ndarray:
+    buffer = bytearray()
+    async with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        async for block in copy:
+            buffer += block
+    rows = (len(buffer) - _COPY_HEADER_BYTES - _COPY_TRAILER_BYTES) // _FEEDBACK_ROW.itemsize
+    return np.frombuffer(buffer, dtype=_FEEDBACK_ROW, offset=_COPY_HEADER_BYTES, count=rows)
+
+
+async def all_ratings(conn: Connection) -> np.ndarray:
+    """Every rating as a structured array: user_id, is_book, item_id, value (the stars)."""
+    return await _copy_feedback(
+        conn, "SELECT user_id, (item_type = 'book')::int::int2, item_id, rating::float4 FROM ratings"
+    )
+
+
+async def all_viewed(conn: Connection) -> np.ndarray:
+    """Every (user, item) the user viewed or clicked, once each, in the same layout (value 1)."""
+    return await _copy_feedback(
+        conn,
+        """SELECT DISTINCT user_id, (item_type = 'book')::int::int2, item_id, 1::float4 FROM interactions
+           WHERE item_id IS NOT NULL AND kind IN ('view', 'click')""",
+    )
 
 
 async def _new_version(conn: Connection, *, kind: str, ratings_seen: int, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -265,21 +294,28 @@ async def store_item_model(
 
 
 async def item_model_candidates(
-    conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, limit: int
+    conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, view_weight: float, limit: int
 ) -> list[dict[str, Any]]:
-    """Items the stored item-to-item model links to what the user liked (their best and latest
-    ratings of 3 stars or more), by summed weight, leaving out what they rated, each with the
-    liked item that weighs most (for the reason)."""
+    """Items the stored ranking model links to the user's feedback (their latest ratings count 1,
+    items they only viewed or clicked `view_weight`), by summed weight, leaving out what they
+    rated; each with the item they liked (3 stars or more) that links to it most, for the reason."""
     cursor = await conn.execute(
         """
-        WITH liked AS (
-            SELECT item_type, item_id, rating FROM ratings
-            WHERE user_id = %(user)s AND rating >= 3
-            ORDER BY rating DESC, updated_at DESC LIMIT %(liked)s
+        WITH rated AS (
+            SELECT item_type, item_id, rating FROM ratings WHERE user_id = %(user)s
+            ORDER BY updated_at DESC LIMIT %(considered)s
+        ), feedback AS (
+            SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM rated
+            UNION ALL
+            SELECT DISTINCT i.item_type, i.item_id, %(view_weight)s::float8, NULL::numeric FROM interactions i
+            WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
+              AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = %(user)s
+                              AND r.item_type = i.item_type AND r.item_id = i.item_id)
         ), links AS (
-            SELECT n.neighbour_type, n.neighbour_id, n.weight, n.item_type, n.item_id, liked.rating
-            FROM liked JOIN model_item_neighbours n
-              ON n.model_id = %(model)s AND n.item_type = liked.item_type AND n.item_id = liked.item_id
+            SELECT n.neighbour_type, n.neighbour_id, n.weight * feedback.strength AS weight,
+                   n.item_type, n.item_id, feedback.rating
+            FROM feedback JOIN model_item_neighbours n
+              ON n.model_id = %(model)s AND n.item_type = feedback.item_type AND n.item_id = feedback.item_id
             WHERE (%(type)s::text IS NULL OR n.neighbour_type = %(type)s)
               AND NOT EXISTS (
                   SELECT 1 FROM ratings mine
@@ -292,18 +328,19 @@ async def item_model_candidates(
         )
         SELECT strongest.neighbour_type AS item_type, strongest.neighbour_id AS item_id,
                strongest.weight::float8 AS weight, because.title AS because_title, because.rating AS because_rating
-        FROM strongest CROSS JOIN LATERAL (
+        FROM strongest LEFT JOIN LATERAL (
             SELECT coalesce(m.title, b.title) AS title, links.rating::float8 AS rating FROM links
             LEFT JOIN movies m ON links.item_type = 'movie' AND m.id = links.item_id
             LEFT JOIN books b ON links.item_type = 'book' AND b.id = links.item_id
             WHERE links.neighbour_type = strongest.neighbour_type AND links.neighbour_id = strongest.neighbour_id
+              AND links.rating >= 3
             ORDER BY links.weight DESC LIMIT 1
-        ) AS because
+        ) AS because ON true
         ORDER BY strongest.weight DESC, 1, 2
         """,
         {
             "model": model_id, "user": user_id, "type": item_type.value if item_type else None, "limit": limit,
-            "liked": LIKED_ITEMS_CONSIDERED,
+            "considered": FEEDBACK_CONSIDERED, "view_weight": view_weight,
         },
     )  # fmt: skip
     return await cursor.fetchall()

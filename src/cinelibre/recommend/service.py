@@ -8,11 +8,12 @@ from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
+from cinelibre.recommend.algorithms import blend
 from cinelibre.recommend.algorithms.fold_in import fold_in
 from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
-from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL
+from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
-from cinelibre.search.embedder import Embedder
+from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
 from cinelibre.search.repository import Candidate
 from cinelibre.search.schemas import BookHit, MovieHit
 from cinelibre.types import ItemType
@@ -86,28 +87,22 @@ async def popular(
     return await _with_items(conn, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
 
 
-# Blending for the personalized list. Collaborative signals take over as a user rates more: at
-# CF_FULL_WEIGHT_AT ratings they carry all the personal weight; before that the content profile
-# carries the rest. Popularity always adds a little, so cold lists are never empty.
-CF_FULL_WEIGHT_AT = 20
-POPULARITY_WEIGHT = 0.15
 CANDIDATES_PER_SOURCE = 60
 MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
-DIVERSITY = 0.2  # MMR: share of a candidate's value given to being unlike what is already listed
 
 
 @dataclass
 class _Candidate:
     item_type: str
     item_id: int
-    collaborative: float | None = None  # predicted stars (the seed's user-kNN)
-    neighbours: int = 0
-    linked: float | None = None  # the item-to-item model's weight, scaled to 0-1
-    because: dict[str, Any] | None = None  # the rated item that links to it most
-    content: float | None = None  # cosine similarity to the user's profile
-    popularity: float | None = None  # Bayesian-average stars
+    seed_stars: float | None = None  # the seed's user-kNN prediction (when no model is trained)
+    linked: float = float("nan")  # the ranking model's summed weight
+    because: dict[str, Any] | None = None  # the liked item that links to it most
+    content: float = float("nan")  # cosine similarity to the user's profile
+    popularity: float = float("nan")  # Bayesian-average stars
     popularity_rank: int = 10**9  # place in the popular list, to break ties the way it does
+    stars: float | None = None  # the rating model's prediction
     language: str | None = None  # its language's name, for reasons
     signals: dict[str, float] = field(default_factory=dict)
 
@@ -120,37 +115,9 @@ def _predicted_stars(stars: float | None) -> float | None:
     return None if stars is None else round(min(5.0, max(0.5, stars)), 1)
 
 
-def _stars_to_unit(stars: float) -> float:
-    return (stars - 0.5) / 4.5
-
-
 def _as_array(vector: Any) -> np.ndarray:
     # pgvector hands back numpy arrays or its own Vector type, depending on the result format.
     return np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float64)
-
-
-def _mmr(ranked: list[_Candidate], vectors: dict[tuple[str, int], Any], limit: int) -> list[_Candidate]:
-    """Maximal marginal relevance: each next item trades a little score for being unlike those
-    already chosen, so one franchise or one genre does not fill the list."""
-    chosen: list[_Candidate] = []
-    chosen_vectors: list[np.ndarray] = []
-    remaining = list(ranked)
-    while remaining and len(chosen) < limit:
-
-        def value(candidate: _Candidate) -> float:
-            vector = vectors.get(candidate.key)
-            if vector is None or not chosen_vectors:
-                return candidate.signals["score"]
-            redundancy = max(float(vector @ other) for other in chosen_vectors)
-            return (1 - DIVERSITY) * candidate.signals["score"] - DIVERSITY * redundancy
-
-        best = max(remaining, key=value)
-        remaining.remove(best)
-        chosen.append(best)
-        vector = vectors.get(best.key)
-        if vector is not None:
-            chosen_vectors.append(vector)
-    return chosen
 
 
 def _reason(candidate: _Candidate, liked: dict[str, Any] | None, item_type: str) -> str:
@@ -177,9 +144,11 @@ async def personalized(
     model: str,
     skip_viewed: bool = True,
 ) -> list[RecommendedMovie | RecommendedBook]:
-    """The hybrid list: popular for a user with no ratings; a content profile (mean embedding of
-    what they liked) blended with popular for a few; collaborative filtering taking over as
-    ratings grow. Never an item they rated; by default not one they viewed many times."""
+    """The hybrid list (algorithms.blend, the same weighing the evaluation measures): popular for
+    a user with no ratings; a content profile (mean embedding of what they liked) blended with
+    popular for a few; the trained models (or, before any training, the seed's user-kNN) taking
+    over as ratings grow; diversified by MMR on the embeddings. Never an item they rated; by
+    default not one they viewed many times."""
     summary = await repository.rating_summary(conn, user_id)
     excluded = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING if skip_viewed else 10**9)
     candidates: dict[tuple[str, int], _Candidate] = {}
@@ -193,51 +162,69 @@ async def personalized(
     for rank, row in enumerate(popular):
         found = candidate(row["item_type"], row["item_id"])
         found.popularity, found.popularity_rank = row["score"], rank
-    item_model = await repository.active_model(conn, ITEM_MODEL)
-    if summary["count"] and item_model is not None:
-        # The trained item-to-item model: "people who rated what you liked also rated this".
-        linked = await repository.item_model_candidates(
-            conn, model_id=item_model["id"], user_id=user_id, item_type=item_type,
+    ranking_model = await repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
+    if ranking_model is not None:
+        for row in await repository.item_model_candidates(
+            conn, model_id=ranking_model["id"], user_id=user_id, item_type=item_type, view_weight=VIEW_WEIGHT,
             limit=CANDIDATES_PER_SOURCE + min(len(excluded) - summary["count"], MAX_PADDING),
-        )  # fmt: skip
-        strongest = max((row["weight"] for row in linked), default=1.0)
-        for row in linked:
+        ):  # fmt: skip
             found = candidate(row["item_type"], row["item_id"])
-            found.linked = row["weight"] / strongest
-            found.because = {"title": row["because_title"], "rating": row["because_rating"]}
+            found.linked = row["weight"]
+            if row["because_title"] is not None:
+                found.because = {"title": row["because_title"], "rating": row["because_rating"]}
     elif summary["count"]:
         # No trained model yet: the seed's user-based CF, computed live.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
-            found = candidate(row["item_type"], row["item_id"])
-            found.collaborative, found.neighbours = row["predicted_rating"], row["neighbour_count"]
+            candidate(row["item_type"], row["item_id"]).seed_stars = row["predicted_rating"]
+    if summary["count"]:
         for kind in [item_type] if item_type else list(ItemType):
             for row in await repository.content_candidates(
                 conn, user_id=user_id, item_type=kind, model=model, limit=padded
             ):
                 candidate(row["item_type"], row["item_id"]).content = row["similarity"]
 
-    collaborative_weight = min(1.0, summary["count"] / CF_FULL_WEIGHT_AT)
-    ranked = []
-    for found in candidates.values():
-        if found.key in excluded:
-            continue
-        collaborative = found.linked if found.linked is not None else _stars_to_unit(found.collaborative or 0.5)
-        found.signals = {
-            "collaborative": collaborative_weight * collaborative,
-            "content": (1 - collaborative_weight) * max(found.content or 0.0, 0.0),
-            "popularity": POPULARITY_WEIGHT * _stars_to_unit(found.popularity or 0.5),
+    pool = [c for c in candidates.values() if c.key not in excluded]
+    pool.sort(key=lambda c: (c.popularity_rank, c.item_type, c.item_id))
+    if ranking_model is not None:
+        predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in pool])
+        for c in pool:
+            c.stars = predicted.get(c.key)
+        collaborative = blend.collaborative_signal(
+            np.array([c.linked for c in pool]),
+            np.array([np.nan if c.stars is None else c.stars for c in pool]),
+            summary["mean"] or 0.0,
+        )
+    else:
+        collaborative = blend.stars_to_unit(np.array([c.seed_stars or 0.5 for c in pool]))
+    signals = blend.blend(
+        ratings=summary["count"],
+        collaborative=collaborative,
+        content=np.array([c.content for c in pool]),
+        popularity=np.array([c.popularity for c in pool]),
+    )
+    score = signals.score
+    for position, c in enumerate(pool):
+        c.signals = {
+            "collaborative": float(signals.collaborative[position]),
+            "content": float(signals.content[position]),
+            "score": float(score[position]),
         }
-        found.signals["score"] = sum(found.signals.values())
-        ranked.append(found)
-    ranked.sort(key=lambda c: (-c.signals["score"], c.popularity_rank, c.item_type, c.item_id))
-    shortlist = ranked[: limit * 3]
-    keys = [c.key for c in shortlist]
-    stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
-    vectors = {key: _as_array(vector) for key, vector in stored.items() if vector is not None}
-    chosen = _mmr(shortlist, vectors, limit)
-    predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
+    # A stable sort on score keeps the popular list's order between equal scores.
+    shortlist = sorted(pool, key=lambda c: -c.signals["score"])[: limit * blend.SHORTLIST_FACTOR]
+    stored = await repository.item_embeddings(conn, [c.key for c in shortlist], model=model) if shortlist else {}
+    vectors = np.zeros((len(shortlist), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
+    for position, c in enumerate(shortlist):
+        if stored.get(c.key) is not None:
+            vector = _as_array(stored[c.key])
+            vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
+    picked = blend.mmr(np.array([c.signals["score"] for c in shortlist]), vectors, limit)
+    chosen = [shortlist[position] for position in picked]
+    if ranking_model is None:
+        predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
+        for c in chosen:
+            c.stars = predicted.get(c.key, c.seed_stars)
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
     languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
     for c in chosen:
@@ -247,7 +234,7 @@ async def personalized(
             "item_type": c.item_type,
             "item_id": c.item_id,
             "score": round(c.signals["score"], 6),
-            "predicted_rating": _predicted_stars(predicted.get(c.key, c.collaborative)),
+            "predicted_rating": _predicted_stars(c.stars),
             "reason": _reason(c, liked.get(c.key), c.item_type),
         }
         for c in chosen

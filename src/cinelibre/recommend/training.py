@@ -1,9 +1,10 @@
-"""Training the models from everything our users rated, and storing them in PostgreSQL: the
-rating model (biased MF) and the item-to-item model (item-kNN), versioned together.
+"""Training the models from everything our users rated and viewed, and storing them in
+PostgreSQL: the rating model (biased MF) and the ranking model (EASE, sparsified), versioned
+together.
 
-A job owns its transactions: the ratings are read, the model is fitted outside any transaction,
-then the new version is written and activated in one transaction, so a failure at any step
-leaves the working model serving.
+A job owns its transactions: the feedback is read, the models are fitted outside any
+transaction, then the new versions are written and activated in one transaction, so a failure
+at any step leaves the working models serving.
 """
 
 import logging
@@ -18,9 +19,13 @@ from cinelibre.recommend import repository
 logger = logging.getLogger(__name__)
 
 RATING_MODEL = "biased-mf"
-ITEM_MODEL = "item-knn"
+ITEM_MODEL = "ease"
 VERSIONS_KEPT = 3
-ITEM_NEIGHBOURS = 100
+# A view or click without a rating counts this much for the ranking model (a rating counts 1).
+VIEW_WEIGHT = 0.5
+# The ranking model's dense inverse is learnt over at most this many of the most-rated items
+# (float32: 5,000 items need about 200 MB while training, in the training process only).
+RANKING_MODEL_MAX_ITEMS = 5000
 
 
 @dataclass(frozen=True)
@@ -44,63 +49,79 @@ async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
     return await repository.new_ratings_since_training(conn, RATING_MODEL) >= min_new_ratings
 
 
-async def train_rating_model(conn: Connection, *, factors: int = 64, regularisation: float = 0.12) -> TrainedModel:
-    """Train and activate a new version, holding the training lock for the whole run."""
+async def train_rating_model(
+    conn: Connection, *, factors: int = 64, regularisation: float = 0.12, max_items: int = RANKING_MODEL_MAX_ITEMS
+) -> TrainedModel:
+    """Train and activate new versions, holding the training lock for the whole run."""
     if not await repository.try_training_lock(conn):
         raise TrainingBusyError("another process is training the rating model")
     try:
-        return await _train(conn, factors=factors, regularisation=regularisation)
+        return await _train(conn, factors=factors, regularisation=regularisation, max_items=max_items)
     finally:
         await repository.release_training_lock(conn)
 
 
-async def _train(conn: Connection, *, factors: int, regularisation: float) -> TrainedModel:
+async def _train(conn: Connection, *, factors: int, regularisation: float, max_items: int) -> TrainedModel:
     # Imported here: the API process imports this module for retraining_due() and must not load
     # SciPy, which only training needs.
+    from scipy import sparse
+
     from cinelibre.recommend.algorithms.base import RatingMatrix
-    from cinelibre.recommend.algorithms.item_knn import ItemKNN
+    from cinelibre.recommend.algorithms.ease import EASE
+    from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION
     from cinelibre.recommend.algorithms.mf import BiasedMF
 
     async with conn.transaction():
-        rows = await repository.all_ratings(conn)
-    if not rows:
+        ratings = await repository.all_ratings(conn)
+        viewed = await repository.all_viewed(conn)
+    if not len(ratings):
         raise NothingToLearnError("no ratings to learn from yet")
-    users = {user: index for index, user in enumerate(sorted({row[0] for row in rows}))}
-    items = {item: index for index, item in enumerate(sorted({(row[1], row[2]) for row in rows}))}
-    matrix = RatingMatrix.from_triples(
-        np.fromiter((users[row[0]] for row in rows), dtype=np.int64, count=len(rows)),
-        np.fromiter((items[(row[1], row[2])] for row in rows), dtype=np.int64, count=len(rows)),
-        np.fromiter((row[3] for row in rows), dtype=np.float32, count=len(rows)),
-        (len(users), len(items)),
+    both = np.concatenate([ratings, viewed])
+    user_ids, user_index = np.unique(both["user_id"], return_inverse=True)
+    # Item keys pack (is_book, id) into one integer so np.unique can number them.
+    item_keys, item_index = np.unique(both["is_book"].astype(np.int64) << 62 | both["item_id"], return_inverse=True)
+    shape = (len(user_ids), len(item_keys))
+    rated = len(ratings)
+    matrix = RatingMatrix(
+        RatingMatrix.from_triples(user_index[:rated], item_index[:rated], ratings["value"], shape).ratings,
+        interactions=sparse.csr_matrix(
+            (np.full(len(viewed), VIEW_WEIGHT, dtype=np.float32), (user_index[rated:], item_index[rated:])), shape
+        ),
     )
     model = BiasedMF(factors=factors, regularisation=regularisation)
     await to_thread.run_sync(model.fit, matrix)
-    neighbours = ItemKNN(neighbours=ITEM_NEIGHBOURS)
-    await to_thread.run_sync(neighbours.fit, matrix)
-    parameters = {"mean": model.mean, "factors": factors, "regularisation": regularisation}
-    item_keys = list(items)
+    ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items)
+    await to_thread.run_sync(ranking.fit, matrix)
+    items = [("book" if key >> 62 else "movie", int(key & ((1 << 62) - 1))) for key in item_keys]
+    rated_items = np.unique(item_index[:rated])
     async with conn.transaction():
         version = await repository.store_rating_model(
             conn,
             kind=RATING_MODEL,
-            ratings_seen=len(rows),
-            parameters=parameters,
-            items=item_keys,
-            biases=model.item_bias,
-            factors=model.item_factors,
+            ratings_seen=rated,
+            parameters={"mean": model.mean, "factors": factors, "regularisation": regularisation},
+            items=[items[index] for index in rated_items],
+            biases=model.item_bias[rated_items],
+            factors=model.item_factors[rated_items],
             versions_kept=VERSIONS_KEPT,
         )
-        similarity = neighbours.similarity.tocoo()
+        links = ranking.weights.tocoo()
         await repository.store_item_model(
             conn,
             kind=ITEM_MODEL,
-            ratings_seen=len(rows),
-            parameters={"neighbours": ITEM_NEIGHBOURS},
+            ratings_seen=rated,
+            parameters={
+                "regularisation": EASE_REGULARISATION,
+                "neighbours": EASE_NEIGHBOURS,
+                "items": len(ranking.items),
+            },
             links=[
-                (*item_keys[row], *item_keys[column], float(weight))
-                for row, column, weight in zip(similarity.row, similarity.col, similarity.data, strict=True)
+                (*items[row], *items[column], float(weight))
+                for row, column, weight in zip(links.row, links.col, links.data, strict=True)
             ],
             versions_kept=VERSIONS_KEPT,
         )
-    logger.info("rating model v%s trained on %s ratings of %s items", version, len(rows), len(items))
-    return TrainedModel(version=version, ratings_seen=len(rows), items=len(items))
+    logger.info(
+        "models v%s trained on %s ratings and %s views of %s items", version, rated, len(viewed), len(item_keys)
+    )
+    return TrainedModel(version=version, ratings_seen=rated, items=len(rated_items))

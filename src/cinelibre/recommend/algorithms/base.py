@@ -16,9 +16,11 @@ from scipy import sparse
 
 @dataclass(frozen=True)
 class RatingMatrix:
-    """users × items star ratings, CSR; `ratings.data` holds the stars."""
+    """users × items star ratings, CSR; `ratings.data` holds the stars. `interactions` optionally
+    holds, for pairs the user viewed or clicked without rating, how much that counts (0-1)."""
 
     ratings: sparse.csr_matrix
+    interactions: sparse.csr_matrix | None = None
 
     @classmethod
     def from_triples(
@@ -43,10 +45,18 @@ class RatingMatrix:
         return self.ratings.data[self.ratings.indptr[user] : self.ratings.indptr[user + 1]]
 
     def binary(self) -> sparse.csr_matrix:
-        """1 where rated: what ranking models learn from."""
+        """1 where rated."""
         matrix = self.ratings.copy()
         matrix.data = np.ones_like(matrix.data)
         return matrix
+
+    def feedback(self) -> sparse.csr_matrix:
+        """What ranking models learn from: 1 where rated, the interaction's weight where only
+        viewed or clicked."""
+        if self.interactions is None:
+            return self.binary()
+        unrated = self.interactions - self.interactions.multiply(self.binary())
+        return (self.binary() + unrated).tocsr()
 
 
 class Recommender:

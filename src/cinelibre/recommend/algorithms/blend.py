@@ -21,8 +21,10 @@ POPULARITY_WEIGHT = 0.15
 # watch (EASE) nudged by how they would rate it (biased MF). On ml-100k the strongest link is
 # about 0.5, so this is the 0.1 per star that measured best there on raw EASE scores.
 RATING_WEIGHT = 0.2
-# MMR: share of a candidate's value given to being unlike what is already listed.
-DIVERSITY = 0.2
+# MMR: share of a candidate's value given to being unlike what is already listed. On ml-100k's
+# five folds 0.1 took the lists' genre similarity from 0.308 to 0.280 for 0.001 NDCG@10; 0.2
+# reached 0.251 but cost 0.006.
+DIVERSITY = 0.1
 # MMR re-ranks this many times the list's length.
 SHORTLIST_FACTOR = 3
 

@@ -11,8 +11,8 @@ class EASE(Recommender):
     The inverse is dense, items × items, so it is learnt over the `max_items` most-rated items
     (float32, inverted in place: 5,000 items take about 100 MB); the rest of the catalogue is
     reached through the rating model and content. With `neighbours`, each item keeps only its
-    strongest outgoing weights: what the service stores and serves (top 200 per item measured
-    0.437 NDCG@10 on ml-100k folds 1-2 against 0.451 dense, 0.430 at 100)."""
+    strongest outgoing weights by size: what the service stores and serves (on ml-100k's five
+    folds, top 200 per item measured 0.381 NDCG@10 against 0.385 dense, 0.375 at 100)."""
 
     def __init__(
         self, regularisation: float = 500.0, neighbours: int | None = None, max_items: int | None = None
@@ -47,13 +47,14 @@ class EASE(Recommender):
             rows, columns = np.nonzero(weights)
             values = weights[rows, columns]
         else:
+            # Strongest by size: the negative weights matter too, pushing down what people who
+            # rated the user's items avoided (keeping only positive ones measured 0.010 lower).
             k = self.neighbours
-            columns = np.argpartition(-weights, k - 1, axis=1)[:, :k]
-            values = np.take_along_axis(weights, columns, axis=1)
+            columns = np.argpartition(-np.abs(weights), k - 1, axis=1)[:, :k].ravel()
             rows = np.repeat(np.arange(len(self.items)), k)
-            columns, values = columns.ravel(), values.ravel()
-            strong = values > 0  # negative weights only push items down; the candidates need pulls
-            rows, columns, values = rows[strong], columns[strong], values[strong]
+            values = weights[rows, columns]
+            kept = values != 0
+            rows, columns, values = rows[kept], columns[kept], values[kept]
         return sparse.csr_matrix(
             (values, (self.items[rows], self.items[columns])), shape=(n_items, n_items), dtype=np.float32
         )

@@ -129,7 +129,7 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     trained = await train_rating_model(conn, factors=4)
     user = rated_catalogue["users"][0]
     rows = await (await conn.execute(
-        """SELECT r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
+        """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
            ON f.item_type = r.item_type AND f.item_id = r.item_id
            JOIN recommender_models m ON m.id = f.model_id AND m.is_active AND m.kind = 'biased-mf'
            WHERE r.user_id = %s""", (user,)
@@ -149,17 +149,31 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
         "(SELECT id FROM recommender_models WHERE is_active AND kind = 'biased-mf')", (target,)
     )).fetchone()  # fmt: skip
 
-    vectors = np.array(
-        [np.asarray(r["factors"].to_numpy() if hasattr(r["factors"], "to_numpy") else r["factors"]) for r in rows]
-    )
-    factors, bias = fold_in(vectors, np.array([r["bias"] for r in rows]), np.array([r["rating"] for r in rows]),
-                            parameters["mean"], parameters["regularisation"])  # fmt: skip
-    item_vector = item["factors"].to_numpy() if hasattr(item["factors"], "to_numpy") else np.asarray(item["factors"])
-    expected = min(5.0, max(0.5, parameters["mean"] + bias + item["bias"] + float(item_vector @ factors)))
+    neighbours = await (await conn.execute(
+        """SELECT n.neighbour_id, n.weight::float8 AS weight FROM model_item_neighbours n
+           JOIN recommender_models m ON m.id = n.model_id AND m.is_active AND m.kind = 'biased-mf'
+           WHERE n.item_id = %s""", (target,)
+    )).fetchall()  # fmt: skip
+
+    def vector(value) -> np.ndarray:
+        return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float64)
+
+    vectors = np.array([vector(r["factors"]) for r in rows])
+    biases, stars = np.array([r["bias"] for r in rows]), np.array([r["rating"] for r in rows])
+    factors, bias = fold_in(vectors, biases, stars, parameters["mean"], parameters["regularisation"])
+    residuals = {
+        r["item_id"]: r["rating"] - (parameters["mean"] + bias + r["bias"] + vector(r["factors"]) @ factors)
+        for r in rows
+    }
+    used = [(n["weight"], residuals[n["neighbour_id"]]) for n in neighbours if n["neighbour_id"] in residuals]
+    correction = sum(w * e for w, e in used) / (sum(w for w, _ in used) + 1.0)
+    raw = parameters["mean"] + bias + item["bias"] + float(vector(item["factors"]) @ factors)
+    expected = min(5.0, max(0.5, raw + correction))
 
     served = await recommend_service.predict(conn, user_id=user, item_type=ItemType.MOVIE, item_id=target)
 
     assert trained.version == 1
+    assert len(used) > 0  # the correction takes part
     assert served.method == "rating model"
     assert served.predicted_rating == round(expected, 1)
 

@@ -24,6 +24,7 @@ from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARI
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import MostRated, Popular
+from cinelibre.recommend.algorithms.rating_model import RatingModel
 from cinelibre.recommend.algorithms.user_knn import SeedUserKNN
 
 RELEVANT_STARS = 4.0
@@ -113,10 +114,10 @@ def ranking_metrics(model: Recommender, fold: Fold, item_vectors: np.ndarray, k:
 
 
 def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
-    """Baselines, the seed's CF, the rating model, EASE dense (the reference) and as stored (the
+    """Baselines, the seed's CF, biased MF alone and as the rating model, EASE dense (the reference) and as stored (the
     ranking model), and the hybrid the API serves, with and without its diversity step."""
     return [
-        GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, EASE,
+        GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, RatingModel, EASE,
         partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
         partial(Hybrid, item_vectors, diversity=0.0), partial(Hybrid, item_vectors),
     ]  # fmt: skip

@@ -282,6 +282,11 @@ async def store_item_model(
     versions_kept: int,
 ) -> int:
     model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
+    await _copy_links(conn, model["id"], links)
+    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
+
+
+async def _copy_links(conn: Connection, model_id: int, links: list[tuple[str, int, str, int, float]]) -> None:
     async with (
         conn.cursor() as cursor,
         cursor.copy(
@@ -289,8 +294,7 @@ async def store_item_model(
         ) as copy,
     ):
         for link in links:
-            await copy.write_row((model["id"], *link))
-    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
+            await copy.write_row((model_id, *link))
 
 
 async def item_model_candidates(
@@ -355,9 +359,11 @@ async def store_rating_model(
     items: list[tuple[str, int]],
     biases: np.ndarray,
     factors: np.ndarray,
+    neighbours: list[tuple[str, int, str, int, float]],
     versions_kept: int,
 ) -> int:
-    """Write a new version with the items' biases and factors, and make it the active one."""
+    """Write a new version with the items' biases, factors and rating neighbours, and make it
+    the active one."""
     model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
     async with (
         conn.cursor() as copy_cursor,
@@ -365,6 +371,7 @@ async def store_rating_model(
     ):
         for (item_type, item_id), bias, vector in zip(items, biases, factors, strict=True):
             await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32)))
+    await _copy_links(conn, model["id"], neighbours)
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 
 
@@ -380,7 +387,7 @@ async def user_ratings_with_factors(conn: Connection, *, model_id: int, user_id:
     as numpy arrays without text parsing)."""
     cursor = await conn.execute(
         """
-        SELECT r.rating::float8 AS rating, f.bias, f.factors
+        SELECT r.item_type, r.item_id, r.rating::float8 AS rating, f.bias, f.factors
         FROM ratings r JOIN model_item_factors f
           ON f.model_id = %s AND f.item_type = r.item_type AND f.item_id = r.item_id
         WHERE r.user_id = %s
@@ -404,6 +411,22 @@ async def item_factors(
         {"model": model_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
     )
     return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
+
+
+async def rating_neighbours(
+    conn: Connection, *, model_id: int, user_id: int, items: list[tuple[str, int]]
+) -> list[dict[str, Any]]:
+    """For each given item, its stored rating-model neighbours that the user rated."""
+    cursor = await conn.execute(
+        """
+        SELECT n.item_type, n.item_id, n.neighbour_type, n.neighbour_id, n.weight::float8 AS weight
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        JOIN model_item_neighbours n ON n.model_id = %(model)s AND n.item_type = c.item_type AND n.item_id = c.item_id
+        JOIN ratings r ON r.user_id = %(user)s AND r.item_type = n.neighbour_type AND r.item_id = n.neighbour_id
+        """,
+        {"model": model_id, "user": user_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
+    )
+    return await cursor.fetchall()
 
 
 TRAINING_LOCK_ID = 72_410_004

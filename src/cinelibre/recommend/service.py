@@ -9,7 +9,7 @@ from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
 from cinelibre.recommend.algorithms import blend
-from cinelibre.recommend.algorithms.fold_in import fold_in
+from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
 from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
@@ -188,12 +188,12 @@ async def personalized(
     pool = [c for c in candidates.values() if c.key not in excluded]
     pool.sort(key=lambda c: (c.popularity_rank, c.item_type, c.item_id))
     if ranking_model is not None:
-        predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in pool])
-        for c in pool:
-            c.stars = predicted.get(c.key)
+        factor_stars = await model_predictions(
+            conn, user_id=user_id, items=[c.key for c in pool], with_neighbours=False
+        )
         collaborative = blend.collaborative_signal(
             np.array([c.linked for c in pool]),
-            np.array([np.nan if c.stars is None else c.stars for c in pool]),
+            np.array([factor_stars.get(c.key, np.nan) for c in pool]),
             summary["mean"] or 0.0,
         )
     else:
@@ -221,10 +221,9 @@ async def personalized(
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
     picked = blend.mmr(np.array([c.signals["score"] for c in shortlist]), vectors, limit)
     chosen = [shortlist[position] for position in picked]
-    if ranking_model is None:
-        predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
-        for c in chosen:
-            c.stars = predicted.get(c.key, c.seed_stars)
+    predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
+    for c in chosen:
+        c.stars = predicted.get(c.key, c.seed_stars)
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
     languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
     for c in chosen:
@@ -243,10 +242,12 @@ async def personalized(
 
 
 async def model_predictions(
-    conn: Connection, *, user_id: int, items: list[tuple[str, int]]
+    conn: Connection, *, user_id: int, items: list[tuple[str, int]], with_neighbours: bool = True
 ) -> dict[tuple[str, int], float]:
-    """Stars from the trained rating model, the user's factors solved from their ratings now (so
-    a rating made a moment ago already counts). Empty without a model or without ratings."""
+    """Stars from the trained rating model (algorithms.rating_model), the user's factors solved
+    from their ratings now, so a rating made a moment ago already counts, then corrected by the
+    user's errors on each item's neighbours (`with_neighbours`; ranking uses the factors alone,
+    as the evaluation does). Empty without a model or without ratings."""
     model = await repository.active_model(conn, RATING_MODEL)
     if model is None or not items:
         return {}
@@ -254,21 +255,29 @@ async def model_predictions(
     if not rated:
         return {}
     parameters = model["parameters"]
+    rated_factors = np.array([_as_array(row["factors"]) for row in rated])
+    rated_biases = np.array([row["bias"] for row in rated])
+    stars = np.array([row["rating"] for row in rated])
     user_factors, user_bias = fold_in(
-        np.array([_as_array(row["factors"]) for row in rated]),
-        np.array([row["bias"] for row in rated]),
-        np.array([row["rating"] for row in rated]),
-        parameters["mean"],
-        parameters["regularisation"],
+        rated_factors, rated_biases, stars, parameters["mean"], parameters["regularisation"]
     )
     known = await repository.item_factors(conn, model_id=model["id"], items=items)
-    return {
-        key: min(
-            5.0,
-            max(0.5, parameters["mean"] + user_bias + row["bias"] + float(_as_array(row["factors"]) @ user_factors)),
-        )
-        for key, row in known.items()
-    }
+    keys = list(known)
+    predicted = np.array(
+        [parameters["mean"] + user_bias + known[key]["bias"] + _as_array(known[key]["factors"]) @ user_factors
+         for key in keys]
+    )  # fmt: skip
+    if with_neighbours and keys:
+        residuals = stars - (parameters["mean"] + user_bias + rated_biases + rated_factors @ user_factors)
+        position = {(row["item_type"], row["item_id"]): index for index, row in enumerate(rated)}
+        row_of = {key: index for index, key in enumerate(keys)}
+        similarities = np.zeros((len(keys), len(rated)))
+        for link in await repository.rating_neighbours(conn, model_id=model["id"], user_id=user_id, items=keys):
+            column = position.get((link["neighbour_type"], link["neighbour_id"]))
+            if column is not None:  # a neighbour rated before the user's latest FOLD_IN_RATINGS
+                similarities[row_of[(link["item_type"], link["item_id"])], column] = link["weight"]
+        predicted += neighbour_correction(similarities, residuals)
+    return {key: float(min(5.0, max(0.5, stars_))) for key, stars_ in zip(keys, predicted, strict=True)}
 
 
 async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> Prediction:

@@ -9,9 +9,13 @@ at any step leaves the working models serving.
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from anyio import to_thread
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 from cinelibre.database.connection import Connection
 from cinelibre.recommend import repository
@@ -69,7 +73,7 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
     from cinelibre.recommend.algorithms.base import RatingMatrix
     from cinelibre.recommend.algorithms.ease import EASE
     from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION
-    from cinelibre.recommend.algorithms.mf import BiasedMF
+    from cinelibre.recommend.algorithms.rating_model import RatingModel
 
     async with conn.transaction():
         ratings = await repository.all_ratings(conn)
@@ -88,8 +92,9 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
             (np.full(len(viewed), VIEW_WEIGHT, dtype=np.float32), (user_index[rated:], item_index[rated:])), shape
         ),
     )
-    model = BiasedMF(factors=factors, regularisation=regularisation)
-    await to_thread.run_sync(model.fit, matrix)
+    rating = RatingModel(factors=factors, regularisation=regularisation, max_items=max_items)
+    await to_thread.run_sync(rating.fit, matrix)
+    model = rating.mf
     ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items)
     await to_thread.run_sync(ranking.fit, matrix)
     items = [("book" if key >> 62 else "movie", int(key & ((1 << 62) - 1))) for key in item_keys]
@@ -103,9 +108,9 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
             items=[items[index] for index in rated_items],
             biases=model.item_bias[rated_items],
             factors=model.item_factors[rated_items],
+            neighbours=_links(rating.similarity, items),
             versions_kept=VERSIONS_KEPT,
         )
-        links = ranking.weights.tocoo()
         await repository.store_item_model(
             conn,
             kind=ITEM_MODEL,
@@ -115,13 +120,19 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
                 "neighbours": EASE_NEIGHBOURS,
                 "items": len(ranking.items),
             },
-            links=[
-                (*items[row], *items[column], float(weight))
-                for row, column, weight in zip(links.row, links.col, links.data, strict=True)
-            ],
+            links=_links(ranking.weights, items),
             versions_kept=VERSIONS_KEPT,
         )
     logger.info(
         "models v%s trained on %s ratings and %s views of %s items", version, rated, len(viewed), len(item_keys)
     )
     return TrainedModel(version=version, ratings_seen=rated, items=len(rated_items))
+
+
+def _links(weights: "sparse.csr_matrix", items: list[tuple[str, int]]) -> list[tuple[str, int, str, int, float]]:
+    """A sparse item × item matrix as rows of model_item_neighbours."""
+    links = weights.tocoo()
+    return [
+        (*items[row], *items[column], float(weight))
+        for row, column, weight in zip(links.row, links.col, links.data, strict=True)
+    ]

@@ -3,8 +3,8 @@ import numpy as np
 from cinelibre.recommend.algorithms import blend
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.ease import EASE
-from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import Popular
+from cinelibre.recommend.algorithms.rating_model import RatingModel
 
 # What training stores and the service serves (see EASE's docstring for the measurements).
 EASE_REGULARISATION = 500.0
@@ -14,7 +14,7 @@ LIKED_STARS = 4.0
 
 class Hybrid(Recommender):
     """The personalized list as the API serves it: the sparse EASE the service stores, nudged by
-    the biased MF's predicted stars, blended with a content profile (the mean vector of what the
+    the rating model's factor-predicted stars, blended with a content profile (the mean vector of what the
     user liked) and popularity by blend.blend(), and diversified by MMR on the item vectors.
 
     `item_vectors` stand in for the embeddings: unit rows, one per item (the evaluation uses
@@ -27,7 +27,7 @@ class Hybrid(Recommender):
         self.diversity = diversity
         self.name = "hybrid (served)" if diversity else "hybrid without MMR"
         self.ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS)
-        self.rating = BiasedMF()
+        self.rating = RatingModel()
         self.popular = Popular()
 
     def fit(self, matrix: RatingMatrix) -> "Hybrid":
@@ -38,7 +38,7 @@ class Hybrid(Recommender):
 
     def signals(self, user: int) -> blend.Signals:
         rated, stars = self.matrix.rated_items(user), self.matrix.user_stars(user)
-        user_mean = float(stars.mean()) if len(stars) else self.rating.mean
+        user_mean = float(stars.mean()) if len(stars) else self.rating.mf.mean
         liked = rated[stars >= min(LIKED_STARS, stars.max())] if len(stars) else rated
         profile = self.item_vectors[liked].mean(axis=0) if len(liked) else np.zeros(self.item_vectors.shape[1])
         norm = np.linalg.norm(profile)

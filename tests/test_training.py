@@ -25,8 +25,8 @@ async def rated_catalogue(conn) -> dict:
 
 
 async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -> None:
-    first = await train_rating_model(conn, factors=4)
-    second = await train_rating_model(conn, factors=4)
+    first = await train_rating_model(conn)
+    second = await train_rating_model(conn)
 
     models = await (
         await conn.execute(
@@ -66,7 +66,7 @@ async def test_the_ranking_model_is_ease_on_ratings_and_views(conn, rated_catalo
             (user, movie),
         )
 
-    await train_rating_model(conn, factors=4)
+    await train_rating_model(conn)
 
     stored = await (
         await conn.execute(
@@ -90,7 +90,7 @@ async def test_the_ranking_model_is_ease_on_ratings_and_views(conn, rated_catalo
 
 async def test_only_the_last_three_versions_are_kept(conn, rated_catalogue) -> None:
     for _ in range(5):
-        await train_rating_model(conn, factors=2)
+        await train_rating_model(conn)
 
     versions = await (
         await conn.execute("SELECT version FROM recommender_models WHERE kind = 'biased-mf' ORDER BY 1")
@@ -99,11 +99,11 @@ async def test_only_the_last_three_versions_are_kept(conn, rated_catalogue) -> N
 
 
 async def test_a_failed_training_leaves_the_working_model(conn, rated_catalogue) -> None:
-    await train_rating_model(conn, factors=4)
+    await train_rating_model(conn)
     await conn.execute("DELETE FROM ratings")
 
     with pytest.raises(NothingToLearnError):
-        await train_rating_model(conn, factors=4)
+        await train_rating_model(conn)
 
     active = await (
         await conn.execute("SELECT version FROM recommender_models WHERE is_active AND kind = 'biased-mf'")
@@ -112,7 +112,7 @@ async def test_a_failed_training_leaves_the_working_model(conn, rated_catalogue)
 
 
 async def test_predictions_fold_in_a_new_rating_at_once(client, conn, rated_catalogue) -> None:
-    await train_rating_model(conn, factors=4)
+    await train_rating_model(conn)
     headers = await register(client)
     movies = rated_catalogue["movies"]
     await client.post("/ratings", headers=headers, json={"item_id": movies[0], "item_type": "movie", "rating": 5})
@@ -126,7 +126,7 @@ async def test_predictions_fold_in_a_new_rating_at_once(client, conn, rated_cata
 
 
 async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_catalogue) -> None:
-    trained = await train_rating_model(conn, factors=4)
+    trained = await train_rating_model(conn)
     user = rated_catalogue["users"][0]
     rows = await (await conn.execute(
         """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
@@ -182,7 +182,7 @@ async def test_retraining_is_due_after_enough_new_ratings(conn, rated_catalogue)
     assert await retraining_due(conn, min_new_ratings=60) is True
     assert await retraining_due(conn, min_new_ratings=61) is False
 
-    await train_rating_model(conn, factors=2)
+    await train_rating_model(conn)
     after_training = await retraining_due(conn, min_new_ratings=1)
     newcomer = await add_user(conn, "newcomer")
     await rate(conn, newcomer, rated_catalogue["movies"][0], 4)
@@ -197,10 +197,10 @@ async def test_only_one_process_trains_at_a_time(conn, rated_catalogue, database
         await other.execute("SELECT pg_advisory_lock(%s)", (TRAINING_LOCK_ID,))
 
         with pytest.raises(TrainingBusyError):
-            await train_rating_model(conn, factors=2)
+            await train_rating_model(conn)
 
         await other.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
-    assert (await train_rating_model(conn, factors=2)).version == 1
+    assert (await train_rating_model(conn)).version == 1
 
 
 async def test_personalized_uses_the_trained_item_model_with_its_reason(client, conn) -> None:
@@ -214,7 +214,7 @@ async def test_personalized_uses_the_trained_item_model_with_its_reason(client, 
         if n < 2:
             await rate(conn, fan, gamma, 2)
     await catalog_repository.recompute_rating_aggregates(conn)
-    await train_rating_model(conn, factors=2)
+    await train_rating_model(conn)
     headers = await register(client)
     await client.post("/ratings", headers=headers, json={"item_id": alpha, "item_type": "movie", "rating": 5})
 
@@ -224,3 +224,28 @@ async def test_personalized_uses_the_trained_item_model_with_its_reason(client, 
     assert [i["title"] for i in items] == ["Beta", "Gamma"]
     assert items[0]["reason"] == "people who liked Alpha rated it too"
     assert items[0]["predicted_rating"] is not None
+
+
+async def test_similar_items_follow_the_rating_models_factors(client, conn, rated_catalogue) -> None:
+    await train_rating_model(conn)
+    counts = await (
+        await conn.execute("SELECT item_id, count(*) AS n FROM ratings GROUP BY item_id ORDER BY n DESC, item_id")
+    ).fetchall()
+    source = counts[0]["item_id"]
+    rows = await (
+        await conn.execute(
+            "SELECT f.item_id, f.factors FROM model_item_factors f "
+            "JOIN recommender_models m ON m.id = f.model_id AND m.is_active AND m.kind = 'biased-mf'"
+        )
+    ).fetchall()
+    vectors = {r["item_id"]: np.asarray(r["factors"].to_numpy(), dtype=np.float64) for r in rows}
+    cosine = {
+        item: vector @ vectors[source] / np.linalg.norm(vector) / np.linalg.norm(vectors[source])
+        for item, vector in vectors.items()
+        if item != source
+    }
+
+    response = await client.get(f"/recommendations/similar/movie/{source}", params={"limit": 3})
+
+    assert counts[0]["n"] >= 5
+    assert [item["id"] for item in response.json()["items"]] == sorted(cosine, key=lambda i: (-cosine[i], i))[:3]

@@ -231,6 +231,17 @@ async def _copy_feedback(conn: Connection, query: str) -> np.ndarray:
     return np.frombuffer(buffer, dtype=_FEEDBACK_ROW, offset=_COPY_HEADER_BYTES, count=rows)
 
 
+async def similar_by_ratings(
+    conn: Connection, *, model_id: int, item_type: ItemType, item_id: int, target_type: ItemType, limit: int
+) -> list[dict[str, Any]]:
+    """Items whose rating-model factors are closest to this item's (HNSW top-k)."""
+    cursor = await conn.execute(
+        "SELECT item_id, similarity FROM similar_by_ratings(%s, %s, %s, %s, %s)",
+        (model_id, item_type.value, item_id, target_type.value, limit),
+    )
+    return await cursor.fetchall()
+
+
 async def all_ratings(conn: Connection) -> np.ndarray:
     """Every rating as a structured array: user_id, is_book, item_id, value (the stars)."""
     return await _copy_feedback(

@@ -34,23 +34,37 @@ async def similar_items(
     limit: int,
 ) -> list[MovieHit | BookHit]:
     """Neighbours of an item (its own type unless target_type says otherwise): by embedding, fused
-    (Reciprocal Rank Fusion) with items the same users rated once enough users rated it."""
+    (Reciprocal Rank Fusion) with items rated alike once enough users rated it: the nearest by
+    the trained rating model's factors (an index top-k), or before any training the items the
+    same users rated."""
     target = target_type or item_type
     content = await search_service.similar_to(
         conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2
     )
     if content is None:
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.")
-    co_rated = await repository.co_rated_items(
-        conn, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2, min_co_raters=MIN_CO_RATERS
-    )
     raters = await catalog_repository.rating_count(conn, item_type, item_id)
-    if raters < CO_RATING_MIN_RATERS or not co_rated:
+    if raters < CO_RATING_MIN_RATERS:
+        return content[:limit]
+    model = await repository.active_model(conn, RATING_MODEL)
+    if model is not None:
+        rated_alike = await repository.similar_by_ratings(
+            conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2
+        )
+    else:
+        rated_alike = [
+            {"item_id": row["item_id"], "similarity": row["cosine"]}
+            for row in await repository.co_rated_items(
+                conn, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2,
+                min_co_raters=MIN_CO_RATERS,
+            )
+        ]  # fmt: skip
+    if not rated_alike:
         return content[:limit]
     content_ranked = [Candidate(target, hit.id, hit.similarity or 0.0, hit.similarity) for hit in content]
     similarity = {hit.id: hit.similarity for hit in content}
     rated_ranked = [
-        Candidate(target, row["item_id"], row["cosine"], similarity.get(row["item_id"])) for row in co_rated
+        Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
     ]
     fused = search_service.fuse([content_ranked, rated_ranked])[:limit]
     return await search_service.load_hits(conn, fused)

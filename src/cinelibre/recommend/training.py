@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 RATING_MODEL = "biased-mf"
 ITEM_MODEL = "ease"
+# The width of model_item_factors.factors, fixed so that an HNSW index can serve it.
+FACTORS = 64
 VERSIONS_KEPT = 3
 # A view or click without a rating counts this much for the ranking model (a rating counts 1).
 VIEW_WEIGHT = 0.5
@@ -54,18 +56,18 @@ async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
 
 
 async def train_rating_model(
-    conn: Connection, *, factors: int = 64, regularisation: float = 0.12, max_items: int = RANKING_MODEL_MAX_ITEMS
+    conn: Connection, *, regularisation: float = 0.12, max_items: int = RANKING_MODEL_MAX_ITEMS
 ) -> TrainedModel:
     """Train and activate new versions, holding the training lock for the whole run."""
     if not await repository.try_training_lock(conn):
         raise TrainingBusyError("another process is training the rating model")
     try:
-        return await _train(conn, factors=factors, regularisation=regularisation, max_items=max_items)
+        return await _train(conn, regularisation=regularisation, max_items=max_items)
     finally:
         await repository.release_training_lock(conn)
 
 
-async def _train(conn: Connection, *, factors: int, regularisation: float, max_items: int) -> TrainedModel:
+async def _train(conn: Connection, *, regularisation: float, max_items: int) -> TrainedModel:
     # Imported here: the API process imports this module for retraining_due() and must not load
     # SciPy, which only training needs.
     from scipy import sparse
@@ -92,7 +94,7 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
             (np.full(len(viewed), VIEW_WEIGHT, dtype=np.float32), (user_index[rated:], item_index[rated:])), shape
         ),
     )
-    rating = RatingModel(factors=factors, regularisation=regularisation, max_items=max_items)
+    rating = RatingModel(factors=FACTORS, regularisation=regularisation, max_items=max_items)
     await to_thread.run_sync(rating.fit, matrix)
     model = rating.mf
     ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items)
@@ -104,7 +106,7 @@ async def _train(conn: Connection, *, factors: int, regularisation: float, max_i
             conn,
             kind=RATING_MODEL,
             ratings_seen=rated,
-            parameters={"mean": model.mean, "factors": factors, "regularisation": regularisation},
+            parameters={"mean": model.mean, "factors": FACTORS, "regularisation": regularisation},
             items=[items[index] for index in rated_items],
             biases=model.item_bias[rated_items],
             factors=model.item_factors[rated_items],

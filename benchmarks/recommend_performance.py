@@ -1,5 +1,6 @@
-"""/recommendations/personalized and /recommendations/popular latency on ml-latest-small, at
-concurrency 16, one `cinelibre serve` process, after `cinelibre train`. Prints a table.
+"""/recommendations/personalized, popular, predict and similar latency on ml-latest-small, at
+concurrency 16, one `cinelibre serve` process, after `cinelibre train` (whose time and peak
+memory it also reports). Prints a table.
 
     .venv/bin/python benchmarks/recommend_performance.py [--seconds 10]
 
@@ -43,9 +44,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         subprocess.run([sys.executable, "-m", "cinelibre", "import", "movielens", str(args.dataset)], env=env,
                        check=True, capture_output=True)  # fmt: skip
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cinelibre", "train"], env=env, check=True, capture_output=True)
-        training_seconds = time.perf_counter() - started
+        training_seconds, training_rss = run_and_watch([sys.executable, "-m", "cinelibre", "train"], env)
         server = subprocess.Popen([sys.executable, "-m", "cinelibre", "serve", "--no-demo"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         base_url = f"http://127.0.0.1:{env['PORT']}"
@@ -60,14 +59,16 @@ def main() -> None:
                     (bcrypt.hashpw(b"benchmark", bcrypt.gensalt(4)).decode(),),
                 )
                 users = [row[0] for row in conn.execute("SELECT id FROM users WHERE imported_from IS NOT NULL")]
+                movies = [row[0] for row in conn.execute("SELECT id FROM movies ORDER BY rating_count DESC LIMIT 500")]
             codec = TokenCodec((Path(folder) / "jwt-secret").read_text().strip(), timedelta(hours=1))
             tokens = [codec.issue(user) for user in users]
             rows = []
-            for name, path in (
-                ("popular", "/recommendations/popular"),
-                ("personalized", "/recommendations/personalized"),
+            for name, paths in (
+                ("popular", ["/recommendations/popular"] * len(tokens)),
+                ("personalized", ["/recommendations/personalized"] * len(tokens)),
+                ("predict", [f"/recommendations/predict/movie/{movies[n % len(movies)]}" for n in range(len(tokens))]),
+                ("similar", [f"/recommendations/similar/movie/{movies[n % len(movies)]}" for n in range(len(tokens))]),
             ):
-                paths = [path] * len(tokens)
                 latencies = asyncio.run(drive_with_tokens(base_url, paths, tokens, 16, args.seconds))
                 p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
                 rows.append(
@@ -75,6 +76,7 @@ def main() -> None:
                 )
             rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
             rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", ""))
+            rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", ""))
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
@@ -84,6 +86,22 @@ def main() -> None:
     for row in rows:
         table.add_row(*row)
     Console().print(table)
+
+
+def run_and_watch(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a command to the end; its wall time and peak memory (read until it exits)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while child.poll() is None:
+        try:
+            peak = max(peak, peak_rss_mb(child.pid))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.05)
+    if child.wait() != 0:
+        raise RuntimeError(child.stderr.read().decode() if child.stderr else "training failed")
+    return time.perf_counter() - started, peak
 
 
 async def drive_with_tokens(base_url: str, paths: list[str], tokens: list[str], concurrency: int, seconds: float):

@@ -263,8 +263,8 @@ async def _train(database_url: str, settings: Settings) -> "TrainedModel":
 
 @app.command()
 def train() -> None:
-    """Train the rating model on every rating and make it the one every API process serves.
-    A failed run leaves the previous model in place. Run it on a schedule (e.g. nightly)."""
+    """Train the rating and ranking models on every rating and view and make them the ones every
+    API process serves. A failed run leaves the previous models in place. Run it on a schedule."""
     from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError
 
     settings = _settings()

@@ -316,41 +316,44 @@ async def item_model_candidates(
     rated; each with the item they liked (3 stars or more) that links to it most, for the reason."""
     cursor = await conn.execute(
         """
-        WITH rated AS (
-            SELECT item_type, item_id, rating FROM ratings WHERE user_id = %(user)s
-            ORDER BY updated_at DESC LIMIT %(considered)s
+        WITH mine AS MATERIALIZED (
+            SELECT item_type, item_id, rating, updated_at FROM ratings WHERE user_id = %(user)s
         ), feedback AS (
-            SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM rated
+            (SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM mine
+             ORDER BY updated_at DESC LIMIT %(considered)s)
             UNION ALL
             SELECT DISTINCT i.item_type, i.item_id, %(view_weight)s::float8, NULL::numeric FROM interactions i
             WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
-              AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = %(user)s
-                              AND r.item_type = i.item_type AND r.item_id = i.item_id)
-        ), links AS (
+              AND NOT EXISTS (SELECT 1 FROM mine WHERE mine.item_type = i.item_type AND mine.item_id = i.item_id)
+        ), links AS MATERIALIZED (
             SELECT n.neighbour_type, n.neighbour_id, n.weight * feedback.strength AS weight,
                    n.item_type, n.item_id, feedback.rating
             FROM feedback JOIN model_item_neighbours n
               ON n.model_id = %(model)s AND n.item_type = feedback.item_type AND n.item_id = feedback.item_id
-            WHERE (%(type)s::text IS NULL OR n.neighbour_type = %(type)s)
-              AND NOT EXISTS (
-                  SELECT 1 FROM ratings mine
-                  WHERE mine.user_id = %(user)s AND mine.item_type = n.neighbour_type AND mine.item_id = n.neighbour_id
-              )
+            WHERE %(type)s::text IS NULL OR n.neighbour_type = %(type)s
         ), strongest AS (
-            SELECT neighbour_type, neighbour_id, sum(weight) AS weight FROM links
-            GROUP BY neighbour_type, neighbour_id
+            -- Summed first, then what the user rated left out: one probe per item, not per link.
+            SELECT summed.* FROM (
+                SELECT neighbour_type, neighbour_id, sum(weight) AS weight FROM links GROUP BY 1, 2
+            ) AS summed
+            WHERE NOT EXISTS (
+                SELECT 1 FROM mine WHERE mine.item_type = summed.neighbour_type AND mine.item_id = summed.neighbour_id
+            )
             ORDER BY weight DESC, neighbour_type, neighbour_id LIMIT %(limit)s
+        ), because AS (
+            SELECT DISTINCT ON (links.neighbour_type, links.neighbour_id)
+                   links.neighbour_type, links.neighbour_id, links.item_type, links.item_id, links.rating
+            FROM links JOIN strongest USING (neighbour_type, neighbour_id)
+            WHERE links.rating >= 3
+            ORDER BY links.neighbour_type, links.neighbour_id, links.weight DESC
         )
         SELECT strongest.neighbour_type AS item_type, strongest.neighbour_id AS item_id,
-               strongest.weight::float8 AS weight, because.title AS because_title, because.rating AS because_rating
-        FROM strongest LEFT JOIN LATERAL (
-            SELECT coalesce(m.title, b.title) AS title, links.rating::float8 AS rating FROM links
-            LEFT JOIN movies m ON links.item_type = 'movie' AND m.id = links.item_id
-            LEFT JOIN books b ON links.item_type = 'book' AND b.id = links.item_id
-            WHERE links.neighbour_type = strongest.neighbour_type AND links.neighbour_id = strongest.neighbour_id
-              AND links.rating >= 3
-            ORDER BY links.weight DESC LIMIT 1
-        ) AS because ON true
+               strongest.weight::float8 AS weight, coalesce(m.title, b.title) AS because_title,
+               because.rating::float8 AS because_rating
+        FROM strongest
+        LEFT JOIN because USING (neighbour_type, neighbour_id)
+        LEFT JOIN movies m ON because.item_type = 'movie' AND m.id = because.item_id
+        LEFT JOIN books b ON because.item_type = 'book' AND b.id = because.item_id
         ORDER BY strongest.weight DESC, 1, 2
         """,
         {

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -289,7 +290,7 @@ async def store_item_model(
     kind: str,
     ratings_seen: int,
     parameters: dict[str, Any],
-    links: list[tuple[str, int, str, int, float]],
+    links: Iterable[tuple[str, int, str, int, float]],
     versions_kept: int,
 ) -> int:
     model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
@@ -297,7 +298,7 @@ async def store_item_model(
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 
 
-async def _copy_links(conn: Connection, model_id: int, links: list[tuple[str, int, str, int, float]]) -> None:
+async def _copy_links(conn: Connection, model_id: int, links: Iterable[tuple[str, int, str, int, float]]) -> None:
     async with (
         conn.cursor() as cursor,
         cursor.copy(
@@ -373,7 +374,7 @@ async def store_rating_model(
     items: list[tuple[str, int]],
     biases: np.ndarray,
     factors: np.ndarray,
-    neighbours: list[tuple[str, int, str, int, float]],
+    neighbours: Iterable[tuple[str, int, str, int, float]],
     versions_kept: int,
 ) -> int:
     """Write a new version with the items' biases, factors and rating neighbours, and make it

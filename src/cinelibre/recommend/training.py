@@ -8,6 +8,7 @@ at any step leaves the working models serving.
 """
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -131,10 +132,9 @@ async def _train(conn: Connection, *, regularisation: float, max_items: int) -> 
     return TrainedModel(version=version, ratings_seen=rated, items=len(rated_items))
 
 
-def _links(weights: "sparse.csr_matrix", items: list[tuple[str, int]]) -> list[tuple[str, int, str, int, float]]:
-    """A sparse item × item matrix as rows of model_item_neighbours."""
+def _links(weights: "sparse.csr_matrix", items: list[tuple[str, int]]) -> Iterator[tuple[str, int, str, int, float]]:
+    """A sparse item × item matrix as rows of model_item_neighbours, made as COPY takes them (a
+    list of a million tuples would cost more memory than the models)."""
     links = weights.tocoo()
-    return [
-        (*items[row], *items[column], float(weight))
-        for row, column, weight in zip(links.row, links.col, links.data, strict=True)
-    ]
+    for row, column, weight in zip(links.row.tolist(), links.col.tolist(), links.data.tolist(), strict=True):
+        yield (*items[row], *items[column], weight)

@@ -3,6 +3,8 @@ from scipy import linalg, sparse
 
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 
+BLOCK = 256  # items per step where a step over all items at once would need large temporaries
+
 
 class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder (Steck, 2019): an item-to-item weight matrix learnt in
@@ -30,10 +32,16 @@ class EASE(Recommender):
         if self.max_items is not None and len(kept) > self.max_items:
             kept = np.sort(kept[np.argsort(-counts[kept], kind="stable")[: self.max_items]])
         self.items = kept
-        columns = feedback[:, kept].astype(np.float32)
-        gram = (columns.T @ columns).toarray()
+        columns = feedback[:, kept].astype(np.float32).tocsc()
+        # Filled a block of columns at a time: the sparse product of all columns at once can
+        # hold more than the dense result.
+        gram = np.empty((len(kept), len(kept)), dtype=np.float32)
+        for start in range(0, len(kept), BLOCK):
+            gram[:, start : start + BLOCK] = (columns.T @ columns[:, start : start + BLOCK]).toarray()
         gram[np.diag_indices_from(gram)] += self.regularisation
-        precision = linalg.inv(gram, overwrite_a=True, check_finite=False)
+        # The gram is symmetric, so its transpose (a Fortran-ordered view) is the same matrix in
+        # the layout LAPACK inverts in place, without a second copy.
+        precision = linalg.inv(gram.T, overwrite_a=True, check_finite=False)
         del gram
         precision /= -np.diag(precision)
         np.fill_diagonal(precision, 0.0)
@@ -50,7 +58,12 @@ class EASE(Recommender):
             # Strongest by size: the negative weights matter too, pushing down what people who
             # rated the user's items avoided (keeping only positive ones measured 0.010 lower).
             k = self.neighbours
-            columns = np.argpartition(-np.abs(weights), k - 1, axis=1)[:, :k].ravel()
+            chosen = [
+                # copy(): a view would keep each block's whole ordering alive
+                np.argpartition(-np.abs(weights[start : start + BLOCK]), k - 1, axis=1)[:, :k].copy()
+                for start in range(0, len(self.items), BLOCK)
+            ]  # by blocks of rows, so the temporaries stay small
+            columns = np.concatenate(chosen).ravel()
             rows = np.repeat(np.arange(len(self.items)), k)
             values = weights[rows, columns]
             kept = values != 0

@@ -5,7 +5,7 @@ from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.fold_in import neighbour_correction
 from cinelibre.recommend.algorithms.mf import BiasedMF
 
-SIMILARITY_BLOCK = 512  # items per block while computing similarities, to bound memory
+SIMILARITY_BLOCK = 128  # items per block while computing similarities, to bound memory
 
 
 class RatingModel(Recommender):

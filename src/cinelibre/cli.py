@@ -256,7 +256,7 @@ async def _train(database_url: str, settings: Settings) -> "TrainedModel":
     pool = await open_pool(database_url, settings)
     try:
         async with pool.connection() as conn:
-            return await train_rating_model(conn)
+            return await train_rating_model(conn, max_items=settings.ranking_model_max_items)
     finally:
         await pool.close()
 

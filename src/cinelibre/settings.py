@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # (0: never; run `cinelibre train` on a schedule instead), checked every so many seconds.
     retrain_after_new_ratings: int = Field(default=1000, ge=0)
     retrain_check_seconds: float = Field(default=600, gt=0)
+    # The ranking model (EASE) is learnt over at most this many of the most-rated items: its
+    # training needs about 4 bytes × this² (100 MB at 5,000) on top of the ratings.
+    ranking_model_max_items: int = Field(default=5000, ge=10, le=40_000)
 
     jwt_secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)

@@ -1,5 +1,5 @@
 """/recommendations/personalized, popular, predict and similar latency on ml-latest-small, at
-concurrency 16, one `cinelibre serve` process, after `cinelibre train` (whose time and peak
+concurrency 1 and 16, one `cinelibre serve` process, after `cinelibre train` (whose time and peak
 memory it also reports). Prints a table.
 
     .venv/bin/python benchmarks/recommend_performance.py [--seconds 10]
@@ -69,11 +69,13 @@ def main() -> None:
                 ("predict", [f"/recommendations/predict/movie/{movies[n % len(movies)]}" for n in range(len(tokens))]),
                 ("similar", [f"/recommendations/similar/movie/{movies[n % len(movies)]}" for n in range(len(tokens))]),
             ):
-                latencies = asyncio.run(drive_with_tokens(base_url, paths, tokens, 16, args.seconds))
-                p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-                rows.append(
-                    (f"{name} c=16 p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}", f"{len(latencies) / args.seconds:.0f}")
-                )
+                for concurrency in (1, 16):
+                    latencies = asyncio.run(drive_with_tokens(base_url, paths, tokens, concurrency, args.seconds))
+                    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+                    rows.append((
+                        f"{name} c={concurrency} p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}",
+                        f"{len(latencies) / args.seconds:.0f}",
+                    ))  # fmt: skip
             rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
             rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", ""))
             rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", ""))

@@ -1,7 +1,8 @@
 import httpx
 import pytest
 
-from tests.factories import register
+from cinelibre.recommend.training import train_rating_model
+from tests.factories import add_movie, register
 
 
 async def movie_id(conn, title: str) -> int:
@@ -100,3 +101,39 @@ async def test_personalized_refuses_bad_parameters(catalogue_client: httpx.Async
     response = await catalogue_client.get("/recommendations/personalized", headers=headers, params=params)
 
     assert response.status_code == 422
+
+
+async def test_a_film_added_after_training_reaches_a_user_the_models_know_well(
+    catalogue_client, catalogue_conn
+) -> None:
+    fellowship = await movie_id(catalogue_conn, "The Lord of the Rings: The Fellowship of the Ring")
+    disliked = [
+        row["id"]
+        for row in await (
+            await catalogue_conn.execute(
+                "SELECT id FROM movies WHERE title NOT LIKE 'The Lord of the Rings%%' ORDER BY id LIMIT 24"
+            )
+        ).fetchall()
+    ]
+    headers = await register(catalogue_client)
+    for film, stars in [(fellowship, 5), *[(film, 2) for film in disliked]]:
+        response = await catalogue_client.post(
+            "/ratings", headers=headers, json={"item_id": film, "item_type": "movie", "rating": stars}
+        )
+        assert response.status_code == 201, response.text
+    await train_rating_model(catalogue_conn)
+    # New to the catalogue since training, and described like the second film of the trilogy.
+    extended = await add_movie(catalogue_conn, title="The Two Towers (Extended Edition)", year=2002)
+    await catalogue_conn.execute(
+        """UPDATE movies SET (embedding, embedding_model) = (
+               SELECT embedding, embedding_model FROM movies WHERE title = 'The Lord of the Rings: The Two Towers'
+           ) WHERE id = %s""",
+        (extended,),
+    )
+
+    items = await personalized(catalogue_client, headers, limit=10, item_type="movie")
+
+    assert len(items) == 10
+    assert items[-1]["id"] == extended
+    assert items[-1]["reason"] == "because you rated The Lord of the Rings: The Fellowship of the Ring 5★"
+    assert all(i["id"] != extended for i in await personalized(catalogue_client, headers, limit=4, item_type="movie"))

@@ -117,6 +117,7 @@ class _Candidate:
     popularity: float = float("nan")  # Bayesian-average stars
     popularity_rank: int = 10**9  # place in the popular list, to break ties the way it does
     stars: float | None = None  # the rating model's prediction
+    known: bool = True  # False: added to the catalogue since the models were trained
     language: str | None = None  # its language's name, for reasons
     signals: dict[str, float] = field(default_factory=dict)
 
@@ -136,7 +137,9 @@ def _as_array(vector: Any) -> np.ndarray:
 
 def _reason(candidate: _Candidate, liked: dict[str, Any] | None, item_type: str) -> str:
     # A personal reason wins over popularity whenever there is one: it tells the user why *they* see it.
-    personal = {name: candidate.signals[name] for name in ("collaborative", "content") if candidate.signals[name] > 0}
+    # An item the models do not know yet is there for its content, whatever the signal's name.
+    names = ("collaborative", "content") if candidate.known else ("content",)
+    personal = {name: candidate.signals[name] for name in names if candidate.signals[name] > 0}
     strongest = max(personal, key=personal.__getitem__) if personal else "popularity"
     if strongest == "content" and liked is not None:
         return f"because you rated {liked['title']} {liked['rating']:g}★"
@@ -210,8 +213,13 @@ async def personalized(
             np.array([factor_stars.get(c.key, np.nan) for c in pool]),
             summary["mean"] or 0.0,
         )
+        added = await repository.added_since(conn, [c.key for c in pool], since=ranking_model["trained_at"])
+        known = np.array([c.key not in added for c in pool], dtype=bool)
+        for c, learnt in zip(pool, known, strict=True):
+            c.known = bool(learnt)
     else:
         collaborative = blend.stars_to_unit(np.array([c.seed_stars or 0.5 for c in pool]))
+        known = None
     signals = blend.blend(
         ratings=summary["count"],
         collaborative=collaborative,
@@ -226,15 +234,21 @@ async def personalized(
             "score": float(score[position]),
         }
     # A stable sort on score keeps the popular list's order between equal scores.
-    shortlist = sorted(pool, key=lambda c: -c.signals["score"])[: limit * blend.SHORTLIST_FACTOR]
+    order = sorted(range(len(pool)), key=lambda position: -pool[position].signals["score"])
+    shortlist = [pool[position] for position in order[: limit * blend.SHORTLIST_FACTOR]]
     stored = await repository.item_embeddings(conn, [c.key for c in shortlist], model=model) if shortlist else {}
     vectors = np.zeros((len(shortlist), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
     for position, c in enumerate(shortlist):
         if stored.get(c.key) is not None:
             vector = _as_array(stored[c.key])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
-    picked = blend.mmr(np.array([c.signals["score"] for c in shortlist]), vectors, limit)
-    chosen = [shortlist[position] for position in picked]
+    picked = [
+        order[position] for position in blend.mmr(np.array([c.signals["score"] for c in shortlist]), vectors, limit)
+    ]
+    if known is not None:
+        fresh = blend.fresh_pick(known, np.array([c.content for c in pool]))
+        picked = blend.with_fresh(picked, fresh, known, limit)
+    chosen = [pool[position] for position in picked]
     predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
     for c in chosen:
         c.stars = predicted.get(c.key, c.seed_stars)

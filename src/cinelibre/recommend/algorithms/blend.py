@@ -16,6 +16,12 @@ import numpy as np
 CF_FULL_WEIGHT_AT = 20
 CONTENT_FLOOR = 0.05
 POPULARITY_WEIGHT = 0.15
+# Freshness: lists of at least FRESH_MIN_LIST items give their last place to the item added to
+# the catalogue since training that is most like what the user liked, if its cosine similarity
+# to their profile reaches FRESH_MIN_SIMILARITY. (Given to items merely never rated instead, on
+# ml-100k's folds the slot cost 0.015 NDCG@10: those are rarely what people go on to watch.)
+FRESH_MIN_LIST = 5
+FRESH_MIN_SIMILARITY = 0.5
 # How much the rating model's predicted stars move an item within the ranking model's order,
 # per star above the user's mean, in units of the user's strongest link: what the user would
 # watch (EASE) nudged by how they would rate it (biased MF). On ml-100k the strongest link is
@@ -66,6 +72,24 @@ def blend(*, ratings: int, collaborative: np.ndarray, content: np.ndarray, popul
         content=content_weight * np.clip(np.nan_to_num(np.asarray(content, dtype=np.float64)), 0.0, None),
         popularity=POPULARITY_WEIGHT * stars_to_unit(np.nan_to_num(np.asarray(popularity), nan=0.5)),
     )
+
+
+def fresh_pick(known: np.ndarray, content: np.ndarray) -> int | None:
+    """Among candidates added to the catalogue since the models were trained (not `known`), the
+    one most like what the user liked, if it is like it enough; its position, or None. Such items
+    have no collaborative signal to compete with, so the list gives one place to the best."""
+    likeness = np.where(np.asarray(known, dtype=bool), -np.inf, np.nan_to_num(np.asarray(content), nan=-np.inf))
+    if not likeness.size or likeness.max() < FRESH_MIN_SIMILARITY:
+        return None
+    return int(np.argmax(likeness))
+
+
+def with_fresh(chosen: list[int], fresh: int | None, known: np.ndarray, limit: int) -> list[int]:
+    """The chosen positions with the fresh pick in the last place, unless the list already has a
+    new item, or is too short to give a place away."""
+    if fresh is None or limit < FRESH_MIN_LIST or fresh in chosen or not all(known[p] for p in chosen):
+        return chosen
+    return [*chosen[: limit - 1], fresh]
 
 
 def mmr(scores: np.ndarray, vectors: np.ndarray, limit: int, diversity: float = DIVERSITY) -> list[int]:

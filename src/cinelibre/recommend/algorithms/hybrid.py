@@ -59,6 +59,8 @@ class Hybrid(Recommender):
         return self.rating.predict(users, items)
 
     def recommend(self, user: int, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
+        # The service's last step, blend.with_fresh(), gives a place to items added to the
+        # catalogue since training; MovieLens' folds have none, so it is not part of this.
         ranked = super().recommend(user, n * blend.SHORTLIST_FACTOR if self.diversity else n, exclude)
         if not self.diversity:
             return ranked

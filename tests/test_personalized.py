@@ -125,7 +125,8 @@ async def test_a_film_added_after_training_reaches_a_user_the_models_know_well(
     # New to the catalogue since training, and described like the second film of the trilogy.
     extended = await add_movie(catalogue_conn, title="The Two Towers (Extended Edition)", year=2002)
     await catalogue_conn.execute(
-        """UPDATE movies SET (embedding, embedding_model) = (
+        # clock_timestamp(): later than training, which ran in this same test transaction (now()).
+        """UPDATE movies SET created_at = clock_timestamp(), (embedding, embedding_model) = (
                SELECT embedding, embedding_model FROM movies WHERE title = 'The Lord of the Rings: The Two Towers'
            ) WHERE id = %s""",
         (extended,),

@@ -147,14 +147,14 @@ async def language_names(conn: Connection, items: list[tuple[str, int]]) -> dict
 
 
 async def added_since(conn: Connection, items: list[tuple[str, int]], *, since: datetime) -> set[tuple[str, int]]:
-    """Which of these items joined the catalogue at or after `since`."""
+    """Which of these items joined the catalogue after `since`."""
     cursor = await conn.execute(
         """
         SELECT c.item_type, c.item_id
         FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
         LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
         LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
-        WHERE coalesce(m.created_at, b.created_at) >= %(since)s
+        WHERE coalesce(m.created_at, b.created_at) > %(since)s
         """,
         {"types": [t for t, _ in items], "ids": [i for _, i in items], "since": since},
     )

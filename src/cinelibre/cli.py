@@ -34,6 +34,8 @@ from cinelibre.settings import ConfigurationError, Settings, get_settings
 if TYPE_CHECKING:
     from cinelibre.recommend.evaluation import Scores
     from cinelibre.recommend.training import TrainedModel
+    from cinelibre.sync.http import ClientOptions
+    from cinelibre.sync.schemas import SourceReport
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -294,3 +296,181 @@ def import_movielens(
         except InvalidInputError as error:
             console.print(f"[red]{error.message}[/red]")
             raise typer.Exit(2) from error
+
+
+sync_app = typer.Typer(help="Keep the catalogue fresh from TMDB and Google Books.")
+app.add_typer(sync_app, name="sync")
+LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most this many items per source.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Fetch and compare, write nothing.")]
+LanguagesOption = Annotated[
+    str | None,
+    typer.Option("--languages", help="Comma-separated TMDB original languages, e.g. hi,ta (default: TMDB_LANGUAGES)."),
+]
+
+
+def _client_options(settings: Settings) -> "ClientOptions":
+    from cinelibre.sync.http import ClientOptions
+
+    return ClientOptions(
+        requests_per_second=settings.sync_requests_per_second, concurrency=settings.sync_concurrency,
+        timeout_seconds=settings.sync_timeout_seconds, attempts=settings.sync_attempts,
+        backoff_seconds=settings.sync_backoff_seconds,
+    )  # fmt: skip
+
+
+async def _sync(
+    database_url: str, settings: Settings, sources: tuple[str, ...], *, limit: int | None, languages: list[str] | None,
+    dry_run: bool, full: bool = False,
+) -> list["SourceReport"]:  # fmt: skip
+    from cinelibre.sync import google_books, tmdb
+    from cinelibre.sync import service as sync_service
+
+    embedder = None if dry_run else Embedder(settings)
+    pool = await open_pool(database_url, settings)
+    reports = []
+    try:
+        with _progress() as progress:
+            if "movies" in sources and settings.tmdb_api_key is None:
+                console.print("[yellow]TMDB_API_KEY is not set: films are not synced.[/yellow]")
+            elif "movies" in sources:
+                options = sync_service.MovieSyncOptions(
+                    languages or settings.tmdb_languages, settings.tmdb_films_per_language, limit, full
+                )
+                total = len(options.languages) * options.per_language
+                task = progress.add_task("TMDB films", total=min(total, limit or total))
+                key = settings.tmdb_api_key.get_secret_value()
+                async with tmdb.client(settings.tmdb_api_base_url, key, _client_options(settings)) as http:
+                    reports.append(await sync_service.sync_movies(
+                        pool, http, options, embedder=embedder, dry_run=dry_run,
+                        on_progress=lambda handled: progress.advance(task, handled),
+                    ))  # fmt: skip
+            if "books" in sources:
+                book_options = sync_service.BookSyncOptions(
+                    settings.google_books_queries,
+                    settings.google_books_per_query,
+                    settings.google_books_language,
+                    limit,
+                )
+                total = len(book_options.queries) * book_options.per_query
+                task = progress.add_task("Google Books", total=min(total, limit or total))
+                key = settings.google_books_api_key.get_secret_value() if settings.google_books_api_key else None
+                async with google_books.client(
+                    settings.google_books_api_base_url, key, _client_options(settings)
+                ) as http:
+                    reports.append(await sync_service.sync_books(
+                        pool, http, book_options, embedder=embedder, dry_run=dry_run,
+                        on_progress=lambda handled: progress.advance(task, handled),
+                    ))  # fmt: skip
+    finally:
+        await pool.close()
+    return reports
+
+
+def _run_sync(
+    sources: tuple[str, ...], limit: int | None, languages: str | None, dry_run: bool, full: bool = False
+) -> None:
+    from cinelibre.sync.http import UpstreamError
+    from cinelibre.sync.service import SyncBusyError
+
+    settings = _settings()
+    _configure_logging(settings)
+    chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        try:
+            reports = asyncio.run(
+                _sync(database.url, settings, sources, limit=limit, languages=chosen, dry_run=dry_run, full=full)
+            )
+        except (UpstreamError, SyncBusyError) as error:
+            console.print(f"[red]Sync stopped:[/red] {error}")
+            raise typer.Exit(1) from error
+    table = Table(title="Sync (dry run: nothing written)" if dry_run else "Sync")
+    for column in (
+        "source",
+        "fetched",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "embedded",
+        "requests",
+        "time",
+    ):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for report in reports:
+        source = f"{report.source} (resumed run {report.run_id})" if report.resumed else report.source
+        table.add_row(source, *(str(v) for v in report.counts().values()), str(report.embedded), str(report.requests),
+                      f"{report.seconds:.1f} s")  # fmt: skip
+    Console(width=max(console.width, 120)).print(table)
+    for report in reports:
+        for error in report.errors[:10]:
+            console.print(f"[yellow]{report.source}:[/yellow] {error}")
+        if len(report.errors) > 10:
+            console.print(
+                f"[yellow]{report.source}:[/yellow] … and {len(report.errors) - 10} more (see `cinelibre sync status`)"
+            )
+
+
+@sync_app.callback(invoke_without_command=True)
+def sync(
+    ctx: typer.Context, limit: LimitOption = None, languages: LanguagesOption = None, dry_run: DryRunOption = False
+) -> None:
+    """Sync films from TMDB and books from Google Books (or one of them: `sync movies`, `sync books`).
+    Idempotent and resumable: run it daily."""
+    if ctx.invoked_subcommand is None:
+        _run_sync(("movies", "books"), limit, languages, dry_run)
+
+
+@sync_app.command("movies")
+def sync_movies(
+    limit: LimitOption = None, languages: LanguagesOption = None, dry_run: DryRunOption = False,
+    full: Annotated[bool, typer.Option("--full", help="Fetch every film's details, not only changed films'.")] = False,
+) -> None:  # fmt: skip
+    """Sync the most popular films of each language from TMDB."""
+    _run_sync(("movies",), limit, languages, dry_run, full)
+
+
+@sync_app.command("books")
+def sync_books(limit: LimitOption = None, dry_run: DryRunOption = False) -> None:
+    """Sync books from Google Books for each configured query."""
+    _run_sync(("books",), limit, None, dry_run)
+
+
+async def _recent_syncs(database_url: str, settings: Settings, runs: int) -> list[dict]:
+    from cinelibre.sync import service as sync_service
+
+    async with await psycopg.AsyncConnection.connect(database_url, **connection_kwargs(settings)) as conn:
+        return await sync_service.recent_runs(conn, runs)
+
+
+@sync_app.command("status")
+def sync_status(runs: Annotated[int, typer.Option(min=1, max=1000, help="How many recent runs.")] = 10) -> None:
+    """Recent sync runs with their counts."""
+    settings = _settings()
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        rows = asyncio.run(_recent_syncs(database.url, settings, runs))
+    table = Table(title="Recent syncs")
+    for column in (
+        "run",
+        "source",
+        "started",
+        "status",
+        "fetched",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "errors",
+    ):
+        table.add_column(column)
+    for row in rows:
+        counts = row["counts"]
+        table.add_row(
+            str(row["id"]), row["source"], f"{row['started_at']:%Y-%m-%d %H:%M}", row["status"],
+            *(str(counts.get(name, 0)) for name in ("fetched", "new", "updated", "unchanged", "skipped", "failed")),
+            str(row["error_count"]),
+        )  # fmt: skip
+    Console(width=max(console.width, 120)).print(table)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cinelibre.types import LanguageCode
+
 # Supabase's transaction pooler (Supavisor) listens on this port; it cannot keep
 # server-side prepared statements between transactions.
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
@@ -54,6 +56,29 @@ class Settings(BaseSettings):
     # The ranking model (EASE) is learnt over at most this many of the most-rated items: its
     # training needs about 4 bytes × this² (100 MB at 5,000) on top of the ratings.
     ranking_model_max_items: int = Field(default=5000, ge=10, le=40_000)
+
+    # Catalogue sync (`cinelibre sync`). A TMDB v3 API key or v4 read access token; Google Books
+    # works without a key, with a lower quota.
+    tmdb_api_key: SecretStr | None = None
+    tmdb_api_base_url: str = "https://api.themoviedb.org/3"
+    tmdb_languages: list[LanguageCode] = ["hi", "ta", "te", "ml", "kn", "bn", "mr", "pa"]
+    tmdb_films_per_language: int = Field(default=260, ge=1, le=10_000)  # 8 × 260 = 2,080 films
+    google_books_api_key: SecretStr | None = None
+    google_books_api_base_url: str = "https://www.googleapis.com/books/v1"
+    google_books_queries: list[str] = [
+        "subject:fiction india", "indian literature", "indian english novel", "hindi literature",
+        "tamil literature", "bengali literature", "indian history", "indian mythology",
+        "subject:mystery", "subject:science fiction", "subject:fantasy", "subject:romance",
+        "subject:biography", "subject:thriller",
+    ]  # fmt: skip
+    google_books_per_query: int = Field(default=80, ge=1, le=1000)
+    google_books_language: LanguageCode | None = None  # langRestrict
+    # Politeness: TMDB allows about 50 requests a second; stay well inside it.
+    sync_requests_per_second: float = Field(default=20.0, gt=0, le=1000)
+    sync_concurrency: int = Field(default=8, ge=1, le=64)
+    sync_timeout_seconds: float = Field(default=15.0, gt=0)
+    sync_attempts: int = Field(default=5, ge=1, le=20)
+    sync_backoff_seconds: float = Field(default=1.0, ge=0)  # first retry's wait; doubles, with jitter
 
     jwt_secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)

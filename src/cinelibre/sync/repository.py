@@ -1,0 +1,176 @@
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from cinelibre.database.connection import Connection
+from cinelibre.sync.schemas import SyncedBook, SyncedMovie
+
+SYNC_LOCK_BASE = 72_410_100  # + the source's number: one sync per source at a time
+SOURCES = ("tmdb", "google_books")
+MAX_ERRORS_KEPT = 200
+
+_MOVIE_SCALARS = (
+    "title", "original_title", "year", "release_date", "original_language", "overview", "poster_url",
+    "runtime_minutes", "imdb_id", "popularity", "vote_average", "vote_count", "tmdb_list_fingerprint",
+)  # fmt: skip
+_MOVIE_LISTS = ("genres", "keywords", "directors", "cast_members")
+_BOOK_SCALARS = (
+    "title", "subtitle", "description", "language", "year", "published_date", "page_count", "thumbnail_url",
+    "isbn13", "upstream_average_rating", "upstream_ratings_count",
+)  # fmt: skip
+_BOOK_LISTS = ("authors", "categories")
+
+
+def _merged(table: str, scalars: tuple[str, ...], lists: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(column, value) pairs for an upsert's update: what upstream no longer says (null, empty
+    list) keeps what we had, so a sync enriches rows (say, a MovieLens import) and never blanks them."""
+    return [(c, f"coalesce(EXCLUDED.{c}, {table}.{c})") for c in scalars] + [
+        (c, f"CASE WHEN cardinality(EXCLUDED.{c}) = 0 THEN {table}.{c} ELSE EXCLUDED.{c} END") for c in lists
+    ]
+
+
+def _upsert_sql(table: str, key: str, scalars: tuple[str, ...], lists: tuple[str, ...]) -> str:
+    columns = [key, *scalars, *lists]
+    merged = _merged(table, scalars, lists)
+    return f"""
+        INSERT INTO {table} ({", ".join(columns)}) VALUES ({", ".join(f"%({c})s" for c in columns)})
+        ON CONFLICT ({key}) DO UPDATE SET ({", ".join(c for c, _ in merged)}, updated_at)
+                                        = ({", ".join(v for _, v in merged)}, now())
+        WHERE ({", ".join(f"{table}.{c}" for c, _ in merged)}) IS DISTINCT FROM ({", ".join(v for _, v in merged)})
+        RETURNING (xmax = 0) AS inserted
+    """
+
+
+_UPSERT_MOVIE = _upsert_sql("movies", "tmdb_id", _MOVIE_SCALARS, _MOVIE_LISTS)
+_UPSERT_BOOK = _upsert_sql("books", "google_books_id", _BOOK_SCALARS, _BOOK_LISTS)
+
+
+async def upsert_movie(conn: Connection, movie: SyncedMovie) -> str:
+    """Insert or bring up to date the film with this TMDB id: 'new', 'updated' or 'unchanged'.
+    A film already imported (from MovieLens) under the same IMDb id is that film, not a new one."""
+    await conn.execute(
+        """UPDATE movies SET tmdb_id = %(tmdb)s
+           WHERE imdb_id = %(imdb)s AND tmdb_id IS NULL
+             AND NOT EXISTS (SELECT 1 FROM movies WHERE tmdb_id = %(tmdb)s)""",
+        {"tmdb": movie.tmdb_id, "imdb": movie.imdb_id},
+    )
+    values = movie.model_dump()
+    values |= {"cast_members": values.pop("cast"), "runtime_minutes": values.pop("runtime"),
+               "tmdb_list_fingerprint": values.pop("list_fingerprint")}  # fmt: skip
+    row = await (await conn.execute(_UPSERT_MOVIE, values)).fetchone()
+    return "unchanged" if row is None else "new" if row["inserted"] else "updated"
+
+
+async def upsert_book(conn: Connection, book: SyncedBook) -> str:
+    values = book.model_dump()
+    values |= {"upstream_average_rating": values.pop("average_rating"),
+               "upstream_ratings_count": values.pop("ratings_count")}  # fmt: skip
+    row = await (await conn.execute(_UPSERT_BOOK, values)).fetchone()
+    return "unchanged" if row is None else "new" if row["inserted"] else "updated"
+
+
+async def list_fingerprints(conn: Connection, tmdb_ids: list[int]) -> dict[int, str | None]:
+    """For the films of a list page we already have: the fingerprint their details were fetched for."""
+    cursor = await conn.execute(
+        "SELECT tmdb_id, tmdb_list_fingerprint FROM movies WHERE tmdb_id = ANY(%s)", (tmdb_ids,)
+    )
+    return {row["tmdb_id"]: row["tmdb_list_fingerprint"] for row in await cursor.fetchall()}
+
+
+async def update_movie_standing(
+    conn: Connection, rows: list[tuple[int, float | None, float | None, int | None]]
+) -> int:
+    """Popularity and votes move daily without the film changing: set them from the list page
+    (tmdb_id, popularity, vote_average, vote_count), writing only what differs."""
+    if not rows:
+        return 0
+    cursor = await conn.execute(
+        """
+        UPDATE movies m SET popularity = coalesce(s.popularity, m.popularity),
+                            vote_average = coalesce(s.vote_average, m.vote_average),
+                            vote_count = coalesce(s.vote_count, m.vote_count), updated_at = now()
+        FROM unnest(%s::int[], %s::float8[], %s::float8[], %s::int[])
+             AS s(tmdb_id, popularity, vote_average, vote_count)
+        WHERE m.tmdb_id = s.tmdb_id
+          AND (m.popularity, m.vote_average, m.vote_count) IS DISTINCT FROM
+              (coalesce(s.popularity, m.popularity), coalesce(s.vote_average, m.vote_average),
+               coalesce(s.vote_count, m.vote_count))
+        """,
+        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]),
+    )
+    return cursor.rowcount
+
+
+async def try_sync_lock(conn: Connection, source: str) -> bool:
+    row = await (
+        await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (SYNC_LOCK_BASE + SOURCES.index(source),))
+    ).fetchone()
+    return bool(row and row["locked"])
+
+
+async def release_sync_lock(conn: Connection, source: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK_BASE + SOURCES.index(source),))
+
+
+async def unfinished_run(conn: Connection, source: str) -> dict[str, Any] | None:
+    """The source's latest run if it never finished (its process died): the one to resume."""
+    cursor = await conn.execute(
+        """SELECT id, options, counts FROM sync_runs WHERE source = %s AND status = 'running'
+           ORDER BY started_at DESC, id DESC LIMIT 1""",
+        (source,),
+    )
+    return await cursor.fetchone()
+
+
+async def start_run(conn: Connection, source: str, options: dict[str, Any]) -> int:
+    row = await (
+        await conn.execute(
+            "INSERT INTO sync_runs (source, options) VALUES (%s, %s) RETURNING id", (source, Jsonb(options))
+        )
+    ).fetchone()
+    assert row is not None
+    return row["id"]
+
+
+async def checkpoints(conn: Connection, run_id: int) -> dict[str, tuple[int, bool]]:
+    cursor = await conn.execute(
+        "SELECT listing, pages_done, finished FROM sync_checkpoints WHERE run_id = %s", (run_id,)
+    )
+    return {row["listing"]: (row["pages_done"], row["finished"]) for row in await cursor.fetchall()}
+
+
+async def save_progress(
+    conn: Connection, run_id: int, *, listing: str, pages_done: int, finished: bool, counts: dict[str, int],
+    errors: list[str],
+) -> None:  # fmt: skip
+    """Record a finished page: its listing's checkpoint, the run's counts so far and new errors."""
+    await conn.execute(
+        """INSERT INTO sync_checkpoints (run_id, listing, pages_done, finished) VALUES (%s, %s, %s, %s)
+           ON CONFLICT (run_id, listing)
+           DO UPDATE SET pages_done = EXCLUDED.pages_done, finished = EXCLUDED.finished""",
+        (run_id, listing, pages_done, finished),
+    )
+    await conn.execute(
+        """UPDATE sync_runs SET counts = %s,
+               errors = (SELECT coalesce(jsonb_agg(e), '[]') FROM (
+                   SELECT e FROM jsonb_array_elements(errors || %s) AS e LIMIT %s) AS kept)
+           WHERE id = %s""",
+        (Jsonb(counts), Jsonb(errors), MAX_ERRORS_KEPT, run_id),
+    )
+
+
+async def finish_run(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
+    await conn.execute(
+        "UPDATE sync_runs SET status = 'finished', finished_at = now(), counts = %s WHERE id = %s",
+        (Jsonb(counts), run_id),
+    )
+
+
+async def recent_runs(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        """SELECT id, source, started_at, finished_at, status, options, counts,
+                  jsonb_array_length(errors) AS error_count
+           FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT %s""",
+        (limit,),
+    )
+    return await cursor.fetchall()

@@ -1,0 +1,312 @@
+"""Keeping the catalogue fresh from TMDB and Google Books.
+
+A run walks listings (a language's TMDB discover results, a Google Books query) page by page.
+Each page's items are written, with the listing's checkpoint and the run's counts, in one
+transaction: a run killed halfway and started again resumes after the last finished page. Only
+what changed is written, and only changed documents are embedded, so an unchanged re-sync is
+cheap; on TMDB a film's details are fetched again only when its list entry changed.
+"""
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from cinelibre.database.connection import Connection
+from cinelibre.search import service as search_service
+from cinelibre.search.embedder import Embedder
+from cinelibre.sync import cleaning, google_books, repository, tmdb
+from cinelibre.sync.http import PoliteClient, UpstreamError
+from cinelibre.sync.schemas import SourceReport, SyncedBook, SyncedMovie
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]  # items handled since the last call
+
+
+class SyncBusyError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class MovieSyncOptions:
+    languages: list[str]
+    per_language: int
+    limit: int | None = None  # at most this many films in all
+    full: bool = False  # fetch every film's details, changed or not
+
+
+@dataclass(frozen=True)
+class BookSyncOptions:
+    queries: list[str]
+    per_query: int
+    language: str | None = None
+    limit: int | None = None
+
+
+class _Run:
+    """Bookkeeping shared by both sources: the run row, its checkpoints and the report."""
+
+    def __init__(self, pool: AsyncConnectionPool[Connection], source: str, dry_run: bool) -> None:
+        self.pool, self.source, self.dry_run = pool, source, dry_run
+        self.report = SourceReport(source)
+        self.done: dict[str, tuple[int, bool]] = {}
+        self.seen: set[Any] = set()
+
+    async def open(self, options: dict[str, Any]) -> None:
+        if self.dry_run:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            previous = await repository.unfinished_run(conn, self.source)
+            if previous is not None and previous["options"] == options:
+                self.report.run_id, self.report.resumed = previous["id"], True
+                self.report.add_counts(previous["counts"])
+                self.done = await repository.checkpoints(conn, previous["id"])
+                logger.info("%s: resuming run %s after %s", self.source, previous["id"], self.done)
+            else:
+                if previous is not None:  # asked for something else: that run is abandoned
+                    await repository.finish_run(conn, previous["id"], previous["counts"])
+                self.report.run_id = await repository.start_run(conn, self.source, options)
+
+    def fail(self, reason: str, *, count: bool = True) -> None:
+        logger.warning("%s: %s", self.source, reason)
+        self.report.errors.append(reason)
+        if count:
+            self.report.failed += 1
+
+    def skip(self, reason: str) -> None:
+        logger.info("%s: skipped %s", self.source, reason)
+        self.report.errors.append(f"skipped {reason}")
+        self.report.skipped += 1
+
+    async def write_page(
+        self, listing: str, page_number: int, finished: bool, write: Callable[[Connection], Awaitable[Counter[str]]]
+    ) -> None:
+        """Write a page's items and its checkpoint in one transaction (rolled back in a dry run)."""
+        errors_before = len(self.report.errors)
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=self.dry_run):
+            outcomes = await write(conn)
+            self.report.add_counts(outcomes)
+            if self.report.run_id is not None:
+                await repository.save_progress(
+                    conn, self.report.run_id, listing=listing, pages_done=page_number, finished=finished,
+                    counts=self.report.counts(), errors=self.report.errors[errors_before:],
+                )  # fmt: skip
+
+    async def close(self, embedder: Embedder | None, started: float, http: PoliteClient) -> SourceReport:
+        if not self.dry_run and embedder is not None:
+            self.report.embedded = (await search_service.embed_pending(self.pool, embedder)).embedded
+        if self.report.run_id is not None:
+            async with self.pool.connection() as conn, conn.transaction():
+                await repository.finish_run(conn, self.report.run_id, self.report.counts())
+        self.report.requests = len(http.sent_at)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+
+async def _locked(
+    pool: AsyncConnectionPool[Connection], source: str, work: Callable[[], Awaitable[SourceReport]]
+) -> SourceReport:
+    # The lock lives on its own connection for the whole run, so two syncs of a source never overlap.
+    async with pool.connection() as lock_conn:
+        await lock_conn.set_autocommit(True)
+        if not await repository.try_sync_lock(lock_conn, source):
+            raise SyncBusyError(f"another {source} sync is running")
+        try:
+            return await work()
+        finally:
+            await repository.release_sync_lock(lock_conn, source)
+            await lock_conn.set_autocommit(False)
+
+
+async def sync_movies(
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    options: MovieSyncOptions,
+    *,
+    embedder: Embedder | None,
+    dry_run: bool = False,
+    on_progress: Progress = lambda handled: None,
+) -> SourceReport:
+    """Fetch each language's most popular films from TMDB and bring the catalogue up to date."""
+    return await _locked(pool, "tmdb", lambda: _sync_movies(pool, http, options, embedder, dry_run, on_progress))
+
+
+async def _sync_movies(
+    pool: AsyncConnectionPool[Connection], http: PoliteClient, options: MovieSyncOptions,
+    embedder: Embedder | None, dry_run: bool, on_progress: Progress,
+) -> SourceReport:  # fmt: skip
+    started = time.perf_counter()
+    run = _Run(pool, "tmdb", dry_run)
+    await run.open(asdict(options))
+    genres = await tmdb.genre_names(http)
+    budget = options.limit if options.limit is not None else math.inf
+    for language in options.languages:
+        listing = f"tmdb:{language}"
+        pages_done, finished = run.done.get(listing, (0, False))
+        wanted_pages = math.ceil(options.per_language / tmdb.PAGE_SIZE)
+        page_number = pages_done + 1
+        while not finished and page_number <= wanted_pages and run.report.fetched < budget:
+            try:
+                entries, total_pages = await tmdb.discover(http, language, page_number)
+            except UpstreamError as error:
+                # This listing stops here; the next run resumes at this page.
+                run.fail(f"{listing} page {page_number}: {error}", count=False)
+                break
+            room = min(budget - run.report.fetched, options.per_language - (page_number - 1) * tmdb.PAGE_SIZE)
+            entries = entries[: int(room)]
+            run.report.fetched += len(entries)
+            finished = page_number >= min(wanted_pages, total_pages) or not entries
+            movies, standing = await _movies_of_page(pool, http, run, entries, genres, options.full)
+
+            async def write(
+                conn: Connection, movies: list[SyncedMovie] = movies, standing: list[Any] = standing
+            ) -> Counter[str]:
+                outcomes: Counter[str] = Counter()
+                for movie in movies:
+                    try:
+                        async with conn.transaction():
+                            outcomes[await repository.upsert_movie(conn, movie)] += 1
+                    except psycopg.errors.UniqueViolation:
+                        run.skip(f"TMDB {movie.tmdb_id}: its IMDb id {movie.imdb_id} belongs to another film")
+                moved = await repository.update_movie_standing(conn, standing)
+                outcomes["updated"] += moved
+                outcomes["unchanged"] += len(standing) - moved
+                return outcomes
+
+            await run.write_page(listing, page_number, finished, write)
+            on_progress(len(entries))
+            page_number += 1
+    return await run.close(embedder, started, http)
+
+
+async def _movies_of_page(
+    pool: AsyncConnectionPool[Connection], http: PoliteClient, run: _Run, entries: list[dict[str, Any]],
+    genres: dict[int, str], full: bool,
+) -> tuple[list[SyncedMovie], list[tuple[int, float | None, float | None, int | None]]]:  # fmt: skip
+    """The page's films whose details must be fetched (new or changed), fetched and cleaned; and
+    for the others, the popularity and votes the list gives."""
+    fresh: list[tuple[int, str]] = []
+    for entry in entries:
+        tmdb_id = cleaning.integer(entry.get("id"), low=1, high=2**31 - 1)
+        if tmdb_id is None:
+            run.skip(f"a list entry without a usable id ({entry.get('id')!r})")
+        elif tmdb_id in run.seen:
+            run.skip(f"TMDB {tmdb_id}: listed twice")
+        else:
+            run.seen.add(tmdb_id)
+            fresh.append((tmdb_id, cleaning.fingerprint(entry)))
+    async with pool.connection() as conn:
+        stored = await repository.list_fingerprints(conn, [tmdb_id for tmdb_id, _ in fresh])
+    to_fetch = [(i, f) for i, f in fresh if full or stored.get(i, "") != f]
+    by_id = {cleaning.integer(e.get("id"), low=1, high=2**31 - 1): e for e in entries}
+    standing = [
+        (
+            i,
+            cleaning.number(by_id[i].get("popularity"), low=0, high=1e9),
+            cleaning.number(by_id[i].get("vote_average"), low=0, high=10),
+            cleaning.integer(by_id[i].get("vote_count"), low=0, high=2**31 - 1),
+        )
+        for i, f in fresh
+        if (i, f) not in to_fetch
+    ]
+    movies: list[SyncedMovie] = []
+
+    async def fetch(tmdb_id: int, list_fingerprint: str) -> None:
+        try:
+            movies.append(cleaning.movie_from_tmdb(await tmdb.details(http, tmdb_id), genres, list_fingerprint))
+        except cleaning.SkipItem as reason:
+            run.skip(str(reason))
+        except UpstreamError as error:
+            run.fail(f"TMDB {tmdb_id}: {error}")
+
+    async with anyio.create_task_group() as group:
+        for tmdb_id, list_fingerprint in to_fetch:
+            group.start_soon(fetch, tmdb_id, list_fingerprint)
+    movies.sort(key=lambda movie: movie.tmdb_id)  # a stable write order whatever the fetch order
+    return movies, standing
+
+
+async def sync_books(
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    options: BookSyncOptions,
+    *,
+    embedder: Embedder | None,
+    dry_run: bool = False,
+    on_progress: Progress = lambda handled: None,
+) -> SourceReport:
+    """Search Google Books for each configured query and bring the catalogue up to date."""
+    return await _locked(pool, "google_books", lambda: _sync_books(pool, http, options, embedder, dry_run, on_progress))
+
+
+async def _sync_books(
+    pool: AsyncConnectionPool[Connection], http: PoliteClient, options: BookSyncOptions,
+    embedder: Embedder | None, dry_run: bool, on_progress: Progress,
+) -> SourceReport:  # fmt: skip
+    started = time.perf_counter()
+    run = _Run(pool, "google_books", dry_run)
+    await run.open(asdict(options))
+    budget = options.limit if options.limit is not None else math.inf
+    for query in options.queries:
+        listing = f"google_books:{query}"
+        pages_done, finished = run.done.get(listing, (0, False))
+        wanted_pages = math.ceil(options.per_query / google_books.PAGE_SIZE)
+        page_number = pages_done + 1  # 1-based in checkpoints; the API's startIndex is 0-based
+        while not finished and page_number <= wanted_pages and run.report.fetched < budget:
+            try:
+                volumes, total_pages = await google_books.search(
+                    http, query, page_number - 1, language=options.language
+                )
+            except UpstreamError as error:
+                run.fail(f"{listing} page {page_number}: {error}", count=False)
+                break
+            room = min(budget - run.report.fetched, options.per_query - (page_number - 1) * google_books.PAGE_SIZE)
+            volumes = volumes[: int(room)]
+            run.report.fetched += len(volumes)
+            finished = page_number >= min(wanted_pages, total_pages) or not volumes
+            books = _books_of_page(run, volumes)
+
+            async def write(conn: Connection, books: list[SyncedBook] = books) -> Counter[str]:
+                outcomes: Counter[str] = Counter()
+                for book in books:
+                    try:
+                        async with conn.transaction():
+                            outcomes[await repository.upsert_book(conn, book)] += 1
+                    except psycopg.errors.UniqueViolation:
+                        run.skip(f"volume {book.google_books_id}: ISBN {book.isbn13} is another volume's")
+                return outcomes
+
+            await run.write_page(listing, page_number, finished, write)
+            on_progress(len(volumes))
+            page_number += 1
+    return await run.close(embedder, started, http)
+
+
+def _books_of_page(run: _Run, volumes: list[dict[str, Any]]) -> list[SyncedBook]:
+    """Clean the page's volumes, leaving out those seen already in this run (same id or ISBN)."""
+    books = []
+    for volume in volumes:
+        try:
+            book = cleaning.book_from_volume(volume)
+        except cleaning.SkipItem as reason:
+            run.skip(str(reason))
+            continue
+        keys = {("id", book.google_books_id)} | ({("isbn", book.isbn13)} if book.isbn13 else set())
+        if keys & run.seen:
+            run.skip(f"volume {book.google_books_id}: listed twice (same id or ISBN)")
+            continue
+        run.seen |= keys
+        books.append(book)
+    return books
+
+
+async def recent_runs(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    return await repository.recent_runs(conn, limit)

@@ -1,0 +1,300 @@
+"""Catalogue sync against a fake TMDB and Google Books on 127.0.0.1 (tests/fake_upstream.py).
+
+A sync commits page by page through its own pool, so each test gets a fresh database cloned
+from a migrated template rather than the usual rolled-back transaction."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from cinelibre.database import migrate
+from cinelibre.database.connection import Connection, open_pool
+from cinelibre.search.embedder import Embedder
+from cinelibre.settings import Settings
+from cinelibre.sync import google_books, tmdb
+from cinelibre.sync import service as sync_service
+from cinelibre.sync.http import ClientOptions
+from tests.conftest import database_url_for, recreate_database
+from tests.fake_upstream import FakeUpstream, make_books, make_movies
+
+TEMPLATE = "cinelibre_sync_template"
+FAST = ClientOptions(requests_per_second=500, concurrency=8, timeout_seconds=1.0, attempts=3, backoff_seconds=0.01)
+LANGUAGES = ["hi", "ta"]
+QUERIES = ["subject:fiction", "indian literature"]
+
+
+@pytest.fixture(scope="session")
+def sync_template(server_url: str) -> str:
+    url = recreate_database(server_url, TEMPLATE)
+    migrate.upgrade_to_head(url)
+    return TEMPLATE
+
+
+@pytest.fixture
+async def sync_pool(
+    server_url: str, sync_template: str, settings: Settings
+) -> AsyncIterator[AsyncConnectionPool[Connection]]:
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute('DROP DATABASE IF EXISTS "cinelibre_sync" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "cinelibre_sync" TEMPLATE "{sync_template}"')
+    pool = await open_pool(database_url_for(server_url, "cinelibre_sync"), settings)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    with FakeUpstream(movies=make_movies(60, tuple(LANGUAGES)), books=make_books(50, tuple(QUERIES))) as server:
+        yield server
+
+
+async def rows(pool: AsyncConnectionPool[Connection], query: str, params: tuple = ()) -> list[dict]:
+    async with pool.connection() as conn:
+        conn.row_factory = dict_row
+        return await (await conn.execute(query, params)).fetchall()
+
+
+async def sync_films(pool, upstream: FakeUpstream, embedder: Embedder | None, *, key: str = "fake-v3-key", **options):
+    choices = {"languages": LANGUAGES, "per_language": 30} | options
+    async with tmdb.client(upstream.tmdb_base_url, key, FAST) as http:
+        return await sync_service.sync_movies(pool, http, sync_service.MovieSyncOptions(**choices), embedder=embedder)
+
+
+async def sync_volumes(pool, upstream: FakeUpstream, embedder: Embedder | None, **options):
+    choices = {"queries": QUERIES, "per_query": 25} | options
+    async with google_books.client(upstream.google_books_base_url, None, FAST) as http:
+        return await sync_service.sync_books(pool, http, sync_service.BookSyncOptions(**choices), embedder=embedder)
+
+
+def test_a_read_access_token_goes_as_a_bearer_header_and_a_key_as_a_parameter() -> None:
+    assert tmdb.credentials("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl") == (
+        {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"},
+        {},
+    )
+    assert tmdb.credentials(" 0123456789abcdef0123456789abcdef ") == (
+        {},
+        {"api_key": "0123456789abcdef0123456789abcdef"},
+    )
+
+
+async def test_a_full_sync_stores_and_embeds_every_film_and_book(sync_pool, upstream, embedder) -> None:
+    films = await sync_films(sync_pool, upstream, embedder)
+    books = await sync_volumes(sync_pool, upstream, embedder)
+
+    first = upstream.movies[100001]
+    stored = (await rows(sync_pool, "SELECT * FROM movies WHERE tmdb_id = 100001"))[0]
+    assert (films.fetched, films.new, films.updated, films.unchanged, films.skipped, films.failed) == (
+        60,
+        60,
+        0,
+        0,
+        0,
+        0,
+    )
+    assert (books.fetched, books.new, books.skipped, books.failed) == (50, 50, 0, 0)
+    assert films.embedded == 60 and books.embedded == 50
+    assert (stored["title"], stored["overview"], str(stored["release_date"])) == (
+        first["title"], first["overview"], first["release_date"],
+    )  # fmt: skip
+    assert stored["genres"] == [g["name"] for g in first["genres"]]
+    assert stored["directors"] == [p["name"] for p in first["credits"]["crew"] if p["job"] == "Director"]
+    billed = [p["name"] for p in sorted(first["credits"]["cast"], key=lambda p: p["order"])]
+    assert stored["cast_members"] == list(dict.fromkeys(billed))[:8]  # each actor once, in billing order
+    assert stored["keywords"] == [k["name"] for k in first["keywords"]["keywords"]]
+    assert stored["poster_url"] == "https://image.tmdb.org/t/p/w500" + first["poster_path"]
+    assert stored["embedding"] is not None
+    counts = await rows(
+        sync_pool, "SELECT (SELECT count(*) FROM movies) AS films, (SELECT count(*) FROM books) AS books"
+    )
+    assert counts == [{"films": 60, "books": 50}]
+    runs = await rows(sync_pool, "SELECT source, status, counts FROM sync_runs ORDER BY id")
+    assert [(r["source"], r["status"], r["counts"]["new"]) for r in runs] == [
+        ("tmdb", "finished", 60), ("google_books", "finished", 50),
+    ]  # fmt: skip
+
+
+async def test_an_unchanged_resync_fetches_no_details_and_writes_nothing(sync_pool, upstream, embedder) -> None:
+    await sync_films(sync_pool, upstream, embedder)
+    await sync_volumes(sync_pool, upstream, embedder)
+    before = await rows(
+        sync_pool, "SELECT max(updated_at) AS m FROM movies UNION ALL SELECT max(updated_at) FROM books"
+    )
+    upstream.clear_requests()
+
+    films = await sync_films(sync_pool, upstream, embedder)
+    books = await sync_volumes(sync_pool, upstream, embedder)
+
+    assert (films.new, films.updated, films.unchanged, films.embedded) == (0, 0, 60, 0)
+    assert (books.new, books.updated, books.unchanged, books.embedded) == (0, 0, 50, 0)
+    assert upstream.count("/tmdb/3/movie/") == 0
+    assert upstream.count("/tmdb/3/discover/movie") == 4  # two pages for each language
+    assert (
+        await rows(sync_pool, "SELECT max(updated_at) AS m FROM movies UNION ALL SELECT max(updated_at) FROM books")
+        == before
+    )
+
+
+async def test_a_changed_film_is_fetched_updated_and_embedded_again(sync_pool, upstream, embedder) -> None:
+    await sync_films(sync_pool, upstream, embedder)
+    old = (await rows(sync_pool, "SELECT embedding FROM movies WHERE tmdb_id = 100003"))[0]["embedding"]
+    upstream.movies[100003]["overview"] = "A retired lighthouse keeper teaches a stray dog to read the tides."
+    upstream.movies[100005]["popularity"] = 0.5  # standing only: no details fetched, nothing embedded
+    upstream.clear_requests()
+
+    films = await sync_films(sync_pool, upstream, embedder)
+
+    changed = (await rows(sync_pool, "SELECT overview, embedding FROM movies WHERE tmdb_id = 100003"))[0]
+    assert (films.new, films.updated, films.unchanged, films.embedded) == (0, 2, 58, 1)
+    assert [r.path for r in upstream.requests if r.path.startswith("/tmdb/3/movie/")] == ["/tmdb/3/movie/100003"]
+    assert changed["overview"] == "A retired lighthouse keeper teaches a stray dog to read the tides."
+    assert changed["embedding"].to_numpy().tolist() != old.to_numpy().tolist()
+    assert (await rows(sync_pool, "SELECT popularity FROM movies WHERE tmdb_id = 100005")) == [{"popularity": 0.5}]
+
+
+async def test_429_waits_for_retry_after_and_5xx_and_timeouts_are_retried(sync_pool, upstream) -> None:
+    upstream.fail("/tmdb/3/discover/movie", status=429, retry_after=1)
+    upstream.fail("/tmdb/3/movie/100002", status=503, times=2)
+    upstream.fail("/tmdb/3/movie/100004", status=200, delay=1.5)  # longer than the client's timeout, once
+    upstream.fail("/tmdb/3/movie/100006", status=500, times=3)  # every attempt fails
+
+    films = await sync_films(sync_pool, upstream, None)
+
+    discovers = [r.at for r in upstream.requests if r.path == "/tmdb/3/discover/movie"]
+    assert discovers[1] - discovers[0] >= 1.0
+    assert upstream.count("/tmdb/3/movie/100002") == 3
+    assert upstream.count("/tmdb/3/movie/100006") == 3
+    assert (films.new, films.failed) == (59, 1)
+    assert films.errors == ["TMDB 100006: /movie/100006: HTTP 500"]
+    assert await rows(sync_pool, "SELECT tmdb_id FROM movies WHERE tmdb_id IN (100002, 100004, 100006) ORDER BY 1") == [
+        {"tmdb_id": 100002}, {"tmdb_id": 100004},
+    ]  # fmt: skip
+
+
+async def test_malformed_upstream_data_is_cleaned_or_skipped(sync_pool, upstream) -> None:
+    odd = upstream.movies[100001]
+    odd |= {
+        "overview": "<p>Two <b>brothers</b> &amp; a river.</p><script>alert(1)</script>" + " word" * 3000,
+        "runtime": "abc", "release_date": "2019-13-45", "genres": [{"id": 18}], "imdb_id": 12, "vote_average": "7.5",
+    }  # fmt: skip
+    upstream.movies[100003]["title"] = None
+    upstream.movies[100003]["original_title"] = "   "
+    upstream.replace_response("/tmdb/3/movie/100005", body=b"<html><body>Bad gateway</body></html>",
+                              content_type="text/html")  # fmt: skip
+    upstream.replace_response("/tmdb/3/discover/movie", body=b'{"page": 1, "results": [{"id": "x"}, null, 7]')
+
+    films = await sync_films(sync_pool, upstream, None, languages=["ta", "hi"])  # the broken page is Tamil's first
+
+    stored = (await rows(sync_pool, "SELECT * FROM movies WHERE tmdb_id = 100001"))[0]
+    assert stored["overview"].startswith("Two brothers & a river.\nword word")
+    assert len(stored["overview"]) <= 5000 and "<" not in stored["overview"]
+    assert (stored["runtime_minutes"], stored["release_date"], stored["genres"], stored["imdb_id"]) == (
+        None,
+        None,
+        [],
+        None,
+    )
+    assert stored["vote_average"] == 7.5
+    assert films.errors[0].startswith("tmdb:ta page 1: /discover/movie: the answer is not JSON")
+    assert "skipped TMDB 100003 has no title" in films.errors
+    assert any(e.startswith("TMDB 100005: /movie/100005: the answer is not JSON") for e in films.errors)
+    assert (films.skipped, films.failed) == (1, 1)
+    # The broken page stopped Tamil's listing (the next run resumes there); Hindi's came in.
+    assert await rows(sync_pool, "SELECT original_language, count(*) AS n FROM movies GROUP BY 1") == [
+        {"original_language": "hi", "n": 28}
+    ]
+
+
+async def test_a_run_killed_halfway_resumes_after_its_last_finished_page(sync_pool, upstream) -> None:
+    pages = 0
+
+    def die_after_two_pages(handled: int) -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        async with tmdb.client(upstream.tmdb_base_url, "fake-v3-key", FAST) as http:
+            await sync_service.sync_movies(
+                sync_pool, http, sync_service.MovieSyncOptions(LANGUAGES, 30), embedder=None,
+                on_progress=die_after_two_pages,
+            )  # fmt: skip
+    interrupted = await rows(sync_pool, "SELECT id, status, counts FROM sync_runs")
+    upstream.clear_requests()
+
+    films = await sync_films(sync_pool, upstream, None)
+
+    assert [(r["status"], r["counts"]["new"]) for r in interrupted] == [("running", 30)]
+    assert (films.resumed, films.run_id, films.fetched, films.new) == (True, interrupted[0]["id"], 60, 60)
+    assert [(r.query["with_original_language"], r.query["page"]) for r in upstream.requests
+            if r.path == "/tmdb/3/discover/movie"] == [("ta", "1"), ("ta", "2")]  # fmt: skip
+    assert await rows(sync_pool, "SELECT status FROM sync_runs") == [{"status": "finished"}]
+
+
+async def test_ratings_survive_a_sync_and_movielens_films_are_enriched(sync_pool, upstream) -> None:
+    async with sync_pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO movies (title, year, tmdb_id, movielens_id) "
+            "VALUES ('Imported from MovieLens', 1999, 100002, 77)"
+        )
+        await conn.execute("INSERT INTO users (name, imported_from, external_id) VALUES ('fan', 'test', '1')")
+        await conn.execute(
+            """INSERT INTO ratings (user_id, item_type, item_id, rating)
+               SELECT u.id, 'movie', m.id, 4.5 FROM users u, movies m WHERE m.tmdb_id = 100002"""
+        )
+    upstream.movies[100002]["overview"] = "Enriched from TMDB."
+
+    films = await sync_films(sync_pool, upstream, None)
+    upstream.movies[100002]["overview"] = "Changed again upstream."
+    await sync_films(sync_pool, upstream, None)
+
+    enriched = await rows(sync_pool, "SELECT title, movielens_id, overview FROM movies WHERE tmdb_id = 100002")
+    assert (films.new, films.updated) == (59, 1)
+    assert enriched == [
+        {"title": upstream.movies[100002]["title"], "movielens_id": 77, "overview": "Changed again upstream."}
+    ]
+    assert await rows(
+        sync_pool, "SELECT r.rating::float8 AS rating FROM ratings r JOIN movies m ON m.id = r.item_id"
+    ) == [{"rating": 4.5}]
+
+
+async def test_books_are_deduplicated_by_volume_id_and_isbn(sync_pool, upstream) -> None:
+    volumes = list(upstream.books.values())
+    twin = {
+        **volumes[1],
+        "id": "TwinVolume01",
+        "volumeInfo": {**volumes[1]["volumeInfo"], "title": "The same book again"},
+    }
+    upstream.books[twin["id"]] = twin
+
+    books = await sync_volumes(sync_pool, upstream, None, per_query=40)
+
+    assert (books.fetched, books.new, books.skipped) == (51, 50, 1)
+    assert await rows(sync_pool, "SELECT count(*) AS n FROM books WHERE title = 'The same book again'") == [{"n": 0}]
+
+
+async def test_a_dry_run_writes_nothing(sync_pool, upstream) -> None:
+    async with tmdb.client(upstream.tmdb_base_url, upstream.tmdb_read_token, FAST) as http:
+        films = await sync_service.sync_movies(
+            sync_pool, http, sync_service.MovieSyncOptions(LANGUAGES, 30, limit=25), embedder=None, dry_run=True
+        )
+
+    assert (films.fetched, films.new) == (25, 25)
+    assert await rows(sync_pool, "SELECT (SELECT count(*) FROM movies) + (SELECT count(*) FROM sync_runs) AS n") == [
+        {"n": 0}
+    ]
+    assert all(r.headers.get("authorization") == f"Bearer {upstream.tmdb_read_token}" for r in upstream.requests)
+
+
+async def test_two_syncs_of_one_source_never_overlap(sync_pool, upstream) -> None:
+    upstream.fail("/tmdb/3/genre/movie/list", status=200, delay=0.5)
+    first = asyncio.create_task(sync_films(sync_pool, upstream, None))
+    await asyncio.sleep(0.2)
+
+    with pytest.raises(sync_service.SyncBusyError):
+        await sync_films(sync_pool, upstream, None)
+    assert (await first).new == 60

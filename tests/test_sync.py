@@ -4,6 +4,9 @@ A sync commits page by page through its own pool, so each test gets a fresh data
 from a migrated template rather than the usual rolled-back transaction."""
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -298,3 +301,57 @@ async def test_two_syncs_of_one_source_never_overlap(sync_pool, upstream) -> Non
     with pytest.raises(sync_service.SyncBusyError):
         await sync_films(sync_pool, upstream, None)
     assert (await first).new == 60
+
+
+async def test_the_limiter_never_sends_more_than_the_rate_in_any_second(upstream) -> None:
+    options = ClientOptions(requests_per_second=20, concurrency=8, timeout_seconds=1.0, attempts=1, backoff_seconds=0)
+    async with tmdb.client(upstream.tmdb_base_url, "fake-v3-key", options) as http:
+        await asyncio.gather(*(tmdb.genre_names(http) for _ in range(30)))
+
+    sent = sorted(r.at for r in upstream.requests)
+    assert len(sent) == 30
+    assert max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent) <= 20
+
+
+def run_cli(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cinelibre", *arguments], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def cli_environment(server_url: str, upstream: FakeUpstream, key: str) -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if not name.startswith(("TMDB_", "GOOGLE_BOOKS_"))} | {
+        "DATABASE_URL": database_url_for(server_url, "cinelibre_sync"),
+        "TMDB_API_KEY": key,
+        "TMDB_API_BASE_URL": upstream.tmdb_base_url,
+        "TMDB_LANGUAGES": '["hi"]',
+        "TMDB_FILMS_PER_LANGUAGE": "5",
+        "GOOGLE_BOOKS_API_BASE_URL": upstream.google_books_base_url,
+        "GOOGLE_BOOKS_QUERIES": '["indian literature"]',
+        "GOOGLE_BOOKS_PER_QUERY": "4",
+        "SYNC_BACKOFF_SECONDS": "0",
+    }
+
+
+async def test_the_sync_command_prints_its_summary_and_status_lists_the_runs(sync_pool, upstream, server_url) -> None:
+    env = cli_environment(server_url, upstream, upstream.tmdb_api_key)
+
+    synced = run_cli("sync", env=env)
+    status = run_cli("sync", "status", env=env)
+
+    assert synced.returncode == 0, synced.stderr
+    summary = [" ".join(line.replace("│", " ").split()) for line in synced.stdout.splitlines()]
+    assert any(line.startswith("tmdb 5 5 0 0 0 0 5 ") for line in summary), synced.stdout
+    assert any(line.startswith("google_books 4 4 0 0 0 0 4 ") for line in summary), synced.stdout
+    listed = [" ".join(line.replace("│", " ").split()) for line in status.stdout.splitlines()]
+    assert [line.split()[1:2] + line.split()[4:] for line in listed if "finished" in line] == [
+        ["google_books", "finished", "4", "4", "0", "0", "0", "0", "0"],
+        ["tmdb", "finished", "5", "5", "0", "0", "0", "0", "0"],
+    ]
+
+
+async def test_the_sync_command_stops_with_a_clear_message_on_a_refused_key(sync_pool, upstream, server_url) -> None:
+    refused = run_cli("sync", "movies", env=cli_environment(server_url, upstream, "not-a-key"))
+
+    assert refused.returncode == 1
+    assert "Sync stopped: /genre/movie/list: HTTP 401" in " ".join(refused.stderr.split())

@@ -66,8 +66,10 @@ class PoliteClient:
         self._client = httpx.AsyncClient(
             base_url=self.base_url.rstrip("/"), headers=self.headers, timeout=self.options.timeout_seconds
         )
-        # A bucket of one second's requests, so bursts never exceed the rate the upstream allows.
-        self._limiter = AsyncLimiter(max(1.0, self.options.requests_per_second), 1.0)
+        # A bucket of one request refilled every 1/rate seconds: requests go out evenly spaced, so
+        # no one-second window ever holds more than the rate (a bucket of a second's worth would
+        # allow twice the rate across a window when a burst follows the refill).
+        self._limiter = AsyncLimiter(1, 1.0 / self.options.requests_per_second)
         self._slots = anyio.Semaphore(self.options.concurrency)
         self._backoff = wait_exponential_jitter(
             multiplier=self.options.backoff_seconds, max=30, jitter=self.options.backoff_seconds

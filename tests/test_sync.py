@@ -4,6 +4,7 @@ A sync commits page by page through its own pool, so each test gets a fresh data
 from a migrated template rather than the usual rolled-back transaction."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -355,3 +356,21 @@ async def test_the_sync_command_stops_with_a_clear_message_on_a_refused_key(sync
 
     assert refused.returncode == 1
     assert "Sync stopped: /genre/movie/list: HTTP 401" in " ".join(refused.stderr.split())
+
+
+async def test_a_film_listed_twice_is_stored_once(sync_pool, upstream) -> None:
+    def summary(film: dict) -> dict:
+        return {key: film[key] for key in ("id", "title", "original_title", "overview", "release_date", "poster_path",
+                                           "popularity", "vote_average", "vote_count")} | {
+            "genre_ids": [g["id"] for g in film["genres"]]
+        }  # fmt: skip
+
+    listed = [summary(upstream.movies[i]) for i in (100001, 100003, 100001)]
+    body = {"page": 1, "results": listed, "total_pages": 1, "total_results": 3}
+    upstream.replace_response("/tmdb/3/discover/movie", body=json.dumps(body).encode())
+
+    films = await sync_films(sync_pool, upstream, None, languages=["hi"])
+
+    assert (films.fetched, films.new, films.skipped) == (3, 2, 1)
+    assert films.errors == ["skipped TMDB 100001: listed twice"]
+    assert upstream.count("/tmdb/3/movie/100001") == 1

@@ -94,6 +94,10 @@ class _Run:
         async with self.pool.connection() as conn, conn.transaction(force_rollback=self.dry_run):
             outcomes = await write(conn)
             self.report.add_counts(outcomes)
+            logger.info(
+                "%s page %s: %s new, %s updated, %s unchanged%s", listing, page_number, outcomes["new"],
+                outcomes["updated"], outcomes["unchanged"], " (dry run)" if self.dry_run else "",
+            )  # fmt: skip
             if self.report.run_id is not None:
                 await repository.save_progress(
                     conn, self.report.run_id, listing=listing, pages_done=page_number, finished=finished,

@@ -533,6 +533,8 @@ $$;
 -- A fingerprint of the TMDB list entry (title, overview, date, genres, poster) the film's details
 -- were last fetched for: while it matches, a re-sync does not fetch the details again.
 ALTER TABLE movies ADD COLUMN tmdb_list_fingerprint text;
+-- ISO 639-1 codes of the languages spoken in the film (TMDB's spoken_languages).
+ALTER TABLE movies ADD COLUMN spoken_languages text[] NOT NULL DEFAULT '{}';
 
 CREATE TABLE sync_runs (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -41,6 +41,7 @@ async def test_get_movie_returns_every_catalogue_field(client: httpx.AsyncClient
         "popularity": None,
         "vote_average": None,
         "vote_count": None,
+        "spoken_languages": [],
         "average_rating": None,
         "rating_count": 0,
     }

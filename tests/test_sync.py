@@ -109,6 +109,7 @@ async def test_a_full_sync_stores_and_embeds_every_film_and_book(sync_pool, upst
     billed = [p["name"] for p in sorted(first["credits"]["cast"], key=lambda p: p["order"])]
     assert stored["cast_members"] == list(dict.fromkeys(billed))[:8]  # each actor once, in billing order
     assert stored["keywords"] == [k["name"] for k in first["keywords"]["keywords"]]
+    assert stored["spoken_languages"] == [language["iso_639_1"] for language in first["spoken_languages"]]
     assert stored["poster_url"] == "https://image.tmdb.org/t/p/w500" + first["poster_path"]
     assert stored["embedding"] is not None
     counts = await rows(

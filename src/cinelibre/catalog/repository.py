@@ -10,7 +10,7 @@ from cinelibre.types import ItemType
 MOVIE_COLUMNS = sql.SQL(
     """id, title, original_title, year, release_date, original_language, genres, keywords, overview,
     directors, cast_members, poster_url, runtime_minutes, tmdb_id, imdb_id, movielens_id, popularity,
-    vote_average, vote_count, average_rating::float8 AS average_rating, rating_count"""
+    vote_average, vote_count, spoken_languages, average_rating::float8 AS average_rating, rating_count"""
 )
 BOOK_COLUMNS = sql.SQL(
     """id, title, subtitle, authors, description, categories, language, year, published_date, page_count,

@@ -39,6 +39,7 @@ class MoviePublic(BaseModel):
     popularity: float | None
     vote_average: float | None
     vote_count: int | None
+    spoken_languages: list[str] = Field(description="ISO 639-1 codes of the languages spoken in it (from TMDB).")
     average_rating: float | None = Field(description="Mean of our own users' ratings.")
     rating_count: int = Field(description="How many of our users rated it.")
 

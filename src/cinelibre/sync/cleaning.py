@@ -126,6 +126,11 @@ def movie_from_tmdb(details: Any, genre_names: dict[int, str], list_fingerprint:
             year=released.year if released else None,
             release_date=released,
             original_language=language if isinstance(language, str) and re.fullmatch(r"[a-z]{2,3}", language) else None,
+            spoken_languages=[
+                code
+                for code in names(details.get("spoken_languages"), key="iso_639_1")
+                if re.fullmatch(r"[a-z]{2,3}", code)
+            ],
             genres=genres,
             keywords=names(keywords.get("keywords")),
             overview=text(details.get("overview"), MAX_OVERVIEW),

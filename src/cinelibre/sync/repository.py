@@ -13,7 +13,7 @@ _MOVIE_SCALARS = (
     "title", "original_title", "year", "release_date", "original_language", "overview", "poster_url",
     "runtime_minutes", "imdb_id", "popularity", "vote_average", "vote_count", "tmdb_list_fingerprint",
 )  # fmt: skip
-_MOVIE_LISTS = ("genres", "keywords", "directors", "cast_members")
+_MOVIE_LISTS = ("genres", "keywords", "directors", "cast_members", "spoken_languages")
 _BOOK_SCALARS = (
     "title", "subtitle", "description", "language", "year", "published_date", "page_count", "thumbnail_url",
     "isbn13", "upstream_average_rating", "upstream_ratings_count",

@@ -23,6 +23,7 @@ class SyncedMovie(BaseModel):
     year: Annotated[int, Field(ge=1870, le=2200)] | None
     release_date: date | None
     original_language: LanguageCode | None
+    spoken_languages: list[LanguageCode]
     genres: list[Text]
     keywords: list[Text]
     overview: Text | None

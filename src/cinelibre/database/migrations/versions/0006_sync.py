@@ -1,4 +1,4 @@
-"""Catalogue sync: sync_runs, sync_checkpoints, movies.tmdb_list_fingerprint.
+"""Catalogue sync: sync_runs, sync_checkpoints, movies.tmdb_list_fingerprint and spoken_languages.
 
 Revision ID: 0006_sync
 Revises: 0005_factor_index
@@ -18,4 +18,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE sync_checkpoints, sync_runs")
-    op.execute("ALTER TABLE movies DROP COLUMN tmdb_list_fingerprint")
+    op.execute("ALTER TABLE movies DROP COLUMN tmdb_list_fingerprint, DROP COLUMN spoken_languages")

@@ -1,6 +1,7 @@
 """Catalogue sync against the local fake TMDB and Google Books (tests/fake_upstream.py) with
 2,400 films (300 in each of the 8 languages) and 1,000 books: wall time of a first full sync
-(embedding included) and of an unchanged re-sync, and the request rate the limiter held. Each
+(embedding included) and of an unchanged re-sync, their peak memory, and the request rate the
+limiter held. Each
 sync is the real `cinelibre sync` command on a fresh embedded database. Prints a table.
 
     .venv/bin/python benchmarks/sync_performance.py [--films 2400] [--books 1000] [--rate 20]
@@ -11,13 +12,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parent))
+from recommend_performance import run_and_watch  # noqa: E402
+
 from tests.fake_upstream import INDIAN_LANGUAGES, FakeUpstream, make_books, make_movies  # noqa: E402
 
 QUERIES = ("indian literature", "subject:fiction", "subject:history", "subject:mystery", "subject:romance")
@@ -62,12 +65,10 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "cinelibre", "db", "migrate"], env=env, check=True, capture_output=True)
         for name in ("first full sync", "unchanged re-sync"):
             upstream.clear_requests()
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "cinelibre", "sync"], env=env, check=True, capture_output=True)
-            seconds = time.perf_counter() - started
+            seconds, peak = run_and_watch([sys.executable, "-m", "cinelibre", "sync"], env)
             sent = [request.at for request in upstream.requests]
             span = max(sent) - min(sent) if len(sent) > 1 else 0.0
-            rows.append((name, seconds, len(sent), len(sent) / span if span else 0.0, busiest_second(sent)))
+            rows.append((name, seconds, len(sent), len(sent) / span if span else 0.0, busiest_second(sent), peak))
         status = subprocess.run(
             [sys.executable, "-m", "cinelibre", "sync", "status", "--runs", "4"], env=env, check=True,
             capture_output=True, text=True,
@@ -75,10 +76,10 @@ def main() -> None:
     table = Table(
         title=f"Sync of {args.films} films and {args.books} books from the local fake upstream (limit {args.rate:g}/s)"
     )
-    for column in ("run", "wall (s)", "requests", "mean rate (req/s)", "busiest second"):
+    for column in ("run", "wall (s)", "requests", "mean rate (req/s)", "busiest second", "peak RSS (MB)"):
         table.add_column(column)
-    for name, seconds, requests, rate, busiest in rows:
-        table.add_row(name, f"{seconds:.1f}", str(requests), f"{rate:.1f}", str(busiest))
+    for name, seconds, requests, rate, busiest, peak in rows:
+        table.add_row(name, f"{seconds:.1f}", str(requests), f"{rate:.1f}", str(busiest), f"{peak:.0f}")
     console = Console()
     console.print(table)
     console.print(f"re-sync is {rows[0][1] / rows[1][1]:.1f}× faster than the first sync")

@@ -11,7 +11,13 @@ from cinelibre.database import migrate
 from cinelibre.database.connection import open_pool
 from cinelibre.search import quality
 from cinelibre.search import service as search_service
-from cinelibre.search.embedder import BUNDLED_MODEL, EMBEDDING_DIMENSION, Embedder, bundled_model_dir
+from cinelibre.search.embedder import (
+    BUNDLED_MODEL,
+    EMBEDDING_DIMENSION,
+    Embedder,
+    bundled_model_dir,
+    memory_bounded_batches,
+)
 from cinelibre.search.repository import Candidate, FullTextQuery
 from cinelibre.search.schemas import SearchMode
 from cinelibre.types import ItemType
@@ -43,6 +49,17 @@ def test_related_texts_are_closer_than_unrelated_ones(embedder: Embedder) -> Non
     )
 
     assert float(space @ astronauts) > float(space @ cooking) + 0.2
+
+
+def test_long_documents_are_embedded_in_small_batches_and_keep_their_order(embedder: Embedder) -> None:
+    texts = ["short one", "x" * 5000, "a medium length text " * 20, "y" * 1300, "tiny"]
+
+    batches = memory_bounded_batches(texts, 32)
+    together = embedder.embed_documents(texts)
+    alone = np.vstack([embedder.embed_documents([text]) for text in texts])
+
+    assert batches == [[1, 3], [2, 0, 4]]  # two full-length documents per batch at most, longest first
+    assert np.allclose(together, alone, atol=1e-5)
 
 
 def test_query_embeddings_come_from_the_cache_the_second_time(embedder: Embedder) -> None:

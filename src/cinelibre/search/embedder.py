@@ -94,7 +94,7 @@ def _return_freed_memory() -> None:
 _BATCH_BUDGET = 2 * 1200**2
 
 
-def _batches_within_budget(texts: list[str], most: int) -> list[list[int]]:
+def memory_bounded_batches(texts: list[str], most: int) -> list[list[int]]:
     """Positions of texts grouped into batches of similar length within the memory budget."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     batches: list[list[int]] = []
@@ -171,7 +171,7 @@ class Embedder:
         model = self._ensure_loaded()
         vectors = np.empty((len(texts), EMBEDDING_DIMENSION), dtype=np.float32)
         with self._lock:
-            for batch in _batches_within_budget(texts, self._batch_size):
+            for batch in memory_bounded_batches(texts, self._batch_size):
                 vectors[batch] = list(model.embed([texts[i] for i in batch], batch_size=len(batch)))
         return vectors
 

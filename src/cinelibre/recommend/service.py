@@ -180,6 +180,8 @@ async def personalized(
         found = candidate(row["item_type"], row["item_id"])
         found.popularity, found.popularity_rank = row["score"], rank
     ranking_model = await repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
+    # Solved once per request: the candidates' nudge and the listed items' stars both use it.
+    folded = await _fold_in_user(conn, user_id) if summary["count"] else None
     if ranking_model is not None:
         for row in await repository.item_model_candidates(
             conn, model_id=ranking_model["id"], user_id=user_id, item_type=item_type, view_weight=VIEW_WEIGHT,
@@ -205,8 +207,8 @@ async def personalized(
     pool = [c for c in candidates.values() if c.key not in excluded]
     pool.sort(key=lambda c: (c.popularity_rank, c.item_type, c.item_id))
     if ranking_model is not None:
-        factor_stars = await model_predictions(
-            conn, user_id=user_id, items=[c.key for c in pool], with_neighbours=False
+        factor_stars = (
+            await _predicted_stars_for(conn, folded, [c.key for c in pool], with_neighbours=False) if folded else {}
         )
         collaborative = blend.collaborative_signal(
             np.array([c.linked for c in pool]),
@@ -249,7 +251,9 @@ async def personalized(
         fresh = blend.fresh_pick(known, np.array([c.content for c in pool]))
         picked = blend.with_fresh(picked, fresh, known, limit)
     chosen = [pool[position] for position in picked]
-    predicted = await model_predictions(conn, user_id=user_id, items=[c.key for c in chosen])
+    predicted = (
+        await _predicted_stars_for(conn, folded, [c.key for c in chosen], with_neighbours=True) if folded else {}
+    )
     for c in chosen:
         c.stars = predicted.get(c.key, c.seed_stars)
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
@@ -269,43 +273,74 @@ async def personalized(
     return await _with_items(conn, rows)
 
 
-async def model_predictions(
-    conn: Connection, *, user_id: int, items: list[tuple[str, int]], with_neighbours: bool = True
-) -> dict[tuple[str, int], float]:
-    """Stars from the trained rating model (algorithms.rating_model), the user's factors solved
-    from their ratings now, so a rating made a moment ago already counts, then corrected by the
-    user's errors on each item's neighbours (`with_neighbours`; ranking uses the factors alone,
-    as the evaluation does). Empty without a model or without ratings."""
+@dataclass(frozen=True)
+class _FoldedUser:
+    """A user as the rating model sees them now: their factors and bias solved from their
+    current ratings (so a rating made a moment ago already counts), and their errors on what
+    they rated."""
+
+    user_id: int
+    model_id: int
+    mean: float
+    factors: np.ndarray
+    bias: float
+    rated: dict[tuple[str, int], int]  # rated item → its position in residuals
+    residuals: np.ndarray
+
+
+async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
+    """None without a trained rating model or without ratings it knows."""
     model = await repository.active_model(conn, RATING_MODEL)
-    if model is None or not items:
-        return {}
+    if model is None:
+        return None
     rated = await repository.user_ratings_with_factors(conn, model_id=model["id"], user_id=user_id)
     if not rated:
-        return {}
+        return None
     parameters = model["parameters"]
     rated_factors = np.array([_as_array(row["factors"]) for row in rated])
     rated_biases = np.array([row["bias"] for row in rated])
     stars = np.array([row["rating"] for row in rated])
-    user_factors, user_bias = fold_in(
-        rated_factors, rated_biases, stars, parameters["mean"], parameters["regularisation"]
+    factors, bias = fold_in(rated_factors, rated_biases, stars, parameters["mean"], parameters["regularisation"])
+    return _FoldedUser(
+        user_id=user_id,
+        model_id=model["id"],
+        mean=parameters["mean"],
+        factors=factors,
+        bias=bias,
+        rated={(row["item_type"], row["item_id"]): index for index, row in enumerate(rated)},
+        residuals=stars - (parameters["mean"] + bias + rated_biases + rated_factors @ factors),
     )
-    known = await repository.item_factors(conn, model_id=model["id"], items=items)
+
+
+async def _predicted_stars_for(
+    conn: Connection, user: _FoldedUser, items: list[tuple[str, int]], *, with_neighbours: bool
+) -> dict[tuple[str, int], float]:
+    """The rating model's stars (algorithms.rating_model) for the items it knows, corrected by
+    the user's errors on each item's neighbours (`with_neighbours`; ranking uses the factors
+    alone, as the evaluation does)."""
+    known = await repository.item_factors(conn, model_id=user.model_id, items=items) if items else {}
     keys = list(known)
     predicted = np.array(
-        [parameters["mean"] + user_bias + known[key]["bias"] + _as_array(known[key]["factors"]) @ user_factors
-         for key in keys]
-    )  # fmt: skip
+        [user.mean + user.bias + known[key]["bias"] + _as_array(known[key]["factors"]) @ user.factors for key in keys]
+    )
     if with_neighbours and keys:
-        residuals = stars - (parameters["mean"] + user_bias + rated_biases + rated_factors @ user_factors)
-        position = {(row["item_type"], row["item_id"]): index for index, row in enumerate(rated)}
         row_of = {key: index for index, key in enumerate(keys)}
-        similarities = np.zeros((len(keys), len(rated)))
-        for link in await repository.rating_neighbours(conn, model_id=model["id"], user_id=user_id, items=keys):
-            column = position.get((link["neighbour_type"], link["neighbour_id"]))
+        similarities = np.zeros((len(keys), len(user.residuals)))
+        for link in await repository.rating_neighbours(conn, model_id=user.model_id, user_id=user.user_id, items=keys):
+            column = user.rated.get((link["neighbour_type"], link["neighbour_id"]))
             if column is not None:  # a neighbour rated before the user's latest FOLD_IN_RATINGS
                 similarities[row_of[(link["item_type"], link["item_id"])], column] = link["weight"]
-        predicted += neighbour_correction(similarities, residuals)
-    return {key: float(min(5.0, max(0.5, stars_))) for key, stars_ in zip(keys, predicted, strict=True)}
+        predicted += neighbour_correction(similarities, user.residuals)
+    return {key: float(min(5.0, max(0.5, stars))) for key, stars in zip(keys, predicted, strict=True)}
+
+
+async def model_predictions(
+    conn: Connection, *, user_id: int, items: list[tuple[str, int]]
+) -> dict[tuple[str, int], float]:
+    """Stars from the trained rating model for the items it knows; empty without a model or
+    without ratings."""
+    user = await _fold_in_user(conn, user_id) if items else None
+    return await _predicted_stars_for(conn, user, items, with_neighbours=True) if user else {}
 
 
 async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> Prediction:

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -29,6 +30,7 @@ from cinelibre.sync.schemas import SourceReport, SyncedBook, SyncedMovie
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # items handled since the last call
+Writer = Callable[[Connection], Awaitable[Counter[str]]]  # writes a page's items, returns their outcomes
 
 
 class SyncBusyError(RuntimeError):
@@ -56,6 +58,7 @@ class _Run:
 
     def __init__(self, pool: AsyncConnectionPool[Connection], source: str, dry_run: bool) -> None:
         self.pool, self.source, self.dry_run = pool, source, dry_run
+        self.started = time.perf_counter()
         self.report = SourceReport(source)
         self.done: dict[str, tuple[int, bool]] = {}
         self.seen: set[Any] = set()
@@ -86,9 +89,39 @@ class _Run:
         self.report.errors.append(f"skipped {reason}")
         self.report.skipped += 1
 
-    async def write_page(
-        self, listing: str, page_number: int, finished: bool, write: Callable[[Connection], Awaitable[Counter[str]]]
+    async def walk(
+        self,
+        listing: str,
+        *,
+        page_size: int,
+        wanted: int,
+        budget: float,
+        fetch_page: Callable[[int], Awaitable[tuple[list[dict[str, Any]], int]]],
+        prepare: Callable[[list[dict[str, Any]]], Awaitable[Writer]],
+        on_progress: Progress,
     ) -> None:
+        """One listing, page by page from its checkpoint: fetch a page (1-based), keep what the
+        listing's target and the run's limit leave room for, prepare its writes and write them
+        with the checkpoint."""
+        pages_done, finished = self.done.get(listing, (0, False))
+        wanted_pages = math.ceil(wanted / page_size)
+        page_number = pages_done + 1
+        while not finished and page_number <= wanted_pages and self.report.fetched < budget:
+            try:
+                entries, total_pages = await fetch_page(page_number)
+            except UpstreamError as error:
+                # This listing stops here; the next run resumes at this page.
+                self.fail(f"{listing} page {page_number}: {error}", count=False)
+                return
+            room = min(budget - self.report.fetched, wanted - (page_number - 1) * page_size)
+            entries = entries[: int(room)]
+            self.report.fetched += len(entries)
+            finished = page_number >= min(wanted_pages, total_pages) or not entries
+            await self.write_page(listing, page_number, finished, await prepare(entries))
+            on_progress(len(entries))
+            page_number += 1
+
+    async def write_page(self, listing: str, page_number: int, finished: bool, write: Writer) -> None:
         """Write a page's items and its checkpoint in one transaction (rolled back in a dry run)."""
         errors_before = len(self.report.errors)
         async with self.pool.connection() as conn, conn.transaction(force_rollback=self.dry_run):
@@ -104,14 +137,14 @@ class _Run:
                     counts=self.report.counts(), errors=self.report.errors[errors_before:],
                 )  # fmt: skip
 
-    async def close(self, embedder: Embedder | None, started: float, http: PoliteClient) -> SourceReport:
+    async def close(self, embedder: Embedder | None, http: PoliteClient) -> SourceReport:
         if not self.dry_run and embedder is not None:
             self.report.embedded = (await search_service.embed_pending(self.pool, embedder)).embedded
         if self.report.run_id is not None:
             async with self.pool.connection() as conn, conn.transaction():
                 await repository.finish_run(conn, self.report.run_id, self.report.counts())
         self.report.requests = len(http.sent_at)
-        self.report.seconds = time.perf_counter() - started
+        self.report.seconds = time.perf_counter() - self.started
         return self.report
 
 
@@ -147,48 +180,46 @@ async def _sync_movies(
     pool: AsyncConnectionPool[Connection], http: PoliteClient, options: MovieSyncOptions,
     embedder: Embedder | None, dry_run: bool, on_progress: Progress,
 ) -> SourceReport:  # fmt: skip
-    started = time.perf_counter()
     run = _Run(pool, "tmdb", dry_run)
     await run.open(asdict(options))
     genres = await tmdb.genre_names(http)
     budget = options.limit if options.limit is not None else math.inf
+
+    async def prepare(entries: list[dict[str, Any]]) -> Writer:
+        movies, standing = await _movies_of_page(pool, http, run, entries, genres, options.full)
+        return partial(_write_movies, run=run, movies=movies, standing=standing)
+
     for language in options.languages:
-        listing = f"tmdb:{language}"
-        pages_done, finished = run.done.get(listing, (0, False))
-        wanted_pages = math.ceil(options.per_language / tmdb.PAGE_SIZE)
-        page_number = pages_done + 1
-        while not finished and page_number <= wanted_pages and run.report.fetched < budget:
-            try:
-                entries, total_pages = await tmdb.discover(http, language, page_number)
-            except UpstreamError as error:
-                # This listing stops here; the next run resumes at this page.
-                run.fail(f"{listing} page {page_number}: {error}", count=False)
-                break
-            room = min(budget - run.report.fetched, options.per_language - (page_number - 1) * tmdb.PAGE_SIZE)
-            entries = entries[: int(room)]
-            run.report.fetched += len(entries)
-            finished = page_number >= min(wanted_pages, total_pages) or not entries
-            movies, standing = await _movies_of_page(pool, http, run, entries, genres, options.full)
+        await run.walk(
+            f"tmdb:{language}", page_size=tmdb.PAGE_SIZE, wanted=options.per_language, budget=budget,
+            fetch_page=partial(tmdb.discover, http, language), prepare=prepare, on_progress=on_progress,
+        )  # fmt: skip
+    return await run.close(embedder, http)
 
-            async def write(
-                conn: Connection, movies: list[SyncedMovie] = movies, standing: list[Any] = standing
-            ) -> Counter[str]:
-                outcomes: Counter[str] = Counter()
-                for movie in movies:
-                    try:
-                        async with conn.transaction():
-                            outcomes[await repository.upsert_movie(conn, movie)] += 1
-                    except psycopg.errors.UniqueViolation:
-                        run.skip(f"TMDB {movie.tmdb_id}: its IMDb id {movie.imdb_id} belongs to another film")
-                moved = await repository.update_movie_standing(conn, standing)
-                outcomes["updated"] += moved
-                outcomes["unchanged"] += len(standing) - moved
-                return outcomes
 
-            await run.write_page(listing, page_number, finished, write)
-            on_progress(len(entries))
-            page_number += 1
-    return await run.close(embedder, started, http)
+async def _write_movies(conn: Connection, *, run: _Run, movies: list[SyncedMovie], standing: list[Any]) -> Counter[str]:
+    outcomes: Counter[str] = Counter()
+    for movie in movies:
+        try:
+            async with conn.transaction():
+                outcomes[await repository.upsert_movie(conn, movie)] += 1
+        except psycopg.errors.UniqueViolation:
+            run.skip(f"TMDB {movie.tmdb_id}: its IMDb id {movie.imdb_id} belongs to another film")
+    moved = await repository.update_movie_standing(conn, standing)
+    outcomes["updated"] += moved
+    outcomes["unchanged"] += len(standing) - moved
+    return outcomes
+
+
+async def _write_books(conn: Connection, *, run: _Run, books: list[SyncedBook]) -> Counter[str]:
+    outcomes: Counter[str] = Counter()
+    for book in books:
+        try:
+            async with conn.transaction():
+                outcomes[await repository.upsert_book(conn, book)] += 1
+        except psycopg.errors.UniqueViolation:
+            run.skip(f"volume {book.google_books_id}: ISBN {book.isbn13} is another volume's")
+    return outcomes
 
 
 async def _movies_of_page(
@@ -255,43 +286,24 @@ async def _sync_books(
     pool: AsyncConnectionPool[Connection], http: PoliteClient, options: BookSyncOptions,
     embedder: Embedder | None, dry_run: bool, on_progress: Progress,
 ) -> SourceReport:  # fmt: skip
-    started = time.perf_counter()
     run = _Run(pool, "google_books", dry_run)
     await run.open(asdict(options))
     budget = options.limit if options.limit is not None else math.inf
+
+    async def prepare(volumes: list[dict[str, Any]]) -> Writer:
+        return partial(_write_books, run=run, books=_books_of_page(run, volumes))
+
     for query in options.queries:
-        listing = f"google_books:{query}"
-        pages_done, finished = run.done.get(listing, (0, False))
-        wanted_pages = math.ceil(options.per_query / google_books.PAGE_SIZE)
-        page_number = pages_done + 1  # 1-based in checkpoints; the API's startIndex is 0-based
-        while not finished and page_number <= wanted_pages and run.report.fetched < budget:
-            try:
-                volumes, total_pages = await google_books.search(
-                    http, query, page_number - 1, language=options.language
-                )
-            except UpstreamError as error:
-                run.fail(f"{listing} page {page_number}: {error}", count=False)
-                break
-            room = min(budget - run.report.fetched, options.per_query - (page_number - 1) * google_books.PAGE_SIZE)
-            volumes = volumes[: int(room)]
-            run.report.fetched += len(volumes)
-            finished = page_number >= min(wanted_pages, total_pages) or not volumes
-            books = _books_of_page(run, volumes)
 
-            async def write(conn: Connection, books: list[SyncedBook] = books) -> Counter[str]:
-                outcomes: Counter[str] = Counter()
-                for book in books:
-                    try:
-                        async with conn.transaction():
-                            outcomes[await repository.upsert_book(conn, book)] += 1
-                    except psycopg.errors.UniqueViolation:
-                        run.skip(f"volume {book.google_books_id}: ISBN {book.isbn13} is another volume's")
-                return outcomes
+        async def fetch_page(page_number: int, query: str = query) -> tuple[list[dict[str, Any]], int]:
+            # 1-based in checkpoints; the API's startIndex is 0-based
+            return await google_books.search(http, query, page_number - 1, language=options.language)
 
-            await run.write_page(listing, page_number, finished, write)
-            on_progress(len(volumes))
-            page_number += 1
-    return await run.close(embedder, started, http)
+        await run.walk(
+            f"google_books:{query}", page_size=google_books.PAGE_SIZE, wanted=options.per_query, budget=budget,
+            fetch_page=fetch_page, prepare=prepare, on_progress=on_progress,
+        )  # fmt: skip
+    return await run.close(embedder, http)
 
 
 def _books_of_page(run: _Run, volumes: list[dict[str, Any]]) -> list[SyncedBook]:

@@ -18,7 +18,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from cinelibre.app import create_app, install_runtime
 from cinelibre.database import migrate
-from cinelibre.database.connection import Connection, open_pool, prepare_connection, request_transaction
+from cinelibre.database.connection import (
+    Connection,
+    LazyConnection,
+    lazy_read_transaction,
+    open_pool,
+    prepare_connection,
+    read_transaction,
+    request_transaction,
+)
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
 from cinelibre.search import service as search_service
@@ -106,7 +114,13 @@ def app_on(
         async with connection.transaction():
             yield connection
 
+    async def test_lazy_transaction() -> AsyncIterator[LazyConnection]:
+        async with connection.transaction():
+            yield LazyConnection(None, connection=connection)
+
     application.dependency_overrides[request_transaction] = test_transaction
+    application.dependency_overrides[read_transaction] = test_transaction
+    application.dependency_overrides[lazy_read_transaction] = test_lazy_transaction
     return application
 
 

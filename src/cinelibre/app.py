@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from cinelibre import SERVICE_NAME, __version__
 from cinelibre.auth.endpoints import router as auth_router
 from cinelibre.auth.security import PasswordHasher, TokenCodec, resolve_jwt_secret
+from cinelibre.cache import Cache, open_cache
 from cinelibre.catalog.endpoints import router as catalog_router
 from cinelibre.database import schema_state
 from cinelibre.database.connection import Connection, open_pool
@@ -36,11 +37,19 @@ logger = logging.getLogger(__name__)
 
 
 def install_runtime(
-    app: FastAPI, *, settings: Settings, pool: AsyncConnectionPool[Connection], embedder: Embedder | None = None
+    app: FastAPI,
+    *,
+    settings: Settings,
+    pool: AsyncConnectionPool[Connection],
+    read_pool: AsyncConnectionPool[Connection] | None = None,
+    embedder: Embedder | None = None,
+    cache: Cache | None = None,
 ) -> None:
-    """Put on app.state what the routes read: the pool, the embedder and the auth helpers."""
+    """Put on app.state what the routes read: the pools, the cache, the embedder and the auth helpers."""
     app.state.settings = settings
     app.state.pool = pool
+    app.state.read_pool = read_pool or pool
+    app.state.cache = cache or open_cache(settings)
     app.state.embedder = embedder or Embedder(settings)
     app.state.token_codec = TokenCodec(
         secret=resolve_jwt_secret(settings), lifetime=timedelta(minutes=settings.access_token_expire_minutes)
@@ -96,8 +105,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         await to_thread.run_sync(schema_state.ensure_current, database.url)
         pool = await open_pool(database.url, settings)
+        read_pool = (
+            await open_pool(settings.database_read_url, settings, name="read") if settings.database_read_url else None
+        )
         try:
-            install_runtime(app, settings=settings, pool=pool)
+            install_runtime(app, settings=settings, pool=pool, read_pool=read_pool)
             if settings.load_demo_catalogue:
                 async with pool.connection() as conn, conn.transaction():
                     await demo_service.load_if_empty(conn)
@@ -109,6 +121,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             for task in background:
                 task.cancel()
         finally:
+            await app.state.cache.close()
+            if read_pool is not None:
+                await read_pool.close()
             await pool.close()
     finally:
         await to_thread.run_sync(database.close)

@@ -27,12 +27,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # json: one JSON object per line, each with the request id (for log collectors); text: for people.
+    log_format: Literal["json", "text"] = "json"
+    metrics_enabled: bool = True  # GET /metrics in Prometheus' text format
 
     data_dir: Path = Field(
         default=Path.home() / ".cinelibre",
         validation_alias=AliasChoices("CINELIBRE_DATA_DIR", "data_dir"),
     )
     database_url: str | None = None
+    # Optional read replica (or a read-only role on the same server): catalogue lists, search,
+    # popular and similar items read through it; writes and the caller's own data use DATABASE_URL.
+    database_read_url: str | None = None
     # None means: decide from the URL (Supabase's transaction pooler port).
     database_transaction_pooler: bool | None = None
     database_pool_min_size: int = Field(default=1, ge=0, le=100)
@@ -48,6 +54,14 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     query_embedding_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     embed_on_start: bool = True
+
+    # Caching. With REDIS_URL every instance shares one cache; without it each process keeps its
+    # own (bounded) one. A user's own rating or interaction invalidates their personalized list
+    # at once on every instance; popular lists may lag new ratings by up to POPULAR_CACHE_SECONDS.
+    redis_url: str | None = None
+    popular_cache_seconds: float = Field(default=30, ge=0, le=86_400)
+    personalized_cache_seconds: float = Field(default=300, ge=0, le=86_400)
+    cache_max_entries: int = Field(default=10_000, ge=0, le=10_000_000)
 
     # Retraining the rating model in a child process once this many new ratings have arrived
     # (0: never; run `cinelibre train` on a schedule instead), checked every so many seconds.

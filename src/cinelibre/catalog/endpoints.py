@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from cinelibre.catalog import service
 from cinelibre.catalog.repository import BookFilter, MovieFilter
 from cinelibre.catalog.schemas import BookPublic, MoviePublic, MovieSort
-from cinelibre.database.connection import DbConnection
+from cinelibre.database.connection import ReadConnection
 from cinelibre.errors import InvalidInputError
 from cinelibre.pagination import Page, PageParams
 from cinelibre.types import LanguageCode, PathId, bounded_text
@@ -18,7 +18,7 @@ Genre = Annotated[bounded_text(min_length=1, max_length=50), Query()]
 
 @router.get("/movies")
 async def list_movies(
-    conn: DbConnection,
+    conn: ReadConnection,
     page: PageParams,
     language: Annotated[LanguageCode | None, Query()] = None,
     genre: Genre | None = None,
@@ -33,13 +33,13 @@ async def list_movies(
 
 
 @router.get("/movies/{movie_id}")
-async def get_movie(movie_id: PathId, conn: DbConnection) -> MoviePublic:
+async def get_movie(movie_id: PathId, conn: ReadConnection) -> MoviePublic:
     return await service.get_movie(conn, movie_id)
 
 
 @router.get("/books")
 async def list_books(
-    conn: DbConnection,
+    conn: ReadConnection,
     page: PageParams,
     language: Annotated[LanguageCode | None, Query()] = None,
     category: Genre | None = None,
@@ -48,5 +48,5 @@ async def list_books(
 
 
 @router.get("/books/{book_id}")
-async def get_book(book_id: PathId, conn: DbConnection) -> BookPublic:
+async def get_book(book_id: PathId, conn: ReadConnection) -> BookPublic:
     return await service.get_book(conn, book_id)

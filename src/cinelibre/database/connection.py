@@ -1,6 +1,7 @@
 """Connection pool and the per-request transaction."""
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
 import psycopg
@@ -30,7 +31,7 @@ async def prepare_connection(conn: AsyncConnection[Any]) -> None:
     await register_vector_async(conn)
 
 
-async def open_pool(database_url: str, settings: Settings) -> AsyncConnectionPool[Connection]:
+async def open_pool(database_url: str, settings: Settings, *, name: str = "primary") -> AsyncConnectionPool[Connection]:
     pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
         database_url,
         min_size=settings.database_pool_min_size,
@@ -39,7 +40,7 @@ async def open_pool(database_url: str, settings: Settings) -> AsyncConnectionPoo
         kwargs=connection_kwargs(settings),
         configure=prepare_connection,
         open=False,
-        name="cinelibre",
+        name=name,
     )
     await pool.open(wait=False)
     return pool
@@ -55,6 +56,54 @@ async def request_transaction(request: Request) -> AsyncIterator[Connection]:
 # scope="function" commits before the response is sent, so a client that reads right after a
 # write always sees it.
 DbConnection = Annotated[Connection, Depends(request_transaction, scope="function")]
+
+
+def read_pool(request: Request) -> AsyncConnectionPool[Connection]:
+    """DATABASE_READ_URL's pool when one is configured, else the primary."""
+    return request.app.state.read_pool
+
+
+async def read_transaction(request: Request) -> AsyncIterator[Connection]:
+    """For routes that only read shared data (the catalogue, popular, similar): a replica may
+    serve them, a little behind the primary."""
+    async with read_pool(request).connection() as conn, conn.transaction():
+        yield conn
+
+
+ReadConnection = Annotated[Connection, Depends(read_transaction, scope="function")]
+
+
+class LazyConnection:
+    """A read connection taken from the pool only when first asked for, so an answer served from
+    the cache costs the database nothing."""
+
+    def __init__(self, pool: AsyncConnectionPool[Connection] | None, *, connection: Connection | None = None) -> None:
+        self._pool = pool
+        self._connection = connection
+        self.exit_stack = AsyncExitStack()
+
+    async def get(self) -> Connection:
+        if self._connection is None:
+            assert self._pool is not None
+            self._connection = await self.exit_stack.enter_async_context(self._pool.connection())
+            await self.exit_stack.enter_async_context(self._connection.transaction())
+        return self._connection
+
+
+async def lazy_read_transaction(request: Request) -> AsyncIterator[LazyConnection]:
+    lazy = LazyConnection(read_pool(request))
+    async with lazy.exit_stack:
+        yield lazy
+
+
+LazyReadConnection = Annotated[LazyConnection, Depends(lazy_read_transaction, scope="function")]
+
+
+def pool_statistics(pool: AsyncConnectionPool[Connection]) -> dict[str, int]:
+    """Connections open, idle and requests waiting for one."""
+    stats = pool.get_stats()
+    return {"size": stats.get("pool_size", 0), "available": stats.get("pool_available", 0),
+            "waiting": stats.get("requests_waiting", 0)}  # fmt: skip
 
 
 async def database_reachable(pool: AsyncConnectionPool[Connection], timeout_seconds: float = 2.0) -> bool:

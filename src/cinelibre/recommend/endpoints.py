@@ -1,9 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from cinelibre.auth.dependencies import CurrentUser
-from cinelibre.database.connection import DbConnection
+from cinelibre.cache import CacheDep
+from cinelibre.database.connection import DbConnection, LazyReadConnection, ReadConnection
 from cinelibre.recommend import service
 from cinelibre.recommend.schemas import Prediction, Recommendations
 from cinelibre.search.dependencies import EmbedderDep
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 async def similar_items(
     item_type: ItemType,
     item_id: PathId,
-    conn: DbConnection,
+    conn: ReadConnection,
     embedder: EmbedderDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
@@ -28,31 +29,42 @@ async def similar_items(
     return SearchResults(items=hits)
 
 
-@router.get("/popular")
+# These two answer with the cached JSON body as it is: no re-validation on the way out.
+@router.get("/popular", response_model=Recommendations)
 async def popular_items(
-    conn: DbConnection,
+    request: Request,
+    db: LazyReadConnection,
+    cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
     window_days: Annotated[int | None, Query(ge=1, le=3650, description="Only count this many recent days.")] = None,
-) -> Recommendations:
-    """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items())."""
-    return Recommendations(items=await service.popular(conn, item_type=item_type, window_days=window_days, limit=limit))
+) -> Response:
+    """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items()).
+    Cached for POPULAR_CACHE_SECONDS."""
+    body = await service.popular_cached(
+        db, cache, ttl_seconds=request.app.state.settings.popular_cache_seconds,
+        item_type=item_type, window_days=window_days, limit=limit,
+    )  # fmt: skip
+    return Response(body, media_type="application/json")
 
 
-@router.get("/personalized")
+@router.get("/personalized", response_model=Recommendations)
 async def personalized(
+    request: Request,
     user: CurrentUser,
     conn: DbConnection,
     embedder: EmbedderDep,
+    cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
     skip_viewed: Annotated[bool, Query(description="Leave out items viewed 3 times or more.")] = True,
-) -> Recommendations:
+) -> Response:
     """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a reason."""
-    items = await service.personalized(
-        conn, user_id=user.id, item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed
-    )
-    return Recommendations(items=items)
+    body = await service.personalized_cached(
+        conn, cache, ttl_seconds=request.app.state.settings.personalized_cache_seconds, user_id=user.id,
+        item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed,
+    )  # fmt: skip
+    return Response(body, media_type="application/json")
 
 
 @router.get("/predict/{item_type}/{item_id}")

@@ -408,6 +408,21 @@ async def store_rating_model(
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 
 
+async def cache_state(conn: Connection, user_id: int) -> str:
+    """What a cached personalized list depends on besides the request: the user's activity
+    version (moved by triggers on every rating and interaction) and the serving models."""
+    cursor = await conn.execute(
+        """
+        SELECT u.activity_version::text || '.' || coalesce(
+                   (SELECT string_agg(id::text, '.' ORDER BY kind) FROM recommender_models WHERE is_active), '')
+        FROM users u WHERE u.id = %s
+        """,
+        (user_id,),
+    )
+    row = await cursor.fetchone()
+    return next(iter(row.values())) if row else "gone"
+
+
 async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:
     cursor = await conn.execute(
         "SELECT id, version, parameters, trained_at FROM recommender_models WHERE kind = %s AND is_active", (kind,)

@@ -3,14 +3,15 @@ from typing import Any
 
 import numpy as np
 
+from cinelibre.cache import Cache, cached
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.catalog import service as catalog_service
-from cinelibre.database.connection import Connection
+from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
 from cinelibre.recommend.algorithms import blend
 from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
-from cinelibre.recommend.schemas import Prediction, RecommendedBook, RecommendedMovie
+from cinelibre.recommend.schemas import Prediction, Recommendations, RecommendedBook, RecommendedMovie
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
@@ -99,6 +100,52 @@ async def popular(
 ) -> list[RecommendedMovie | RecommendedBook]:
     rows = await repository.popular_items(conn, item_type=item_type, window_days=window_days, limit=limit)
     return await _with_items(conn, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
+
+
+async def popular_cached(
+    db: LazyConnection,
+    cache: Cache,
+    *,
+    ttl_seconds: float,
+    item_type: ItemType | None,
+    window_days: int | None,
+    limit: int,
+) -> bytes:
+    """The popular list as a JSON body, shared by every caller for ttl_seconds: new ratings show in
+    it after at most that long."""
+
+    async def compute() -> bytes:
+        items = await popular(await db.get(), item_type=item_type, window_days=window_days, limit=limit)
+        return Recommendations(items=items).model_dump_json().encode()
+
+    key = f"{item_type.value if item_type else 'all'}:{window_days}:{limit}"
+    return await cached(cache, "popular", key, ttl_seconds, compute)
+
+
+async def personalized_cached(
+    conn: Connection,
+    cache: Cache,
+    *,
+    ttl_seconds: float,
+    user_id: int,
+    item_type: ItemType | None,
+    limit: int,
+    model: str,
+    skip_viewed: bool,
+) -> bytes:
+    """The user's list as a JSON body. The key holds the user's activity version and the serving
+    models, so the user's next rating or view, or a new model, makes a fresh list at once on every
+    instance; ttl_seconds bounds how late newly added catalogue items appear."""
+
+    async def compute() -> bytes:
+        items = await personalized(
+            conn, user_id=user_id, item_type=item_type, limit=limit, model=model, skip_viewed=skip_viewed
+        )
+        return Recommendations(items=items).model_dump_json().encode()
+
+    state = await repository.cache_state(conn, user_id)
+    key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{limit}:{int(skip_viewed)}:{model}"
+    return await cached(cache, "personalized", key, ttl_seconds, compute)
 
 
 CANDIDATES_PER_SOURCE = 60

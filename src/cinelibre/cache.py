@@ -1,0 +1,115 @@
+"""Response and vector caching: Redis when REDIS_URL is set (shared by every instance), otherwise a
+bounded in-process cache. Values are bytes; keys carry whatever makes an entry stale (a user's
+activity version, the active models), so nothing is ever deleted by hand and instances that
+share no cache still never serve a list older than the user's last rating.
+
+A cache that fails (Redis down) is a miss, logged, never a failed request.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Protocol
+
+from cachetools import TLRUCache
+from fastapi import Depends, Request
+from prometheus_client import Counter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from cinelibre.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "cinelibre:"
+
+cache_requests = Counter(
+    "cinelibre_cache_requests", "Cache lookups by cache and result (hit or miss).", ["cache", "result"]
+)
+
+
+class Cache(Protocol):
+    shared: bool  # True when other instances see what this one stores
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """Least-recently-used entries go first once `max_entries` is reached; each entry also expires."""
+
+    shared = False
+
+    def __init__(self, max_entries: int) -> None:
+        # Each value carries its own expiry time, so lists with different lifetimes share one bound.
+        self._entries: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
+            maxsize=max(max_entries, 1), ttu=lambda _key, value, _now: value[0], timer=time.monotonic
+        )
+        self._enabled = max_entries > 0
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if self._enabled and ttl_seconds > 0:
+            self._entries[key] = (time.monotonic() + ttl_seconds, value)
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+class RedisCache:
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        # Short timeouts: a slow cache must cost less than recomputing the answer.
+        self._redis = Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.5)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await self._redis.get(KEY_PREFIX + key)
+        except (RedisError, OSError) as error:
+            logger.warning("cache read failed, computing instead: %s", error)
+            return None
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if ttl_seconds <= 0:
+            return
+        try:
+            await self._redis.set(KEY_PREFIX + key, value, px=max(int(ttl_seconds * 1000), 1))
+        except (RedisError, OSError) as error:
+            logger.warning("cache write failed: %s", error)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def open_cache(settings: Settings) -> Cache:
+    if settings.redis_url:
+        return RedisCache(settings.redis_url)
+    return MemoryCache(settings.cache_max_entries)
+
+
+async def cached(
+    cache: Cache, name: str, key: str, ttl_seconds: float, compute: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """The cached value, or compute() stored for ttl_seconds. `name` labels the metrics."""
+    value = await cache.get(f"{name}:{key}")
+    if value is not None:
+        cache_requests.labels(name, "hit").inc()
+        return value
+    cache_requests.labels(name, "miss").inc()
+    value = await compute()
+    await cache.set(f"{name}:{key}", value, ttl_seconds)
+    return value
+
+
+def get_cache(request: Request) -> Cache:
+    return request.app.state.cache
+
+
+CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 STARTUP_TIMEOUT_SECONDS = 90
+SETTINGS_LEFT_OUT = ("DATABASE_URL", "DATABASE_READ_URL", "JWT_SECRET_KEY", "ENVIRONMENT", "REDIS_URL")
 
 
 def free_port() -> int:
@@ -20,14 +21,19 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *args: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        """`env` adds to (or overrides) the environment, which otherwise is this one's without
+        database and secret settings."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET_KEY", "ENVIRONMENT")}
-        env |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(self.port)}
+        environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_LEFT_OUT}
+        environment |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(self.port)} | (env or {})
         self.log = (data_dir.parent / f"serve-{self.port}.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cinelibre", "serve", *args], env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "cinelibre", "serve", *args],
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
 

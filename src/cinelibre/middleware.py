@@ -1,9 +1,62 @@
-"""ASGI middleware."""
+"""ASGI middleware (plain ASGI: BaseHTTPMiddleware would cost a task and a copy per request)."""
+
+import logging
+import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cinelibre.errors import error_response
+from cinelibre.health import metrics
+
+access_log = logging.getLogger("cinelibre.access")
+
+
+class RequestMetrics:
+    """Count and time every request by its route template (/movies/{movie_id}, not each id), and
+    write one access-log line with the request id the log set-up attaches."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app starts a response
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics.http_requests_in_progress.inc()
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        except Exception:
+            metrics.unhandled_errors.labels(_route_template(scope)).inc()
+            raise
+        finally:
+            metrics.http_requests_in_progress.dec()
+            elapsed = time.perf_counter() - started
+            route, method = _route_template(scope), scope["method"]
+            metrics.http_requests.labels(method, route, str(status)).inc()
+            metrics.http_request_duration.labels(method, route).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s %.1f ms", method, scope["path"], status, elapsed * 1000,
+                    extra={"method": method, "path": scope["path"], "route": route, "status": status,
+                           "duration_ms": round(elapsed * 1000, 2)},
+                )  # fmt: skip
+
+
+def _route_template(scope: Scope) -> str:
+    # Set by the router once a route matched; unmatched paths share one label so that probes of
+    # random URLs cannot grow the metrics without bound.
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
 
 
 class BodySizeLimit:

@@ -2,12 +2,15 @@
 then never loads Alembic and SQLAlchemy (about 20 MB) unless there is something to migrate, and
 even then migrates in a child process so that memory goes away with it."""
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
+
+logger = logging.getLogger(__name__)
 
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
 
@@ -29,4 +32,9 @@ def ensure_current(database_url: str) -> None:
     if current_revision(database_url) == latest_revision():
         return
     env = os.environ | {"DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "-m", "cinelibre", "db", "migrate"], env=env, check=True)
+    # Its output is passed on through logging, so that every line the API writes is a log record.
+    done = subprocess.run([sys.executable, "-m", "cinelibre", "db", "migrate"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"migrating the database failed:\n{done.stderr}{done.stdout}")
+    for line in (done.stderr + done.stdout).splitlines():
+        logger.info("migration: %s", line)

@@ -127,6 +127,7 @@ class Embedder:
         self._cache_size = settings.query_embedding_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._model: Any = None
+        self.load_error: str | None = None  # why the last attempt to load failed (for /health/ready)
         self._lock = threading.Lock()
 
     @property
@@ -165,7 +166,12 @@ class Embedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = self._load()
+                    try:
+                        self._model = self._load()
+                    except Exception as error:
+                        self.load_error = f"{type(error).__name__}: {error}"
+                        raise
+                    self.load_error = None
         return self._model
 
     def load(self) -> None:
@@ -188,16 +194,21 @@ class Embedder:
                 self._cache.move_to_end(key)
             return cached
 
+    def remember_query(self, text: str, vector: np.ndarray) -> None:
+        """Keep a query's vector (computed here, or by another instance and found in Redis)."""
+        if not self._cache_size:
+            return
+        with self._lock:
+            self._cache[" ".join(text.split())] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
     def embed_query(self, text: str) -> np.ndarray:
         cached = self.cached_query(text)
         if cached is not None:
             return cached
-        key = " ".join(text.split())
         model = self._ensure_loaded()
         with self._lock:
-            vector = np.asarray(next(iter(model.query_embed([key]))), dtype=np.float32)
-            if self._cache_size:
-                self._cache[key] = vector
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            vector = np.asarray(next(iter(model.query_embed([" ".join(text.split())]))), dtype=np.float32)
+        self.remember_query(text, vector)
         return vector

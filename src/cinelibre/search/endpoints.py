@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cinelibre.auth.dependencies import OptionalUser
+from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import InvalidInputError
 from cinelibre.search import service
@@ -21,6 +22,7 @@ Year = Annotated[int, Query(ge=0, le=2200)]
 async def semantic_search(
     conn: DbConnection,
     embedder: EmbedderDep,
+    cache: CacheDep,
     user: OptionalUser,
     q: SearchText,
     type: SearchScope = SearchScope.ALL,
@@ -44,6 +46,7 @@ async def semantic_search(
         filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
         mode=mode,
         user_id=user.id if user else None,
+        cache=cache,
     )
     return SearchResults(items=hits)
 

@@ -1,16 +1,20 @@
 """Embedding the catalogue, and hybrid search: vector neighbours, full-text matches and
 typo-tolerant name matches fused with Reciprocal Rank Fusion."""
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from anyio import to_thread
 from psycopg_pool import AsyncConnectionPool
 
+from cinelibre.cache import Cache, cached
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
+from cinelibre.health.metrics import cache_requests
 from cinelibre.interactions import repository as interactions_repository
 from cinelibre.search import repository
 from cinelibre.search.embedder import Embedder
@@ -123,6 +127,30 @@ def _best_first(lists: list[list[Candidate]]) -> list[Candidate]:
     return sorted((c for candidates in lists for c in candidates), key=lambda c: (-c.score, c.item_type, c.item_id))
 
 
+QUERY_VECTOR_TTL_SECONDS = 7 * 24 * 3600
+
+
+async def query_vector(embedder: Embedder, cache: Cache | None, query: str) -> np.ndarray:
+    """The query's embedding: from this process's LRU, then the shared cache (when REDIS_URL is set:
+    one instance's work serves all), then the model."""
+    vector = embedder.cached_query(query)
+    if vector is not None:
+        cache_requests.labels("query_embedding", "hit").inc()
+        return vector
+    if cache is None or not cache.shared:
+        cache_requests.labels("query_embedding", "miss").inc()
+        return await to_thread.run_sync(embedder.embed_query, query)
+
+    async def compute() -> bytes:
+        return (await to_thread.run_sync(embedder.embed_query, query)).astype(np.float32).tobytes()
+
+    normalised = " ".join(query.split())
+    key = f"{embedder.model_name}:{hashlib.sha256(normalised.encode()).hexdigest()}"
+    vector = np.frombuffer(await cached(cache, "query_embedding", key, QUERY_VECTOR_TTL_SECONDS, compute), np.float32)
+    embedder.remember_query(query, vector)
+    return vector
+
+
 async def search(
     conn: Connection,
     *,
@@ -134,10 +162,9 @@ async def search(
     filters: SearchFilters,
     mode: SearchMode = SearchMode.HYBRID,
     user_id: int | None = None,
+    cache: Cache | None = None,
 ) -> list[MovieHit | BookHit]:
-    vector = embedder.cached_query(query)
-    if vector is None:
-        vector = await to_thread.run_sync(embedder.embed_query, query)
+    vector = await query_vector(embedder, cache, query)
     item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
     lexemes, catalogue_size = await repository.query_lexemes(conn, query)
     text_query = full_text_query(lexemes, catalogue_size)

@@ -4,8 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from psycopg.rows import dict_row
 
 from cinelibre.auth.security import resolve_jwt_secret
+from cinelibre.database.connection import connection_kwargs
 from cinelibre.settings import ConfigurationError, Settings
 
 
@@ -36,6 +38,18 @@ def test_supabase_port_6543_turns_on_transaction_pooler_mode() -> None:
 
     assert pooled.uses_transaction_pooler is True
     assert session.uses_transaction_pooler is False
+
+
+def test_a_read_url_through_the_transaction_pooler_gets_pooler_connections() -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url="postgresql://u:p@db.example.supabase.co:5432/postgres",
+        database_read_url="postgresql://u:p@aws-0-eu.pooler.supabase.com:6543/postgres",
+    )
+
+    assert connection_kwargs(settings)["row_factory"] is dict_row
+    assert "prepare_threshold" not in connection_kwargs(settings)
+    assert connection_kwargs(settings, settings.database_read_url)["prepare_threshold"] is None
 
 
 def test_seed_supabase_settings_without_database_url_stop_startup_with_directions(tmp_path) -> None:

@@ -36,8 +36,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CINELIBRE_DATA_DIR", "data_dir"),
     )
     database_url: str | None = None
-    # Optional read replica (or a read-only role on the same server): catalogue lists, search,
-    # popular and similar items read through it; writes and the caller's own data use DATABASE_URL.
+    # Optional read replica (or a read-only role on the same server): catalogue lists, popular
+    # and similar items read through it; writes and the caller's own data use DATABASE_URL.
     database_read_url: str | None = None
     # None means: decide from the URL (Supabase's transaction pooler port).
     database_transaction_pooler: bool | None = None
@@ -122,11 +122,16 @@ class Settings(BaseSettings):
 
     @property
     def uses_transaction_pooler(self) -> bool:
+        return self.transaction_pooler_at(self.database_url)
+
+    def transaction_pooler_at(self, url: str | None) -> bool:
+        """Whether connections to `url` go through a transaction pooler (DATABASE_TRANSACTION_POOLER
+        decides for every URL when set)."""
         if self.database_transaction_pooler is not None:
             return self.database_transaction_pooler
-        if not self.database_url:
+        if not url:
             return False
-        return urlsplit(self.database_url).port == SUPABASE_TRANSACTION_POOLER_PORT
+        return urlsplit(url).port == SUPABASE_TRANSACTION_POOLER_PORT
 
     def check_database_configuration(self) -> None:
         """Stop early, with directions, when only the seed's Supabase client settings are present."""

@@ -17,9 +17,10 @@ from cinelibre.settings import Settings
 Connection = AsyncConnection[DictRow]
 
 
-def connection_kwargs(settings: Settings) -> dict[str, Any]:
+def connection_kwargs(settings: Settings, url: str | None = None) -> dict[str, Any]:
+    """For connections to `url` (default DATABASE_URL)."""
     kwargs: dict[str, Any] = {"row_factory": dict_row, "autocommit": False}
-    if settings.uses_transaction_pooler:
+    if settings.transaction_pooler_at(url or settings.database_url):
         # A transaction pooler hands each transaction to any server connection, where a
         # statement prepared earlier does not exist.
         kwargs["prepare_threshold"] = None
@@ -37,7 +38,7 @@ async def open_pool(database_url: str, settings: Settings, *, name: str = "prima
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,
         timeout=settings.database_pool_timeout_seconds,
-        kwargs=connection_kwargs(settings),
+        kwargs=connection_kwargs(settings, database_url),
         configure=prepare_connection,
         open=False,
         name=name,

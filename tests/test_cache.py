@@ -169,19 +169,38 @@ async def test_personalized_list_is_cached_until_the_user_rates_or_views(
 
 
 async def test_query_vectors_are_shared_through_redis(catalogue_conn, settings, pool, embedder, redis_url) -> None:
-    """A second instance answers a query the first embedded without loading its own model."""
+    """A second instance answers a query the first embedded without loading its own model (asked
+    for one more result, so that the answer itself is not the cached one)."""
     query = {"q": "a wizard's school and a dark lord", "type": "movie", "limit": 3}
     first, second_embedder = app_on(catalogue_conn, settings, pool, embedder), Embedder(settings)
     second = app_on(catalogue_conn, settings, pool, second_embedder)
     first.state.cache, second.state.cache = RedisCache(redis_url), RedisCache(redis_url)
     async with client_for(first) as http:
         from_first = (await http.get("/search/semantic", params=query)).json()
-    before = hits("query_embedding")
+    before = hits("query_embedding"), hits("search")
     async with client_for(second) as http:
-        from_second = (await http.get("/search/semantic", params=query)).json()
+        from_second = (await http.get("/search/semantic", params=query | {"limit": 4})).json()
     for app in (first, second):
         await app.state.cache.close()
 
-    assert from_second == from_first
-    assert hits("query_embedding") - before == 1
+    assert from_second["items"][:3] == from_first["items"]
+    assert (hits("query_embedding") - before[0], hits("search") - before[1]) == (1, 0)
     assert not second_embedder.loaded
+
+
+async def test_search_answers_are_cached_and_signed_in_searches_still_recorded(
+    catalogue_conn, settings, pool, embedder
+) -> None:
+    app = app_on(catalogue_conn, settings, pool, embedder)
+    query = {"q": "monsoon wedding in Delhi", "limit": 5}
+    async with client_for(app) as http:
+        auth = await register(http)
+        first = (await http.get("/search/semantic", params=query, headers=auth)).json()
+        before = hits("search")
+        second = (await http.get("/search/semantic", params=query, headers=auth)).json()
+        served_from_cache = hits("search") - before
+        recorded = (await http.get("/interactions/my", headers=auth)).json()["items"]
+
+    assert second == first
+    assert served_from_cache == 1
+    assert [(i["kind"], i["query"]) for i in recorded] == [("search", query["q"])] * 2

@@ -104,7 +104,7 @@ async def cached(
     return value
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     return request.app.state.cache
 
 

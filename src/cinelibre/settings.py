@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     popular_cache_seconds: float = Field(default=30, ge=0, le=86_400)
     personalized_cache_seconds: float = Field(default=300, ge=0, le=86_400)
+    # Search answers and similar-item lists: catalogue and model changes show after at most this.
+    search_cache_seconds: float = Field(default=60, ge=0, le=86_400)
+    similar_cache_seconds: float = Field(default=300, ge=0, le=86_400)
     cache_max_entries: int = Field(default=10_000, ge=0, le=10_000_000)
 
     # Retraining the rating model in a child process once this many new ratings have arrived

@@ -14,11 +14,13 @@ from cinelibre.errors import AuthenticationError
 _bearer = HTTPBearer(auto_error=False, description="The access_token from /auth/register or /auth/login.")
 
 
-def get_token_codec(request: Request) -> TokenCodec:
+# Dependencies that only read app.state are `async def`: FastAPI runs a plain `def` dependency in
+# a worker thread, which costs more than the lookup itself on every request.
+async def get_token_codec(request: Request) -> TokenCodec:
     return request.app.state.token_codec
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     return request.app.state.password_hasher
 
 

@@ -1,41 +1,74 @@
 from typing import Any
 
+from psycopg import sql
+from psycopg.errors import ForeignKeyViolation
+
 from cinelibre.database.connection import Connection
+from cinelibre.errors import NotFoundError
 from cinelibre.types import ItemType
 
 RATING_COLUMNS = "id, item_id, item_type, rating::float8 AS rating, created_at, updated_at"
 
 
-async def get_for_update(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(
-        f"""SELECT {RATING_COLUMNS} FROM ratings
-        WHERE user_id = %s AND item_type = %s AND item_id = %s FOR UPDATE""",
-        (user_id, item_type, item_id),
+ITEM_TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
+
+# A rating and its item's aggregates change in one statement (one round trip): the item row's
+# lock serialises concurrent raters of the item, and the aggregates never disagree with the rows.
+INSERT_COUNTED = """
+    WITH inserted AS (
+        INSERT INTO ratings (user_id, item_type, item_id, rating)
+        VALUES (%(user_id)s, %(item_type)s, %(item_id)s, %(rating)s)
+        ON CONFLICT ON CONSTRAINT ratings_one_per_item DO NOTHING
+        RETURNING {columns}
+    ), counted AS (
+        UPDATE {items} SET rating_count = rating_count + 1, rating_sum = rating_sum + %(rating)s
+        WHERE id = (SELECT item_id FROM inserted)
     )
-    return await cursor.fetchone()
+    SELECT * FROM inserted
+"""
+# FOR UPDATE waits for a concurrent change of the same rating and then reads its result, so
+# the difference added to the item's sum is always against the value being replaced.
+UPDATE_COUNTED = """
+    WITH previous AS (
+        SELECT id, rating FROM ratings
+        WHERE user_id = %(user_id)s AND item_type = %(item_type)s AND item_id = %(item_id)s FOR UPDATE
+    ), changed AS (
+        UPDATE ratings SET rating = %(rating)s, updated_at = now() FROM previous WHERE ratings.id = previous.id
+        RETURNING {columns}, previous.rating AS previous_rating
+    ), counted AS (
+        UPDATE {items} SET rating_sum = rating_sum + %(rating)s - (SELECT previous_rating FROM changed)
+        WHERE id = (SELECT item_id FROM changed)
+    )
+    SELECT id, item_id, item_type, rating, created_at, updated_at FROM changed
+"""
 
 
-async def insert(
+async def insert_counted(
     conn: Connection, *, user_id: int, item_type: ItemType, item_id: int, rating: float
 ) -> dict[str, Any] | None:
-    """Returns None if a concurrent request inserted the same rating first."""
-    cursor = await conn.execute(
-        f"""INSERT INTO ratings (user_id, item_type, item_id, rating) VALUES (%s, %s, %s, %s)
-        ON CONFLICT ON CONSTRAINT ratings_one_per_item DO NOTHING
-        RETURNING {RATING_COLUMNS}""",
-        (user_id, item_type, item_id, rating),
-    )
+    """Add the rating and count it in the item's aggregates. None when the user has already rated
+    the item (perhaps in a concurrent request); NotFoundError when the item does not exist."""
+    query = sql.SQL(INSERT_COUNTED).format(columns=sql.SQL(RATING_COLUMNS), items=ITEM_TABLES[item_type])
+    params = {"user_id": user_id, "item_type": item_type, "item_id": item_id, "rating": rating}
+    try:
+        cursor = await conn.execute(query, params)
+    except ForeignKeyViolation as error:
+        # The rating's generated movie_id/book_id references the item: the database checks it.
+        raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.", field="item_id") from error
     return await cursor.fetchone()
 
 
-async def update_value(conn: Connection, *, rating_id: int, rating: float) -> dict[str, Any]:
-    cursor = await conn.execute(
-        f"UPDATE ratings SET rating = %s, updated_at = now() WHERE id = %s RETURNING {RATING_COLUMNS}",
-        (rating, rating_id),
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return row
+async def update_counted(
+    conn: Connection, *, user_id: int, item_type: ItemType, item_id: int, rating: float
+) -> dict[str, Any] | None:
+    """Change the user's rating of the item and the item's sum; None if there is none to change."""
+    query = sql.SQL(UPDATE_COUNTED).format(
+        columns=sql.SQL(", ".join(f"ratings.{c}" for c in ("id", "item_id", "item_type", "created_at", "updated_at"))
+                        + ", ratings.rating::float8 AS rating"),
+        items=ITEM_TABLES[item_type],
+    )  # fmt: skip
+    params = {"user_id": user_id, "item_type": item_type, "item_id": item_id, "rating": rating}
+    return await (await conn.execute(query, params)).fetchone()
 
 
 async def delete_owned(conn: Connection, *, rating_id: int, user_id: int) -> dict[str, Any] | None:

@@ -1,7 +1,6 @@
 from dataclasses import dataclass
 
 from cinelibre.catalog import repository as catalog_repository
-from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.pagination import Page, PageRequest
@@ -18,24 +17,16 @@ class SavedRating:
 
 async def rate(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
     """Create the caller's rating of an item, or change it; keeps the item's aggregates in step."""
-    await catalog_service.ensure_item_exists(conn, data.item_type, data.item_id)
-    key = {"user_id": user_id, "item_type": data.item_type, "item_id": data.item_id}
-    # Two attempts: if a concurrent request inserts between our look-up and our insert, the
-    # second look-up finds (and locks) its row.
+    key = {"user_id": user_id, "item_type": data.item_type, "item_id": data.item_id, "rating": data.rating}
+    # Two attempts: a concurrent request may delete the rating between our insert (which found
+    # it) and our update (which then does not).
     for _ in range(2):
-        existing = await repository.get_for_update(conn, **key)
-        if existing is not None:
-            row = await repository.update_value(conn, rating_id=existing["id"], rating=data.rating)
-            await catalog_repository.add_rating_to_item(
-                conn, data.item_type, data.item_id, count_delta=0, sum_delta=data.rating - existing["rating"]
-            )
-            return SavedRating(RatingPublic.model_validate(row), created=False)
-        row = await repository.insert(conn, **key, rating=data.rating)
+        row = await repository.insert_counted(conn, **key)
         if row is not None:
-            await catalog_repository.add_rating_to_item(
-                conn, data.item_type, data.item_id, count_delta=1, sum_delta=data.rating
-            )
             return SavedRating(RatingPublic.model_validate(row), created=True)
+        row = await repository.update_counted(conn, **key)
+        if row is not None:
+            return SavedRating(RatingPublic.model_validate(row), created=False)
     raise RuntimeError("rating changed concurrently twice in a row")
 
 

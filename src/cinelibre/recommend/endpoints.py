@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from cinelibre.auth.dependencies import CurrentUser
 from cinelibre.cache import CacheDep
-from cinelibre.database.connection import DbConnection, LazyReadConnection, ReadConnection
+from cinelibre.database.connection import DbConnection, LazyReadConnection
 from cinelibre.recommend import service
 from cinelibre.recommend.schemas import Prediction, Recommendations
 from cinelibre.search.dependencies import EmbedderDep
@@ -14,19 +14,23 @@ from cinelibre.types import ItemType, PathId
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
 
-@router.get("/similar/{item_type}/{item_id}")
+@router.get("/similar/{item_type}/{item_id}", response_model=SearchResults)
 async def similar_items(
+    request: Request,
     item_type: ItemType,
     item_id: PathId,
-    conn: ReadConnection,
+    db: LazyReadConnection,
     embedder: EmbedderDep,
+    cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
-) -> SearchResults:
-    hits = await service.similar_items(
-        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type, limit=limit
-    )
-    return SearchResults(items=hits)
+) -> Response:
+    """Items like this one, by content and by who rated them. Cached for SIMILAR_CACHE_SECONDS."""
+    body = await service.similar_cached(
+        db, cache, ttl_seconds=request.app.state.settings.similar_cache_seconds, embedder=embedder,
+        item_type=item_type, item_id=item_id, target_type=target_type, limit=limit,
+    )  # fmt: skip
+    return Response(body, media_type="application/json")
 
 
 # These two answer with the cached JSON body as it is: no re-validation on the way out.

@@ -16,7 +16,7 @@ from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
 from cinelibre.search.repository import Candidate
-from cinelibre.search.schemas import BookHit, MovieHit
+from cinelibre.search.schemas import BookHit, MovieHit, SearchResults
 from cinelibre.types import ItemType
 
 # Item-to-item collaborative filtering joins the content neighbours once an item has this many
@@ -69,6 +69,32 @@ async def similar_items(
     ]
     fused = search_service.fuse([content_ranked, rated_ranked])[:limit]
     return await search_service.load_hits(conn, fused)
+
+
+async def similar_cached(
+    db: LazyConnection,
+    cache: Cache,
+    *,
+    ttl_seconds: float,
+    embedder: Embedder,
+    item_type: ItemType,
+    item_id: int,
+    target_type: ItemType | None,
+    limit: int,
+) -> bytes:
+    """similar_items() as a JSON body, kept for ttl_seconds (a new model or new embeddings show
+    after at most that long). A missing item is not cached: it raises every time."""
+
+    async def compute() -> bytes:
+        hits = await similar_items(
+            await db.get(), embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type,
+            limit=limit,
+        )  # fmt: skip
+        return SearchResults(items=hits).model_dump_json().encode()
+
+    target = target_type.value if target_type else "same"
+    key = f"{item_type.value}:{item_id}:{target}:{limit}:{embedder.model_name}"
+    return await cached(cache, "similar", key, ttl_seconds, compute)
 
 
 async def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[RecommendedMovie | RecommendedBook]:

@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 from cinelibre.search.embedder import Embedder
 
 
-def get_embedder(request: Request) -> Embedder:
+async def get_embedder(request: Request) -> Embedder:
     return request.app.state.embedder
 
 

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from cinelibre.auth.dependencies import OptionalUser
 from cinelibre.cache import CacheDep
@@ -18,8 +18,9 @@ SearchText = Annotated[bounded_text(min_length=1, max_length=500), Query(descrip
 Year = Annotated[int, Query(ge=0, le=2200)]
 
 
-@router.get("/semantic")
+@router.get("/semantic", response_model=SearchResults)
 async def semantic_search(
+    request: Request,
     conn: DbConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
@@ -33,11 +34,15 @@ async def semantic_search(
     year_from: Year | None = None,
     year_to: Year | None = None,
     mode: SearchMode = SearchMode.HYBRID,
-) -> SearchResults:
+) -> Response:
+    """Search in plain language. The same question gets the same answer from the cache for
+    SEARCH_CACHE_SECONDS."""
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
-    hits = await service.search(
+    body = await service.search_cached(
         conn,
+        cache,
+        ttl_seconds=request.app.state.settings.search_cache_seconds,
         embedder=embedder,
         query=q,
         scope=type,
@@ -46,9 +51,8 @@ async def semantic_search(
         filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
         mode=mode,
         user_id=user.id if user else None,
-        cache=cache,
     )
-    return SearchResults(items=hits)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/status")

@@ -2,6 +2,7 @@
 typo-tolerant name matches fused with Reciprocal Rank Fusion."""
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from cinelibre.interactions import repository as interactions_repository
 from cinelibre.search import repository
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.repository import Candidate, FullTextQuery, SearchFilters
-from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchScope
+from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchResults, SearchScope
 from cinelibre.types import ItemType
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,6 @@ async def search(
     threshold: float,
     filters: SearchFilters,
     mode: SearchMode = SearchMode.HYBRID,
-    user_id: int | None = None,
     cache: Cache | None = None,
 ) -> list[MovieHit | BookHit]:
     vector = await query_vector(embedder, cache, query)
@@ -198,12 +198,42 @@ async def search(
                 for t in item_types
             ]))  # fmt: skip
     fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
-    hits = await load_hits(conn, fused[:limit])
+    return await load_hits(conn, fused[:limit])
+
+
+async def search_cached(
+    conn: Connection,
+    cache: Cache,
+    *,
+    ttl_seconds: float,
+    embedder: Embedder,
+    query: str,
+    scope: SearchScope,
+    limit: int,
+    threshold: float,
+    filters: SearchFilters,
+    mode: SearchMode,
+    user_id: int | None,
+) -> bytes:
+    """search() as a JSON body, shared by everyone asking the same for ttl_seconds (catalogue
+    changes show in search after at most that long). A signed-in caller's search is recorded
+    as an interaction whether or not the answer came from the cache."""
+
+    async def compute() -> bytes:
+        hits = await search(
+            conn, embedder=embedder, query=query, scope=scope, limit=limit, threshold=threshold, filters=filters,
+            mode=mode, cache=cache,
+        )  # fmt: skip
+        return SearchResults(items=hits).model_dump_json().encode()
+
+    asked = [" ".join(query.split()), scope.value, limit, threshold, mode.value, embedder.model_name, filters.params()]
+    key = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+    body = await cached(cache, "search", key, ttl_seconds, compute)
     if user_id is not None:
         await interactions_repository.insert(
             conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query
         )
-    return hits
+    return body
 
 
 async def load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:

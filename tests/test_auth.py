@@ -1,9 +1,11 @@
+import time
 from datetime import timedelta
 
 import httpx
 import jwt
+import pytest
 
-from cinelibre.auth.security import TokenCodec
+from cinelibre.auth.security import InvalidTokenError, TokenCodec
 from tests.factories import register
 
 
@@ -124,3 +126,14 @@ async def test_imported_users_cannot_log_in(client: httpx.AsyncClient, conn) -> 
     response = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 401
+
+
+def test_a_token_checked_before_is_still_refused_once_it_expires() -> None:
+    codec = TokenCodec(secret="a-secret-that-is-long-enough-for-hs256", lifetime=timedelta(seconds=2))
+    token = codec.issue(42)
+    assert codec.user_id(token) == 42  # checked, and remembered
+
+    time.sleep(2.1)
+
+    with pytest.raises(InvalidTokenError):
+        codec.user_id(token)

@@ -2,7 +2,8 @@
 
 import logging
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import bcrypt
 import jwt
 from anyio import to_thread
+from cachetools import LRUCache
 
 from cinelibre.settings import ConfigurationError, Settings
 
@@ -50,10 +52,18 @@ class InvalidTokenError(Exception):
     pass
 
 
+# Checking a token's signature costs more than the rest of a cached answer; a client sends the
+# same token request after request, so tokens already checked are remembered until they expire.
+VERIFIED_TOKENS_KEPT = 10_000
+
+
 @dataclass(frozen=True)
 class TokenCodec:
     secret: str
     lifetime: timedelta
+    _verified: LRUCache[str, tuple[int, float]] = field(
+        default_factory=lambda: LRUCache(maxsize=VERIFIED_TOKENS_KEPT), init=False, repr=False, compare=False
+    )
 
     def issue(self, user_id: int) -> str:
         now = datetime.now(UTC)
@@ -61,11 +71,16 @@ class TokenCodec:
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
     def user_id(self, token: str) -> int:
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
         try:
             claims = jwt.decode(token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
-            return int(claims["sub"])
+            user_id = int(claims["sub"])
         except (jwt.PyJWTError, ValueError) as error:
             raise InvalidTokenError(str(error)) from error
+        self._verified[token] = (user_id, float(claims["exp"]))
+        return user_id
 
 
 def resolve_jwt_secret(settings: Settings) -> str:

@@ -42,23 +42,24 @@ def hits(name: str) -> float:
     return cache_requests.labels(name, "hit")._value.get()
 
 
-async def test_memory_cache_expires_entries_and_drops_the_least_recent_beyond_its_bound() -> None:
-    cache = MemoryCache(max_entries=2)
-    await cache.set("a", b"1", ttl_seconds=60)
-    await cache.set("b", b"2", ttl_seconds=0.05)
+async def test_memory_cache_expires_entries_and_drops_the_least_recent_beyond_its_size() -> None:
+    cache = MemoryCache(max_bytes=20)
+    await cache.set("a", b"1" * 10, ttl_seconds=60)
+    await cache.set("b", b"2" * 10, ttl_seconds=0.05)
     await cache.set("zero", b"never stored", ttl_seconds=0)
-    assert await cache.get("a") == b"1"
+    await cache.set("huge", b"h" * 21, ttl_seconds=60)  # larger than the whole cache: not kept
+    assert await cache.get("a") == b"1" * 10
     await asyncio.sleep(0.06)
     assert await cache.get("b") is None
-    await cache.set("c", b"3", ttl_seconds=60)
+    await cache.set("c", b"3" * 10, ttl_seconds=60)
     await cache.get("a")  # a is now more recent than c
-    await cache.set("d", b"4", ttl_seconds=60)
+    await cache.set("d", b"4" * 10, ttl_seconds=60)
 
-    assert [await cache.get(key) for key in ("a", "c", "d", "zero")] == [b"1", None, b"4", None]
+    assert [await cache.get(key) for key in ("a", "c", "d", "zero", "huge")] == [b"1" * 10, None, b"4" * 10, None, None]
 
 
 async def test_cached_computes_once_then_serves_the_stored_value() -> None:
-    cache, calls = MemoryCache(max_entries=10), []
+    cache, calls = MemoryCache(max_bytes=1000), []
 
     async def compute() -> bytes:
         calls.append(1)

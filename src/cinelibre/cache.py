@@ -35,23 +35,24 @@ class Cache(Protocol):
 
 
 class MemoryCache:
-    """Least-recently-used entries go first once `max_entries` is reached; each entry also expires."""
+    """Bounded by the bytes it holds (least recently used out first); each entry also expires."""
 
     shared = False
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_bytes: int) -> None:
         # Each value carries its own expiry time, so lists with different lifetimes share one bound.
         self._entries: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
-            maxsize=max(max_entries, 1), ttu=lambda _key, value, _now: value[0], timer=time.monotonic
-        )
-        self._enabled = max_entries > 0
+            maxsize=max(max_bytes, 1), ttu=lambda _key, value, _now: value[0], timer=time.monotonic,
+            getsizeof=lambda value: len(value[1]),
+        )  # fmt: skip
+        self._max_bytes = max_bytes
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
         return entry[1] if entry is not None else None
 
     async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        if self._enabled and ttl_seconds > 0:
+        if ttl_seconds > 0 and len(value) <= self._max_bytes:
             self._entries[key] = (time.monotonic() + ttl_seconds, value)
 
     async def close(self) -> None:
@@ -87,7 +88,7 @@ class RedisCache:
 def open_cache(settings: Settings) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url)
-    return MemoryCache(settings.cache_max_entries)
+    return MemoryCache(int(settings.cache_max_megabytes * 1024 * 1024))
 
 
 async def cached(

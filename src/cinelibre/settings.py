@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     # Search answers and similar-item lists: catalogue and model changes show after at most this.
     search_cache_seconds: float = Field(default=60, ge=0, le=86_400)
     similar_cache_seconds: float = Field(default=300, ge=0, le=86_400)
-    cache_max_entries: int = Field(default=10_000, ge=0, le=10_000_000)
+    # The in-process cache's size: a personalized list is about 15 kB, so 32 MB holds some 2,000.
+    cache_max_megabytes: float = Field(default=32, ge=0, le=100_000)
 
     # Retraining the rating model in a child process once this many new ratings have arrived
     # (0: never; run `cinelibre train` on a schedule instead), checked every so many seconds.

@@ -415,9 +415,7 @@ def prepare_database(url: str, data_dir: Path, env: dict[str, str], args: argpar
     with psycopg.connect(url) as conn:
         for table in ("movies", "books", "users", "ratings"):
             preparation.counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        preparation.counts["embedded movies"] = conn.execute(
-            "SELECT count(*) FROM movies WHERE embedding IS NOT NULL"
-        ).fetchone()[0]
+        preparation.counts["embedded movies"] = conn.execute("SELECT count(*) FROM movie_embeddings").fetchone()[0]
     return preparation
 
 

@@ -84,13 +84,14 @@ def add_synthetic_movies(url: str, count: int, model: str) -> None:
     with psycopg.connect(url) as conn:
         register_vector(conn)
         base = conn.execute(
-            "SELECT title, year, original_language, genres, directors, cast_members, overview, embedding FROM movies"
+            "SELECT title, year, original_language, genres, directors, cast_members, overview, v.embedding "
+            "FROM movies JOIN movie_embeddings v ON v.movie_id = id"
         ).fetchall()
+        vectors: dict[str, np.ndarray] = {}
         with (
             conn.cursor() as cursor,
             cursor.copy(
-                "COPY movies (title, year, original_language, genres, directors, cast_members, overview, embedding, "
-                "embedding_model) FROM STDIN"
+                "COPY movies (title, year, original_language, genres, directors, cast_members, overview) FROM STDIN"
             ) as copy,
         ):
             for n in range(count):
@@ -98,13 +99,23 @@ def add_synthetic_movies(url: str, count: int, model: str) -> None:
                 # noise of norm ~0.5: each copy keeps a cosine of ~0.9 with the film it was made from
                 vector = embedding.to_numpy() if hasattr(embedding, "to_numpy") else np.asarray(embedding)
                 noisy = vector + rng.normal(0, 0.5 / np.sqrt(len(vector)), len(vector))
-                noisy = (noisy / np.linalg.norm(noisy)).astype(np.float32)
                 words = " ".join(random.Random(n).sample(WORDS, 2)).title()
-                copy.write_row(
-                    (f"{title}: {words} {n}", year, language, genres, directors, cast, overview, noisy, model)
-                )
-        conn.execute("UPDATE movies SET content_hash = md5(document) WHERE content_hash IS NULL")
+                synthetic_title = f"{title}: {words} {n}"
+                vectors[synthetic_title] = (noisy / np.linalg.norm(noisy)).astype(np.float32)
+                copy.write_row((synthetic_title, year, language, genres, directors, cast, overview))
+        ids = dict(conn.execute("SELECT title, id FROM movies WHERE title = ANY(%s)", (list(vectors),)).fetchall())
+        with (
+            conn.cursor() as cursor,
+            cursor.copy("COPY movie_embeddings (movie_id, model, embedding) FROM STDIN") as copy,
+        ):
+            for title, vector in vectors.items():
+                copy.write_row((ids[title], model, vector))
+        conn.execute(
+            "UPDATE movie_embeddings v SET content_hash = md5(m.document) FROM movies m "
+            "WHERE m.id = v.movie_id AND v.content_hash IS NULL"
+        )
         conn.execute("ANALYZE movies")
+        conn.execute("ANALYZE movie_embeddings")
     asyncio.run(refresh_vocabulary(url))
 
 

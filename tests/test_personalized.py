@@ -124,11 +124,12 @@ async def test_a_film_added_after_training_reaches_a_user_the_models_know_well(
     await train_rating_model(catalogue_conn)
     # New to the catalogue since training, and described like the second film of the trilogy.
     extended = await add_movie(catalogue_conn, title="The Two Towers (Extended Edition)", year=2002)
+    # clock_timestamp(): later than training, which ran in this same test transaction (now()).
+    await catalogue_conn.execute("UPDATE movies SET created_at = clock_timestamp() WHERE id = %s", (extended,))
     await catalogue_conn.execute(
-        # clock_timestamp(): later than training, which ran in this same test transaction (now()).
-        """UPDATE movies SET created_at = clock_timestamp(), (embedding, embedding_model) = (
-               SELECT embedding, embedding_model FROM movies WHERE title = 'The Lord of the Rings: The Two Towers'
-           ) WHERE id = %s""",
+        """INSERT INTO movie_embeddings (movie_id, model, content_hash, embedding)
+           SELECT %s, v.model, v.content_hash, v.embedding FROM movie_embeddings v JOIN movies m ON m.id = v.movie_id
+           WHERE m.title = 'The Lord of the Rings: The Two Towers'""",
         (extended,),
     )
 

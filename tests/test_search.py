@@ -236,7 +236,9 @@ async def test_signed_in_searches_are_recorded(catalogue_client: httpx.AsyncClie
 
 async def test_vectors_of_another_model_are_never_compared(catalogue_client: httpx.AsyncClient, catalogue_conn) -> None:
     drishyam = await movie_id(catalogue_conn, "Drishyam")
-    await catalogue_conn.execute("UPDATE movies SET embedding_model = 'some-other-model' WHERE id = %s", (drishyam,))
+    await catalogue_conn.execute(
+        "UPDATE movie_embeddings SET model = 'some-other-model' WHERE movie_id = %s", (drishyam,)
+    )
 
     vector_hits = await search(catalogue_client, q="Drishyam", mode="vector", limit=100)
     hybrid_hits = await search(catalogue_client, q="Drishyam", type="movie")
@@ -296,7 +298,7 @@ async def test_similar_to_an_item_not_embedded_yet_is_empty(
     catalogue_client: httpx.AsyncClient, catalogue_conn
 ) -> None:
     source = await movie_id(catalogue_conn, "Sholay")
-    await catalogue_conn.execute("UPDATE movies SET embedding = NULL WHERE id = %s", (source,))
+    await catalogue_conn.execute("DELETE FROM movie_embeddings WHERE movie_id = %s", (source,))
 
     response = await catalogue_client.get(f"/recommendations/similar/movie/{source}")
 
@@ -366,5 +368,5 @@ async def test_only_new_changed_or_other_model_items_are_embedded(server_url: st
 
     assert (first.embedded, unchanged.embedded, after_change.embedded, other_model.embedded) == (2, 0, 1, 2)
     with psycopg.connect(url) as check:
-        models = check.execute("SELECT DISTINCT embedding_model FROM movies").fetchall()
+        models = check.execute("SELECT DISTINCT model FROM movie_embeddings").fetchall()
     assert models == [("local-minilm",)]

@@ -90,7 +90,9 @@ async def test_a_full_sync_stores_and_embeds_every_film_and_book(sync_pool, upst
     books = await sync_volumes(sync_pool, upstream, embedder)
 
     first = upstream.movies[100001]
-    stored = (await rows(sync_pool, "SELECT * FROM movies WHERE tmdb_id = 100001"))[0]
+    stored = (
+        await rows(sync_pool, "SELECT * FROM movies LEFT JOIN movie_embeddings ON movie_id = id WHERE tmdb_id = 100001")
+    )[0]
     assert (films.fetched, films.new, films.updated, films.unchanged, films.skipped, films.failed) == (
         60,
         60,
@@ -145,14 +147,23 @@ async def test_an_unchanged_resync_fetches_no_details_and_writes_nothing(sync_po
 
 async def test_a_changed_film_is_fetched_updated_and_embedded_again(sync_pool, upstream, embedder) -> None:
     await sync_films(sync_pool, upstream, embedder)
-    old = (await rows(sync_pool, "SELECT embedding FROM movies WHERE tmdb_id = 100003"))[0]["embedding"]
+    old = (
+        await rows(
+            sync_pool, "SELECT embedding FROM movie_embeddings JOIN movies ON id = movie_id WHERE tmdb_id = 100003"
+        )
+    )[0]["embedding"]
     upstream.movies[100003]["overview"] = "A retired lighthouse keeper teaches a stray dog to read the tides."
     upstream.movies[100005]["popularity"] = 0.5  # standing only: no details fetched, nothing embedded
     upstream.clear_requests()
 
     films = await sync_films(sync_pool, upstream, embedder)
 
-    changed = (await rows(sync_pool, "SELECT overview, embedding FROM movies WHERE tmdb_id = 100003"))[0]
+    changed = (
+        await rows(
+            sync_pool,
+            "SELECT overview, embedding FROM movies JOIN movie_embeddings ON movie_id = id WHERE tmdb_id = 100003",
+        )
+    )[0]
     assert (films.new, films.updated, films.unchanged, films.embedded) == (0, 2, 58, 1)
     assert [r.path for r in upstream.requests if r.path.startswith("/tmdb/3/movie/")] == ["/tmdb/3/movie/100003"]
     assert changed["overview"] == "A retired lighthouse keeper teaches a stray dog to read the tides."
@@ -193,7 +204,9 @@ async def test_malformed_upstream_data_is_cleaned_or_skipped(sync_pool, upstream
 
     films = await sync_films(sync_pool, upstream, None, languages=["ta", "hi"])  # the broken page is Tamil's first
 
-    stored = (await rows(sync_pool, "SELECT * FROM movies WHERE tmdb_id = 100001"))[0]
+    stored = (
+        await rows(sync_pool, "SELECT * FROM movies LEFT JOIN movie_embeddings ON movie_id = id WHERE tmdb_id = 100001")
+    )[0]
     assert stored["overview"].startswith("Two brothers & a river.\nword word")
     assert len(stored["overview"]) <= 5000 and "<" not in stored["overview"]
     assert (stored["runtime_minutes"], stored["release_date"], stored["genres"], stored["imdb_id"]) == (

@@ -69,9 +69,9 @@ async def content_candidates(
     cursor = await conn.execute(
         f"""
         WITH rated AS (
-            SELECT r.rating, coalesce(m.embedding, b.embedding) AS embedding,
-                   coalesce(m.embedding_model, b.embedding_model) AS model
-            FROM ratings r LEFT JOIN movies m ON m.id = r.movie_id LEFT JOIN books b ON b.id = r.book_id
+            SELECT r.rating, coalesce(mv.embedding, bv.embedding) AS embedding, coalesce(mv.model, bv.model) AS model
+            FROM ratings r LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id
+                 LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id
             WHERE r.user_id = %(user)s
         ), liked AS (
             SELECT embedding FROM rated
@@ -96,15 +96,16 @@ async def closest_liked_items(
         """
         WITH liked AS (
             SELECT r.rating::float8 AS rating, coalesce(m.title, b.title) AS title,
-                   coalesce(m.embedding, b.embedding) AS embedding
+                   coalesce(mv.embedding, bv.embedding) AS embedding
             FROM ratings r LEFT JOIN movies m ON m.id = r.movie_id LEFT JOIN books b ON b.id = r.book_id
-            WHERE r.user_id = %(user)s AND r.rating >= 4
-              AND coalesce(m.embedding_model, b.embedding_model) = %(model)s
+                 LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id
+                 LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id
+            WHERE r.user_id = %(user)s AND r.rating >= 4 AND coalesce(mv.model, bv.model) = %(model)s
         ), candidate AS (
-            SELECT c.item_type, c.item_id, coalesce(m.embedding, b.embedding) AS embedding
+            SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding
             FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-            LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
-            LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
+            LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id
+            LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id
         )
         SELECT candidate.item_type, candidate.item_id, best.title, best.rating
         FROM candidate CROSS JOIN LATERAL (
@@ -123,10 +124,10 @@ async def item_embeddings(
 ) -> dict[tuple[str, int], Any]:
     cursor = await conn.execute(
         """
-        SELECT c.item_type, c.item_id, coalesce(m.embedding, b.embedding) AS embedding
+        SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding
         FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id AND m.embedding_model = %(model)s
-        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id AND b.embedding_model = %(model)s
+        LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id AND mv.model = %(model)s
+        LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id AND bv.model = %(model)s
         """,
         {"types": [t for t, _ in candidates], "ids": [i for _, i in candidates], "model": model},
     )

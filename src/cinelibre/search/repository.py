@@ -10,6 +10,9 @@ from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
 TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
+# Each item's vector lives in a table of its own (see migration 0009), keyed by the item's id.
+VECTOR_TABLES = {ItemType.MOVIE: sql.Identifier("movie_embeddings"), ItemType.BOOK: sql.Identifier("book_embeddings")}
+VECTOR_KEYS = {ItemType.MOVIE: sql.Identifier("movie_id"), ItemType.BOOK: sql.Identifier("book_id")}
 MATCH_FUNCTIONS = {ItemType.MOVIE: sql.Identifier("match_movies"), ItemType.BOOK: sql.Identifier("match_books")}
 LANGUAGE_COLUMNS = {ItemType.MOVIE: sql.Identifier("original_language"), ItemType.BOOK: sql.Identifier("language")}
 GENRE_COLUMNS = {ItemType.MOVIE: sql.Identifier("genres"), ItemType.BOOK: sql.Identifier("categories")}
@@ -55,43 +58,45 @@ async def claim_pending_documents(conn: Connection, item_type: ItemType, *, mode
     with SKIP LOCKED so that several processes embedding at once share the work."""
     query = sql.SQL(
         """
-        SELECT id, document, md5(document) AS content_hash FROM {table}
-        WHERE embedding IS NULL OR embedding_model IS DISTINCT FROM %(model)s
-           OR content_hash IS DISTINCT FROM md5(document)
-        ORDER BY id LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED
+        SELECT item.id, item.document, md5(item.document) AS content_hash
+        FROM {table} AS item LEFT JOIN {vectors} AS vector ON vector.{key} = item.id
+        WHERE vector.model IS DISTINCT FROM %(model)s OR vector.content_hash IS DISTINCT FROM md5(item.document)
+        ORDER BY item.id LIMIT %(limit)s
+        FOR UPDATE OF item SKIP LOCKED
         """
-    ).format(table=TABLES[item_type])
+    ).format(table=TABLES[item_type], vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
     return await (await conn.execute(query, {"model": model, "limit": limit})).fetchall()
 
 
 async def store_embeddings(
     conn: Connection, item_type: ItemType, *, model: str, rows: list[tuple[int, str, np.ndarray]]
 ) -> None:
-    query = sql.SQL("UPDATE {table} SET embedding = %s, embedding_model = %s, content_hash = %s WHERE id = %s").format(
-        table=TABLES[item_type]
-    )
+    query = sql.SQL(
+        """INSERT INTO {vectors} ({key}, model, content_hash, embedding) VALUES (%s, %s, %s, %s)
+        ON CONFLICT ({key}) DO UPDATE
+        SET model = excluded.model, content_hash = excluded.content_hash, embedding = excluded.embedding"""
+    ).format(vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
     async with conn.cursor() as cursor:
-        await cursor.executemany(query, [(vector, model, digest, item_id) for item_id, digest, vector in rows])
+        await cursor.executemany(query, [(item_id, model, digest, vector) for item_id, digest, vector in rows])
 
 
 async def forget_content_hashes(conn: Connection, item_type: ItemType) -> None:
     """Mark every item for embedding again (keeps the old vectors until the new ones are written)."""
-    await conn.execute(sql.SQL("UPDATE {} SET content_hash = NULL").format(TABLES[item_type]))
+    await conn.execute(sql.SQL("UPDATE {} SET content_hash = NULL").format(VECTOR_TABLES[item_type]))
 
 
 async def embedding_status(conn: Connection, *, model: str) -> dict[str, int]:
     cursor = await conn.execute(
         """
         SELECT
-            count(*) FILTER (WHERE embedding_model = %(model)s AND content_hash = md5(document)) AS current,
-            count(*) FILTER (WHERE embedding IS NULL) AS missing,
-            count(*) FILTER (WHERE embedding IS NOT NULL AND embedding_model IS DISTINCT FROM %(model)s)
-                AS other_model,
-            count(*) FILTER (WHERE embedding_model = %(model)s AND content_hash IS DISTINCT FROM md5(document))
-                AS outdated
-        FROM (SELECT embedding, embedding_model, content_hash, document FROM movies
-              UNION ALL SELECT embedding, embedding_model, content_hash, document FROM books) AS items
+            count(*) FILTER (WHERE model = %(model)s AND content_hash = md5(document)) AS current,
+            count(*) FILTER (WHERE model IS NULL) AS missing,
+            count(*) FILTER (WHERE model <> %(model)s) AS other_model,
+            count(*) FILTER (WHERE model = %(model)s AND content_hash IS DISTINCT FROM md5(document)) AS outdated
+        FROM (SELECT v.model, v.content_hash, m.document FROM movies m LEFT JOIN movie_embeddings v ON v.movie_id = m.id
+              UNION ALL
+              SELECT v.model, v.content_hash, b.document FROM books b LEFT JOIN book_embeddings v ON v.book_id = b.id
+        ) AS items
         """,
         {"model": model},
     )
@@ -102,16 +107,20 @@ async def embedding_status(conn: Connection, *, model: str) -> dict[str, int]:
 
 async def other_models(conn: Connection, *, model: str) -> list[str]:
     cursor = await conn.execute(
-        """SELECT DISTINCT embedding_model FROM (
-            SELECT embedding_model FROM movies UNION ALL SELECT embedding_model FROM books) AS m
-        WHERE embedding_model IS NOT NULL AND embedding_model <> %s ORDER BY 1""",
+        """SELECT DISTINCT model FROM (
+            SELECT model FROM movie_embeddings UNION ALL SELECT model FROM book_embeddings) AS m
+        WHERE model <> %s ORDER BY 1""",
         (model,),
     )
-    return [row["embedding_model"] for row in await cursor.fetchall()]
+    return [row["model"] for row in await cursor.fetchall()]
 
 
 async def item_embedding(conn: Connection, item_type: ItemType, item_id: int) -> dict[str, Any] | None:
-    query = sql.SQL("SELECT embedding, embedding_model FROM {} WHERE id = %s").format(TABLES[item_type])
+    """The item's vector and model (both None when it has none); None when the item does not exist."""
+    query = sql.SQL(
+        """SELECT vector.embedding, vector.model AS embedding_model
+        FROM {table} AS item LEFT JOIN {vectors} AS vector ON vector.{key} = item.id WHERE item.id = %s"""
+    ).format(table=TABLES[item_type], vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
     return await (await conn.execute(query, (item_id,))).fetchone()
 
 
@@ -199,11 +208,11 @@ def _with_similarity(item_type: ItemType, ranked: sql.Composable) -> sql.Composa
     return sql.SQL(
         """
         SELECT ranked.id, ranked.score,
-               CASE WHEN item.embedding_model = %(model)s THEN 1 - (item.embedding <=> %(vector)s) END AS similarity
-        FROM ({ranked}) AS ranked JOIN {table} AS item ON item.id = ranked.id
+               CASE WHEN vector.model = %(model)s THEN 1 - (vector.embedding <=> %(vector)s) END AS similarity
+        FROM ({ranked}) AS ranked LEFT JOIN {vectors} AS vector ON vector.{key} = ranked.id
         ORDER BY ranked.score DESC, ranked.id
         """
-    ).format(ranked=ranked, table=TABLES[item_type])
+    ).format(ranked=ranked, vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
 
 
 async def full_text(

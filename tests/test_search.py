@@ -21,7 +21,7 @@ from cinelibre.search.embedder import (
 from cinelibre.search.repository import Candidate, FullTextQuery
 from cinelibre.search.schemas import SearchMode
 from cinelibre.types import ItemType
-from tests.conftest import recreate_database
+from tests.conftest import app_on, client_for, recreate_database
 from tests.factories import register
 
 RELEVANCE_SET = Path(__file__).parent / "data" / "search_relevance.json"
@@ -370,3 +370,28 @@ async def test_only_new_changed_or_other_model_items_are_embedded(server_url: st
     with psycopg.connect(url) as check:
         models = check.execute("SELECT DISTINCT model FROM movie_embeddings").fetchall()
     assert models == [("local-minilm",)]
+
+
+@pytest.mark.parametrize("breakage", ["missing", "corrupt"])
+async def test_a_broken_model_degrades_search_to_full_text(
+    breakage: str, catalogue_conn, settings, pool, tmp_path, caplog
+) -> None:
+    model_dir = tmp_path / "model"
+    if breakage == "corrupt":
+        model_dir.mkdir()
+        (model_dir / "model.onnx").write_bytes(b"this is not an ONNX graph" * 100)
+    broken = Embedder(settings.model_copy(update={"embedding_model_path": model_dir}))
+    app = app_on(catalogue_conn, settings, pool, broken)
+    async with client_for(app) as http:
+        hybrid = await http.get("/search/semantic", params={"q": "Sholay", "type": "movie"})
+        vector_only = await http.get("/search/semantic", params={"q": "Sholay", "type": "movie", "mode": "vector"})
+        ready = await http.get("/health/ready")
+
+    sholay = await movie_id(catalogue_conn, "Sholay")
+    assert hybrid.status_code == vector_only.status_code == 200
+    assert hybrid.json()["items"][0]["id"] == sholay
+    assert vector_only.json()["items"][0]["id"] == sholay
+    assert {item["similarity"] for item in hybrid.json()["items"]} == {None}
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["embedding_model"].startswith("failed: ")
+    assert [r.levelname for r in caplog.records if r.name == "cinelibre.search.embedder"] == ["ERROR"]

@@ -19,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -111,6 +112,13 @@ def memory_bounded_batches(texts: list[str], most: int) -> list[list[int]]:
     return batches
 
 
+RELOAD_AFTER_SECONDS = 60
+
+
+class ModelUnavailableError(RuntimeError):
+    """The embedding model cannot be loaded (missing or corrupt file, wrong dimension)."""
+
+
 class Embedder:
     """Embeds documents in batches and queries one at a time (with an LRU cache of query vectors).
 
@@ -128,6 +136,7 @@ class Embedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._model: Any = None
         self.load_error: str | None = None  # why the last attempt to load failed (for /health/ready)
+        self._failed_at = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -166,11 +175,16 @@ class Embedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    # A model that failed to load is not tried again on every query (a missing or
+                    # corrupt file fails the same way each time), only once RELOAD_AFTER_SECONDS passed.
+                    if self.load_error is not None and time.monotonic() - self._failed_at < RELOAD_AFTER_SECONDS:
+                        raise ModelUnavailableError(self.load_error)
                     try:
                         self._model = self._load()
                     except Exception as error:
-                        self.load_error = f"{type(error).__name__}: {error}"
-                        raise
+                        self.load_error, self._failed_at = f"{type(error).__name__}: {error}", time.monotonic()
+                        logger.error("embedding model %s cannot be loaded: %s", self.model_name, self.load_error)
+                        raise ModelUnavailableError(self.load_error) from error
                     self.load_error = None
         return self._model
 

@@ -203,8 +203,14 @@ async def query_lexemes(conn: Connection, text: str) -> tuple[list[tuple[str, in
     return [(row["lexeme"], row["documents"]) for row in rows], size
 
 
-def _with_similarity(item_type: ItemType, ranked: sql.Composable) -> sql.Composable:
-    """Add the cosine similarity to the query, computed only for the rows `ranked` kept."""
+def _with_similarity(item_type: ItemType, ranked: sql.Composable, vector: np.ndarray | None) -> sql.Composable:
+    """Add the cosine similarity to the query, computed only for the rows `ranked` kept (none
+    without a query vector: the embedding model is unavailable)."""
+    if vector is None:
+        return sql.SQL(
+            "SELECT ranked.id, ranked.score, NULL::float8 AS similarity FROM ({ranked}) AS ranked "
+            "ORDER BY ranked.score DESC, ranked.id"
+        ).format(ranked=ranked)
     return sql.SQL(
         """
         SELECT ranked.id, ranked.score,
@@ -220,7 +226,7 @@ async def full_text(
     item_type: ItemType,
     *,
     query: FullTextQuery,
-    vector: np.ndarray,
+    vector: np.ndarray | None,
     model: str,
     limit: int,
     filters: SearchFilters,
@@ -238,7 +244,7 @@ async def full_text(
         "all": query.all_words, "any": query.any_word, "vector": vector, "model": model, "limit": limit,
         **filters.params(),
     }  # fmt: skip
-    rows = await (await conn.execute(_with_similarity(item_type, ranked), params)).fetchall()
+    rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
 
 
@@ -281,7 +287,7 @@ async def name_matches(
     item_type: ItemType,
     *,
     name_query: str,
-    vector: np.ndarray,
+    vector: np.ndarray | None,
     model: str,
     limit: int,
     filters: SearchFilters,
@@ -295,5 +301,5 @@ async def name_matches(
         """
     ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
     params = {"query": name_query, "vector": vector, "model": model, "limit": limit, **filters.params()}
-    rows = await (await conn.execute(_with_similarity(item_type, ranked), params)).fetchall()
+    rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]

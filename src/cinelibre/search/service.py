@@ -18,7 +18,7 @@ from cinelibre.database.connection import Connection
 from cinelibre.health.metrics import cache_requests
 from cinelibre.interactions import repository as interactions_repository
 from cinelibre.search import repository
-from cinelibre.search.embedder import Embedder
+from cinelibre.search.embedder import Embedder, ModelUnavailableError
 from cinelibre.search.repository import Candidate, FullTextQuery, SearchFilters
 from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchResults, SearchScope
 from cinelibre.types import ItemType
@@ -131,9 +131,17 @@ def _best_first(lists: list[list[Candidate]]) -> list[Candidate]:
 QUERY_VECTOR_TTL_SECONDS = 7 * 24 * 3600
 
 
-async def query_vector(embedder: Embedder, cache: Cache | None, query: str) -> np.ndarray:
+async def query_vector(embedder: Embedder, cache: Cache | None, query: str) -> np.ndarray | None:
     """The query's embedding: from this process's LRU, then the shared cache (when REDIS_URL is set:
-    one instance's work serves all), then the model."""
+    one instance's work serves all), then the model. None when the model cannot be loaded: search
+    then runs on full text and names alone (the embedder has logged why; /health/ready says so)."""
+    try:
+        return await _query_vector(embedder, cache, query)
+    except ModelUnavailableError:
+        return None
+
+
+async def _query_vector(embedder: Embedder, cache: Cache | None, query: str) -> np.ndarray:
     vector = embedder.cached_query(query)
     if vector is not None:
         cache_requests.labels("query_embedding", "hit").inc()
@@ -165,12 +173,14 @@ async def search(
     cache: Cache | None = None,
 ) -> list[MovieHit | BookHit]:
     vector = await query_vector(embedder, cache, query)
+    if vector is None and mode is SearchMode.VECTOR:
+        mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
     item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
     lexemes, catalogue_size = await repository.query_lexemes(conn, query)
     text_query = full_text_query(lexemes, catalogue_size)
     model = embedder.model_name
     ranked_lists: list[list[Candidate]] = []
-    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+    if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
         ranked_lists.append(_best_first([
             await repository.nearest(
                 conn, t, vector=vector, model=model, limit=CANDIDATES_PER_LIST, threshold=threshold, filters=filters

@@ -67,6 +67,7 @@ async def personalized(
     body = await service.personalized_cached(
         conn, cache, ttl_seconds=request.app.state.settings.personalized_cache_seconds, user_id=user.id,
         item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed,
+        popular_ttl_seconds=request.app.state.settings.popular_cache_seconds,
     )  # fmt: skip
     return Response(body, media_type="application/json")
 

@@ -130,6 +130,7 @@ async def item_embeddings(
         LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id AND bv.model = %(model)s
         """,
         {"types": [t for t, _ in candidates], "ids": [i for _, i in candidates], "model": model},
+        binary=True,
     )
     return {(row["item_type"], row["item_id"]): row["embedding"] for row in await cursor.fetchall()}
 
@@ -458,6 +459,7 @@ async def item_factors(
         JOIN model_item_factors f ON f.model_id = %(model)s AND f.item_type = c.item_type AND f.item_id = c.item_id
         """,
         {"model": model_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
+        binary=True,  # vectors arrive as numpy arrays: parsing their text was a sixth of a list's time
     )
     return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
 

@@ -1,3 +1,4 @@
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,7 @@ async def personalized_cached(
     limit: int,
     model: str,
     skip_viewed: bool,
+    popular_ttl_seconds: float = 0,
 ) -> bytes:
     """The user's list as a JSON body. The key holds the user's activity version and the serving
     models, so the user's next rating or view, or a new model, makes a fresh list at once on every
@@ -165,13 +167,32 @@ async def personalized_cached(
 
     async def compute() -> bytes:
         items = await personalized(
-            conn, user_id=user_id, item_type=item_type, limit=limit, model=model, skip_viewed=skip_viewed
-        )
+            conn, user_id=user_id, item_type=item_type, limit=limit, model=model, skip_viewed=skip_viewed,
+            cache=cache, popular_ttl_seconds=popular_ttl_seconds,
+        )  # fmt: skip
         return Recommendations(items=items).model_dump_json().encode()
 
     state = await repository.cache_state(conn, user_id)
     key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{limit}:{int(skip_viewed)}:{model}"
     return await cached(cache, "personalized", key, ttl_seconds, compute)
+
+
+async def _popular_candidates(
+    conn: Connection, cache: Cache | None, *, item_type: ItemType | None, ttl_seconds: float
+) -> list[tuple[str, int, float]]:
+    """The popular list personalized lists start from, as (type, id, score), as long as any list
+    needs: the same for every user, so shared through the cache as the popular endpoint's is."""
+
+    async def compute() -> bytes:
+        rows = await repository.popular_items(
+            conn, item_type=item_type, window_days=None, limit=CANDIDATES_PER_SOURCE + MAX_PADDING
+        )
+        return json.dumps([[row["item_type"], row["item_id"], row["score"]] for row in rows]).encode()
+
+    if cache is None:
+        return [tuple(row) for row in json.loads(await compute())]
+    key = item_type.value if item_type else "all"
+    return [tuple(row) for row in json.loads(await cached(cache, "popular_candidates", key, ttl_seconds, compute))]
 
 
 CANDIDATES_PER_SOURCE = 60
@@ -233,6 +254,8 @@ async def personalized(
     limit: int,
     model: str,
     skip_viewed: bool = True,
+    cache: Cache | None = None,
+    popular_ttl_seconds: float = 0,
 ) -> list[RecommendedMovie | RecommendedBook]:
     """The hybrid list (algorithms.blend, the same weighing the evaluation measures): popular for
     a user with no ratings; a content profile (mean embedding of what they liked) blended with
@@ -248,10 +271,10 @@ async def personalized(
 
     # Lists that cannot leave out what the user rated fetch a few more to make up for it.
     padded = CANDIDATES_PER_SOURCE + min(len(excluded), MAX_PADDING)
-    popular = await repository.popular_items(conn, item_type=item_type, window_days=None, limit=padded)
-    for rank, row in enumerate(popular):
-        found = candidate(row["item_type"], row["item_id"])
-        found.popularity, found.popularity_rank = row["score"], rank
+    popular = await _popular_candidates(conn, cache, item_type=item_type, ttl_seconds=popular_ttl_seconds)
+    for rank, (kind, item_id, score) in enumerate(popular[:padded]):
+        found = candidate(kind, item_id)
+        found.popularity, found.popularity_rank = score, rank
     ranking_model = await repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
     folded = await _fold_in_user(conn, user_id) if summary["count"] else None

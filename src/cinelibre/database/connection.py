@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from time import monotonic
 from typing import Annotated, Any
 
 import psycopg
@@ -32,8 +33,62 @@ async def prepare_connection(conn: AsyncConnection[Any]) -> None:
     await register_vector_async(conn)
 
 
-async def open_pool(database_url: str, settings: Settings, *, name: str = "primary") -> AsyncConnectionPool[Connection]:
-    pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+# While the database is not answering, a request waits at most this long for a connection (time
+# for one reconnection) instead of DATABASE_POOL_TIMEOUT_SECONDS: a prompt 503, not a stalled request.
+OUTAGE_WAIT_SECONDS = 2.0
+# The pool reopens a lost connection with growing pauses (1 s, 2 s, 4 s...) for this long, then
+# gives that slot up; the next request that finds no connection starts a fresh attempt. Kept short
+# so that, while requests come in, there is an attempt about every second: once the database is
+# back, service resumes within about a second.
+RECONNECT_TIMEOUT_SECONDS = 2.0
+
+
+class Pool(AsyncConnectionPool[Connection]):
+    """A connection pool that notices when the database stops answering.
+
+    Each connection is checked (an empty query) as it is handed out, so one the server has closed
+    is replaced instead of failing a request. A request waits for a connection in turns of at most
+    OUTAGE_WAIT_SECONDS, up to the pool's timeout, and stops waiting as soon as a check or another
+    request has found the database gone. (A request still waiting after a turn queues again
+    behind newer ones: the price, in an overloaded pool, of a bounded wait in an outage.)"""
+
+    def __init__(self, conninfo: str, **kwargs: Any) -> None:
+        super().__init__(conninfo, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS, **kwargs)
+        self.database_lost = False
+
+    async def getconn(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109 (the base signature)
+        started = monotonic()
+        deadline = started + (self.timeout if timeout is None else timeout)
+        while True:
+            if self.database_lost:
+                deadline = min(deadline, monotonic() + OUTAGE_WAIT_SECONDS)
+            try:
+                conn = await super().getconn(min(deadline - monotonic(), OUTAGE_WAIT_SECONDS))
+            except psycopg_pool.PoolTimeout:
+                if self.database_lost or monotonic() >= deadline:
+                    raise psycopg_pool.PoolTimeout(
+                        f"no connection from pool {self.name!r} in {monotonic() - started:.2f} s"
+                    ) from None
+                continue
+            try:
+                await self.check_connection(conn)
+            except BaseException as error:
+                await self.putconn(conn)  # a broken connection is closed and replaced
+                if not isinstance(error, psycopg.Error):
+                    raise
+                self.database_lost = True
+            else:
+                self.database_lost = False
+                return conn
+
+    async def putconn(self, conn: Connection) -> None:
+        if conn.broken:
+            self.database_lost = True
+        await super().putconn(conn)
+
+
+async def open_pool(database_url: str, settings: Settings, *, name: str = "primary") -> Pool:
+    pool = Pool(
         database_url,
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,

@@ -12,9 +12,13 @@ from anyio import to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
+from starlette.middleware.cors import CORSMiddleware
 
 from cinelibre import SERVICE_NAME, __version__
+from cinelibre.admin.endpoints import router as admin_router
+from cinelibre.admin.jobs import ChildProcessLauncher
 from cinelibre.auth.endpoints import router as auth_router
+from cinelibre.auth.rate_limits import open_rate_limiter
 from cinelibre.auth.security import PasswordHasher, TokenCodec, resolve_jwt_secret
 from cinelibre.cache import Cache, open_cache
 from cinelibre.catalog.endpoints import router as catalog_router
@@ -26,7 +30,7 @@ from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
-from cinelibre.middleware import BodySizeLimit, RequestMetrics
+from cinelibre.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
@@ -47,16 +51,26 @@ def install_runtime(
     embedder: Embedder | None = None,
     cache: Cache | None = None,
 ) -> None:
-    """Put on app.state what the routes read: the pools, the cache, the embedder and the auth helpers."""
+    """Put on app.state what the routes read: the pools, the cache, the embedder, the auth helpers
+    and the launcher of admin jobs."""
     app.state.settings = settings
     app.state.pool = pool
     app.state.read_pool = read_pool or pool
     app.state.cache = cache or open_cache(settings)
     app.state.embedder = embedder or Embedder(settings)
     app.state.token_codec = TokenCodec(
-        secret=resolve_jwt_secret(settings), lifetime=timedelta(minutes=settings.access_token_expire_minutes)
+        secret=resolve_jwt_secret(settings),
+        lifetime=timedelta(minutes=settings.access_token_expire_minutes),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
     )
     app.state.password_hasher = PasswordHasher(rounds=settings.bcrypt_rounds)
+    app.state.rate_limiter = open_rate_limiter(settings)
+    app.state.job_launcher = ChildProcessLauncher(str(pool.conninfo))
+    if settings.redis_url:
+        logger.info("caches and rate limits shared through Redis at %s", settings.redis_url)
+    if not settings.rate_limits_enabled:
+        logger.warning("RATE_LIMITS=off: registering and logging in are not rate limited")
 
 
 async def _prepare_search(pool: AsyncConnectionPool[Connection], embedder: Embedder, settings: Settings) -> None:
@@ -124,6 +138,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 task.cancel()
         finally:
             await app.state.cache.close()
+            await app.state.rate_limiter.close()
             if read_pool is not None:
                 await read_pool.close()
             await pool.close()
@@ -150,7 +165,19 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMetrics)
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
-    for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router):
+    if settings.cors_origins:
+        # Outside the body limit and the routes, so their error answers are readable cross-origin too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
+    for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router, admin_router):
         app.include_router(router)
     for router in (search_router, recommend_router):
         app.include_router(router)

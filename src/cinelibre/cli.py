@@ -23,7 +23,7 @@ from cinelibre.catalog.service import UpsertOutcome
 from cinelibre.database import migrate
 from cinelibre.database.connection import connection_kwargs, open_pool
 from cinelibre.database.embedded import open_database
-from cinelibre.errors import InvalidInputError
+from cinelibre.errors import InvalidInputError, NotFoundError
 from cinelibre.logs import configure_logging
 from cinelibre.movielens import reader as movielens_reader
 from cinelibre.movielens import service as movielens_service
@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 import_app = typer.Typer(help="Bring data into the catalogue.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -114,6 +116,39 @@ def db_migrate() -> None:
 def db_schema() -> None:
     """Print the whole schema as one SQL script (what database_schema.sql holds)."""
     typer.echo(migrate.schema_sql(), nl=False)
+
+
+async def _set_admin(database_url: str, settings: Settings, email: str, is_admin: bool) -> None:
+    from cinelibre.auth import service as auth_service
+
+    kwargs = connection_kwargs(settings)
+    async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn, conn.transaction():
+        await auth_service.set_admin(conn, email=email, is_admin=is_admin)
+
+
+def _change_admin(email: str, is_admin: bool) -> None:
+    settings = _settings()
+    with open_database(settings.database_url, settings.data_dir) as database:
+        migrate.upgrade_to_head(database.url)
+        try:
+            asyncio.run(_set_admin(database.url, settings, email, is_admin))
+        except NotFoundError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from error
+
+
+@users_app.command("grant-admin")
+def grant_admin(email: Annotated[str, typer.Argument(help="The account's email (any case).")]) -> None:
+    """Let an account use the /admin operations (retrain, syncs). Takes effect on its next request."""
+    _change_admin(email, True)
+    console.print(f"{email} is now an administrator.")
+
+
+@users_app.command("revoke-admin")
+def revoke_admin(email: Annotated[str, typer.Argument(help="The account's email (any case).")]) -> None:
+    """Take the /admin operations away from an account. Takes effect on its next request."""
+    _change_admin(email, False)
+    console.print(f"{email} is no longer an administrator.")
 
 
 async def _import_movielens(database_url: str, settings: Settings, path: Path, with_ratings: bool) -> None:

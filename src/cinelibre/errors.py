@@ -65,6 +65,22 @@ class AuthenticationError(ServiceError):
     code = "not_authenticated"
 
 
+class ForbiddenError(ServiceError):
+    """The caller is known but may not do this."""
+
+    status_code = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class TooManyRequestsError(ServiceError):
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -75,7 +91,7 @@ STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
-    429: "too_many_requests",
+    429: "rate_limited",
     503: "service_unavailable",
 }
 
@@ -121,8 +137,15 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
 async def _handle_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     details = [ErrorDetail(field=exc.field, message=exc.message)] if exc.field else []
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    return error_response(int(exc.status_code), exc.message, code=exc.code, details=details, headers=headers)
+    return error_response(int(exc.status_code), exc.message, code=exc.code, details=details, headers=_headers(exc))
+
+
+def _headers(exc: ServiceError) -> dict[str, str] | None:
+    if isinstance(exc, AuthenticationError):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyRequestsError):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return None
 
 
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:

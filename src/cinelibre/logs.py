@@ -1,9 +1,13 @@
 """Log set-up shared by `cinelibre serve` and the gunicorn entry point: one line per record on
 stderr, JSON by default (LOG_FORMAT), each carrying the id of the request it belongs to ("-"
 outside requests). The id comes from the caller's X-Request-ID header when it is a UUID, else is
-made here, and is echoed in the response's X-Request-ID header."""
+made here, and is echoed in the response's X-Request-ID header.
+
+Every record passes through SecretRedactor on its way out: whatever a message, its arguments or
+a traceback carry that looks like a token, a password or a URL's password is replaced."""
 
 import logging
+import re
 
 from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -22,9 +26,64 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(messag
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 
 
+REDACTED = "[redacted]"
+# A setting or field name that holds a secret, with an optional closing quote ("password": ...).
+SECRET_KEY = r"""(\b[a-z0-9_]*(?:password|passwd|pwd|secret|secret_key|api_?key|access_token|token)["']?)"""
+SECRET_PATTERNS = [
+    # A JWT: three base64url parts, the first a JSON header ('{"' encodes as "eyJ").
+    (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+    # Whatever follows "Bearer" in an Authorization header.
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
+    # password=..., "password": "...", JWT_SECRET_KEY=..., api_key: ..., access_token=... (in messages,
+    # connection strings, query strings): a quoted value up to its closing quote, else up to a separator.
+    (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)([\"'])(?:(?!\3).)*\3"), rf"\g<1>\g<2>\g<3>{REDACTED}\g<3>"),
+    (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)(?![\"'\[])[^\s&\"',;}}]+"), rf"\g<1>\g<2>{REDACTED}"),
+    # The password in scheme://user:password@host (postgresql://, redis://, https://, ...).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^@/\s]+@"), rf"\g<1>{REDACTED}@"),
+]
+
+
+# Every pattern above needs one of these words: most lines (the access log's) have none and
+# are let through after this one quick search.
+MIGHT_HOLD_A_SECRET = re.compile(r"(?i)eyJ|bearer|://|passw|pwd|secret|api_?key|token")
+
+
+def redact(text: str) -> str:
+    if not MIGHT_HOLD_A_SECRET.search(text):
+        return text
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces secrets in the formatted message and in any traceback. On the handler, so it sees
+    the records of every logger, the servers' included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracebacks = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message or record.args:
+            record.msg, record.args = redacted, None
+        if record.exc_info:
+            # Formatted here, so the formatter prints this text rather than formatting it again.
+            record.exc_text = redact(self._tracebacks.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(CorrelationIdFilter(default_value="-"))
+    handler.addFilter(SecretRedactor())
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, reserved_attrs=LEFT_OUT))
     else:

@@ -1,11 +1,13 @@
 """Service configuration, read once from the environment (and an optional `.env` file)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cinelibre.types import LanguageCode
@@ -14,6 +16,10 @@ from cinelibre.types import LanguageCode
 # server-side prepared statements between transactions.
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 MIN_JWT_SECRET_LENGTH = 32
+DEFAULT_JWT_ISSUER = "cinelibre"
+DEFAULT_JWT_AUDIENCE = "cinelibre-api"
+# What a browser origin looks like to the CORS check: scheme, host and port, nothing after.
+ORIGIN_PATTERN = re.compile(r"^https?://[^/\s]+$")
 
 
 class ConfigurationError(RuntimeError):
@@ -100,12 +106,59 @@ class Settings(BaseSettings):
 
     jwt_secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
+    # Tokens carry these as `iss` and `aud` and are refused when they differ, so a token minted
+    # for another service sharing the secret does not open this one. Empty: no such claim.
+    jwt_issuer: str | None = DEFAULT_JWT_ISSUER
+    jwt_audience: str | None = DEFAULT_JWT_AUDIENCE
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # Rate limits on registering and logging in, counted per client address and per account
+    # (in Redis when REDIS_URL is set, so every instance shares them). "off" is for load tests
+    # and trusted networks. Limits read like "10/minute" or "100 per 2 hours".
+    rate_limits: Literal["on", "off"] = "on"
+    login_rate_limit: str = "10/minute"  # login attempts per client address
+    login_account_rate_limit: str = "5/minute"  # login attempts per email, from any address
+    register_rate_limit: str = "10/hour"  # registrations per client address
+    # After this many failed logins in a row for one email, each further attempt waits
+    # 2^(failures - this) seconds, up to the cap; a successful login starts the count again.
+    login_backoff_after_failures: int = Field(default=5, ge=1, le=1000)
+    login_backoff_max_seconds: int = Field(default=900, ge=1, le=86_400)
+
+    # Browser origins allowed to call the API from their pages (JSON list, e.g.
+    # ["https://cinelibre.example"]); empty: no cross-origin access. Credentials (cookies) are
+    # never needed for Bearer tokens, and never allowed together with "*".
+    cors_origins: list[str] = []
+    cors_allow_credentials: bool = False
 
     # The seed configured the database this way; we only read them to explain the change.
     supabase_url: str | None = None
     supabase_key: SecretStr | None = None
+
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def _empty_means_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("login_rate_limit", "login_account_rate_limit", "register_rate_limit")
+    @classmethod
+    def _is_a_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError with the offending text
+        return value
+
+    @model_validator(mode="after")
+    def _check_cors(self) -> "Settings":
+        for origin in self.cors_origins:
+            if origin != "*" and not ORIGIN_PATTERN.match(origin):
+                raise ConfigurationError(
+                    f"CORS_ORIGINS entry {origin!r} is not an origin: write scheme, host and port only, "
+                    "e.g. https://cinelibre.example (no path, no trailing slash)."
+                )
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ConfigurationError(
+                'CORS_ORIGINS ["*"] cannot be combined with CORS_ALLOW_CREDENTIALS=true: list the origins instead.'
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_secrets(self) -> "Settings":
@@ -123,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits == "on"
 
     @property
     def uses_transaction_pooler(self) -> bool:

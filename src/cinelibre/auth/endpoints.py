@@ -1,23 +1,81 @@
 from fastapi import APIRouter, status
 
 from cinelibre.auth import service
-from cinelibre.auth.dependencies import CurrentUser, Hasher, Tokens
-from cinelibre.auth.schemas import TokenResponse, UserLogin, UserPublic, UserRegister
+from cinelibre.auth.dependencies import ClientAddress, CurrentUser, Hasher, Limiter, Tokens
+from cinelibre.auth.schemas import (
+    AccountExport,
+    PasswordChange,
+    PasswordConfirmation,
+    TokenResponse,
+    UserLogin,
+    UserPublic,
+    UserRegister,
+)
 from cinelibre.database.connection import DbConnection
+from cinelibre.errors import ErrorResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-
-@router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(data: UserRegister, conn: DbConnection, hasher: Hasher, tokens: Tokens) -> TokenResponse:
-    return await service.register(conn, data=data, hasher=hasher, tokens=tokens)
+RATE_LIMITED = {429: {"model": ErrorResponse, "description": "Too many attempts; see the Retry-After header."}}
 
 
-@router.post("/login")
-async def login(data: UserLogin, conn: DbConnection, hasher: Hasher, tokens: Tokens) -> TokenResponse:
-    return await service.login(conn, data=data, hasher=hasher, tokens=tokens)
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=RATE_LIMITED)
+async def register(
+    data: UserRegister, conn: DbConnection, hasher: Hasher, tokens: Tokens, limiter: Limiter, address: ClientAddress
+) -> TokenResponse:
+    return await service.register(conn, data=data, hasher=hasher, tokens=tokens, limiter=limiter, address=address)
+
+
+@router.post("/login", responses=RATE_LIMITED)
+async def login(
+    data: UserLogin, conn: DbConnection, hasher: Hasher, tokens: Tokens, limiter: Limiter, address: ClientAddress
+) -> TokenResponse:
+    return await service.login(conn, data=data, hasher=hasher, tokens=tokens, limiter=limiter, address=address)
 
 
 @router.get("/me")
 async def me(user: CurrentUser) -> UserPublic:
     return user
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=RATE_LIMITED)
+async def delete_me(
+    data: PasswordConfirmation,
+    user: CurrentUser,
+    conn: DbConnection,
+    hasher: Hasher,
+    limiter: Limiter,
+    address: ClientAddress,
+) -> None:
+    """Delete the caller's account, ratings and interactions, for good."""
+    await service.delete_account(
+        conn, user=user, password=data.password, hasher=hasher, limiter=limiter, address=address
+    )
+
+
+@router.get("/me/export")
+async def export_me(user: CurrentUser, conn: DbConnection) -> AccountExport:
+    """Everything kept about the caller, as JSON."""
+    return await service.export_account(conn, user=user)
+
+
+@router.post("/password", responses=RATE_LIMITED)
+async def change_password(
+    data: PasswordChange,
+    user: CurrentUser,
+    conn: DbConnection,
+    hasher: Hasher,
+    tokens: Tokens,
+    limiter: Limiter,
+    address: ClientAddress,
+) -> TokenResponse:
+    """Change the password. Every token issued before stops working; use the one returned."""
+    return await service.change_password(
+        conn, user=user, data=data, hasher=hasher, tokens=tokens, limiter=limiter, address=address
+    )
+
+
+@router.post("/logout-all")
+async def log_out_everywhere(user: CurrentUser, conn: DbConnection, tokens: Tokens) -> TokenResponse:
+    """Make every token issued so far stop working (on every device); use the one returned."""
+    return await service.log_out_everywhere(conn, user=user, tokens=tokens)

@@ -1,8 +1,10 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from cinelibre.interactions.schemas import InteractionPublic
+from cinelibre.ratings.schemas import RatingWithItem
 from cinelibre.types import bounded_text
 
 # bcrypt only reads the first 72 bytes of a password; longer ones are refused, not silently cut.
@@ -10,8 +12,19 @@ BCRYPT_MAX_PASSWORD_BYTES = 72
 MIN_PASSWORD_LENGTH = 6
 
 Name = bounded_text(min_length=1, max_length=100)
-# Not stripped: spaces are part of a password. The byte limit is checked below.
-Password = bounded_text(min_length=MIN_PASSWORD_LENGTH, max_length=BCRYPT_MAX_PASSWORD_BYTES, strip=False)
+
+
+def _fits_bcrypt(password: str) -> str:
+    if len(password.encode()) > BCRYPT_MAX_PASSWORD_BYTES:
+        raise ValueError(f"must be at most {BCRYPT_MAX_PASSWORD_BYTES} bytes long")
+    return password
+
+
+# Not stripped: spaces are part of a password.
+Password = Annotated[
+    bounded_text(min_length=MIN_PASSWORD_LENGTH, max_length=BCRYPT_MAX_PASSWORD_BYTES, strip=False),
+    AfterValidator(_fits_bcrypt),
+]
 
 
 class _Credentials(BaseModel):
@@ -19,13 +32,6 @@ class _Credentials(BaseModel):
 
     email: Annotated[EmailStr, Field(max_length=254)]
     password: Password
-
-    @field_validator("password")
-    @classmethod
-    def _fits_bcrypt(cls, password: str) -> str:
-        if len(password.encode()) > BCRYPT_MAX_PASSWORD_BYTES:
-            raise ValueError(f"must be at most {BCRYPT_MAX_PASSWORD_BYTES} bytes long")
-        return password
 
 
 class UserRegister(_Credentials):
@@ -36,6 +42,21 @@ class UserLogin(_Credentials):
     pass
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Password
+    new_password: Password
+
+
+class PasswordConfirmation(BaseModel):
+    """Sent to delete the account: the password, so a token alone cannot do it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Password
+
+
 class UserPublic(BaseModel):
     id: int
     email: str
@@ -43,7 +64,22 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
+class SignedInUser(UserPublic):
+    """The caller, as route dependencies see them; answers show only UserPublic's fields."""
+
+    is_admin: bool
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     user: UserPublic
+
+
+class AccountExport(BaseModel):
+    """Everything CineLibre keeps about one account (GET /auth/me/export)."""
+
+    exported_at: datetime
+    account: UserPublic
+    ratings: list[RatingWithItem]
+    interactions: list[InteractionPublic]

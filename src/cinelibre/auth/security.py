@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import bcrypt
 import jwt
 from anyio import to_thread
 from cachetools import LRUCache
 
-from cinelibre.settings import ConfigurationError, Settings
+from cinelibre.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,35 +53,73 @@ class InvalidTokenError(Exception):
     pass
 
 
+class TokenSubject(NamedTuple):
+    """Whom a valid token names, and the account's token version it was issued under."""
+
+    user_id: int
+    version: int
+
+
 # Checking a token's signature costs more than the rest of a cached answer; a client sends the
 # same token request after request, so tokens already checked are remembered until they expire.
+# Only the signature and the times are remembered: the version is compared with the account's
+# row on every request.
 VERIFIED_TOKENS_KEPT = 10_000
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "ver"]
 
 
 @dataclass(frozen=True)
 class TokenCodec:
     secret: str
     lifetime: timedelta
-    _verified: LRUCache[str, tuple[int, float]] = field(
+    issuer: str | None = DEFAULT_JWT_ISSUER
+    audience: str | None = DEFAULT_JWT_AUDIENCE
+    _verified: LRUCache[str, tuple[TokenSubject, float]] = field(
         default_factory=lambda: LRUCache(maxsize=VERIFIED_TOKENS_KEPT), init=False, repr=False, compare=False
     )
 
-    def issue(self, user_id: int) -> str:
+    def issue(self, user_id: int, version: int = 0) -> str:
         now = datetime.now(UTC)
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self.lifetime}
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "ver": version,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime,
+        }
+        if self.issuer:
+            claims["iss"] = self.issuer
+        if self.audience:
+            claims["aud"] = self.audience
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
-    def user_id(self, token: str) -> int:
+    def subject(self, token: str) -> TokenSubject:
+        """Raises InvalidTokenError unless the token is an HS256 token signed with our secret, for
+        our issuer and audience, valid now, and names a user and a token version."""
         known = self._verified.get(token)
         if known is not None and known[1] > time.time():
             return known[0]
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
-            user_id = int(claims["sub"])
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[JWT_ALGORITHM],  # never "none", nor whatever the token's header asks for
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": self._required_claims},
+            )
+            version = claims["ver"]
+            if type(version) is not int:
+                raise ValueError("the ver claim must be an integer")
+            subject = TokenSubject(user_id=int(claims["sub"]), version=version)
         except (jwt.PyJWTError, ValueError) as error:
             raise InvalidTokenError(str(error)) from error
-        self._verified[token] = (user_id, float(claims["exp"]))
-        return user_id
+        self._verified[token] = (subject, float(claims["exp"]))
+        return subject
+
+    @cached_property
+    def _required_claims(self) -> list[str]:
+        return REQUIRED_CLAIMS + (["iss"] if self.issuer else []) + (["aud"] if self.audience else [])
 
 
 def resolve_jwt_secret(settings: Settings) -> str:

@@ -1,10 +1,28 @@
+from datetime import UTC, datetime
+from typing import Any
+
 from cinelibre.auth import repository
-from cinelibre.auth.schemas import TokenResponse, UserLogin, UserPublic, UserRegister
+from cinelibre.auth.rate_limits import AuthRateLimiter
+from cinelibre.auth.schemas import (
+    AccountExport,
+    PasswordChange,
+    SignedInUser,
+    TokenResponse,
+    UserLogin,
+    UserPublic,
+    UserRegister,
+)
 from cinelibre.auth.security import InvalidTokenError, PasswordHasher, TokenCodec
 from cinelibre.database.connection import Connection
-from cinelibre.errors import AuthenticationError, ConflictError
+from cinelibre.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from cinelibre.interactions import service as interactions_service
+from cinelibre.ratings import service as ratings_service
 
 WRONG_CREDENTIALS = "Incorrect email or password."
+# One message for every refused token (bad, expired, revoked, or its account deleted), so a
+# token's answer tells nothing about the account behind it.
+INVALID_TOKEN = "The access token is invalid or has expired."
+WRONG_PASSWORD = "The password is not correct."
 
 
 def normalise_email(email: str) -> str:
@@ -13,31 +31,143 @@ def normalise_email(email: str) -> str:
 
 
 async def register(
-    conn: Connection, *, data: UserRegister, hasher: PasswordHasher, tokens: TokenCodec
+    conn: Connection,
+    *,
+    data: UserRegister,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    limiter: AuthRateLimiter,
+    address: str,
 ) -> TokenResponse:
+    await limiter.register_attempt(address)
+    # Hashed before the email is looked at, so a taken email costs the same time as a new one.
+    # The 409 itself still says the email is taken: without a confirmation email, registering
+    # cannot hide that; the rate limit is what keeps anyone from asking about many addresses.
     password_hash = await hasher.hash(data.password)
     user = await repository.insert_user(
         conn, email=normalise_email(data.email), name=data.name, password_hash=password_hash
     )
     if user is None:
         raise ConflictError("An account with this email already exists.", field="email")
-    return TokenResponse(access_token=tokens.issue(user["id"]), user=UserPublic.model_validate(user))
+    return _token_response(user, tokens)
 
 
-async def login(conn: Connection, *, data: UserLogin, hasher: PasswordHasher, tokens: TokenCodec) -> TokenResponse:
-    user = await repository.get_by_email(conn, normalise_email(data.email))
+async def login(
+    conn: Connection,
+    *,
+    data: UserLogin,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    limiter: AuthRateLimiter,
+    address: str,
+) -> TokenResponse:
+    email = normalise_email(data.email)
+    await limiter.login_attempt(address, email)
+    user = await repository.get_by_email(conn, email)
     password_hash = user["password_hash"] if user else None
+    # An unknown email still costs a bcrypt check (against a decoy hash) and counts as a failure.
     if not await hasher.verify(data.password, password_hash) or user is None:
+        await limiter.login_failed(email)
         raise AuthenticationError(WRONG_CREDENTIALS)
-    return TokenResponse(access_token=tokens.issue(user["id"]), user=UserPublic.model_validate(user))
+    await limiter.login_succeeded(email)
+    return _token_response(user, tokens)
 
 
-async def user_for_token(conn: Connection, *, token: str, tokens: TokenCodec) -> UserPublic:
+async def user_for_token(conn: Connection, *, token: str, tokens: TokenCodec) -> SignedInUser:
     try:
-        user_id = tokens.user_id(token)
+        subject = tokens.subject(token)
     except InvalidTokenError as error:
-        raise AuthenticationError("The access token is invalid or has expired.") from error
-    user = await repository.get_login_user(conn, user_id)
+        raise AuthenticationError(INVALID_TOKEN) from error
+    user = await repository.get_login_user(conn, user_id=subject.user_id, token_version=subject.version)
     if user is None:
-        raise AuthenticationError("The access token's account no longer exists.")
+        raise AuthenticationError(INVALID_TOKEN)
+    return SignedInUser.model_validate(user)
+
+
+async def change_password(
+    conn: Connection,
+    *,
+    user: SignedInUser,
+    data: PasswordChange,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    limiter: AuthRateLimiter,
+    address: str,
+) -> TokenResponse:
+    """Set a new password; every token issued before stops working. Returns a fresh token."""
+    await _confirm_password(
+        conn, user=user, password=data.current_password, field="current_password", hasher=hasher,
+        limiter=limiter, address=address,
+    )  # fmt: skip
+    row = await repository.revoke_tokens(conn, user.id, password_hash=await hasher.hash(data.new_password))
+    if row is None:
+        raise AuthenticationError(INVALID_TOKEN)
+    return _token_response(row, tokens)
+
+
+async def log_out_everywhere(conn: Connection, *, user: SignedInUser, tokens: TokenCodec) -> TokenResponse:
+    """Every token issued so far stops working; the caller carries on with the one returned."""
+    row = await repository.revoke_tokens(conn, user.id)
+    if row is None:
+        raise AuthenticationError(INVALID_TOKEN)
+    return _token_response(row, tokens)
+
+
+async def delete_account(
+    conn: Connection,
+    *,
+    user: SignedInUser,
+    password: str,
+    hasher: PasswordHasher,
+    limiter: AuthRateLimiter,
+    address: str,
+) -> None:
+    """Delete the account with its ratings (taken out of their items' counts and averages) and
+    interactions."""
+    await _confirm_password(
+        conn, user=user, password=password, field="password", hasher=hasher, limiter=limiter, address=address
+    )
+    await ratings_service.delete_all_of_user(conn, user_id=user.id)
+    await interactions_service.delete_all_of_user(conn, user_id=user.id)
+    await repository.delete_user(conn, user.id)
+
+
+async def export_account(conn: Connection, *, user: SignedInUser) -> AccountExport:
+    return AccountExport(
+        exported_at=datetime.now(UTC),
+        account=UserPublic.model_validate(user.model_dump()),
+        ratings=await ratings_service.all_of_user(conn, user_id=user.id),
+        interactions=await interactions_service.all_of_user(conn, user_id=user.id),
+    )
+
+
+async def set_admin(conn: Connection, *, email: str, is_admin: bool) -> UserPublic:
+    user = await repository.set_admin(conn, email=normalise_email(email), is_admin=is_admin)
+    if user is None:
+        raise NotFoundError(f"No account has the email {email}.", field="email")
     return UserPublic.model_validate(user)
+
+
+async def _confirm_password(
+    conn: Connection,
+    *,
+    user: SignedInUser,
+    password: str,
+    field: str,
+    hasher: PasswordHasher,
+    limiter: AuthRateLimiter,
+    address: str,
+) -> None:
+    """The same limits and backoff as logging in: a stolen token must not become a way to guess
+    the password."""
+    await limiter.login_attempt(address, user.email)
+    if not await hasher.verify(password, await repository.get_password_hash(conn, user.id)):
+        await limiter.login_failed(user.email)
+        raise InvalidInputError(WRONG_PASSWORD, field=field)
+    await limiter.login_succeeded(user.email)
+
+
+def _token_response(user: dict[str, Any], tokens: TokenCodec) -> TokenResponse:
+    return TokenResponse(
+        access_token=tokens.issue(user["id"], user["token_version"]), user=UserPublic.model_validate(user)
+    )

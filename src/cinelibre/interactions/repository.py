@@ -36,3 +36,16 @@ async def list_for_user(conn: Connection, *, user_id: int, skip: int, limit: int
     total_row = await count.fetchone()
     assert total_row is not None
     return rows, total_row["total"]
+
+
+async def delete_all_for_user(conn: Connection, *, user_id: int) -> int:
+    cursor = await conn.execute("DELETE FROM interactions WHERE user_id = %s", (user_id,))
+    return cursor.rowcount
+
+
+async def all_for_user(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
+    """Every interaction of the user, oldest first (for a data export)."""
+    cursor = await conn.execute(
+        f"SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s ORDER BY created_at, id", (user_id,)
+    )
+    return await cursor.fetchall()

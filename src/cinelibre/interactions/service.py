@@ -23,3 +23,11 @@ async def list_mine(conn: Connection, *, user_id: int, page: PageRequest) -> Pag
     rows, total = await repository.list_for_user(conn, user_id=user_id, skip=page.skip, limit=page.limit)
     items = [InteractionPublic.model_validate(row) for row in rows]
     return Page(items=items, total=total, skip=page.skip, limit=page.limit)
+
+
+async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
+    return await repository.delete_all_for_user(conn, user_id=user_id)
+
+
+async def all_of_user(conn: Connection, *, user_id: int) -> list[InteractionPublic]:
+    return [InteractionPublic.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]

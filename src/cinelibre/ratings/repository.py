@@ -115,3 +115,54 @@ async def insert_many(conn: Connection, rows: list[tuple[int, str, int, float]])
             ON CONFLICT ON CONSTRAINT ratings_one_per_item DO NOTHING""",
             rows,
         )
+
+
+# Removing all of a user's ratings and taking them out of their items' aggregates, in one
+# statement: each item table gets one set-based update. Item rows are locked in id order first,
+# so two of these running at once over shared items wait for each other instead of deadlocking.
+DELETE_ALL_COUNTED = """
+    WITH removed AS (
+        DELETE FROM ratings WHERE user_id = %(user_id)s RETURNING item_type, item_id, rating
+    ), totals AS (
+        SELECT item_type, item_id, count(*) AS n, sum(rating) AS total FROM removed GROUP BY item_type, item_id
+    ), locked_movies AS (
+        SELECT id FROM movies WHERE id IN (SELECT item_id FROM totals WHERE item_type = 'movie')
+        ORDER BY id FOR NO KEY UPDATE
+    ), movies_counted AS (
+        UPDATE movies SET rating_count = rating_count - t.n, rating_sum = rating_sum - t.total
+        FROM totals t JOIN locked_movies l ON l.id = t.item_id
+        WHERE t.item_type = 'movie' AND movies.id = t.item_id
+    ), locked_books AS (
+        SELECT id FROM books WHERE id IN (SELECT item_id FROM totals WHERE item_type = 'book')
+        ORDER BY id FOR NO KEY UPDATE
+    ), books_counted AS (
+        UPDATE books SET rating_count = rating_count - t.n, rating_sum = rating_sum - t.total
+        FROM totals t JOIN locked_books l ON l.id = t.item_id
+        WHERE t.item_type = 'book' AND books.id = t.item_id
+    )
+    SELECT count(*) AS removed FROM removed
+"""
+
+
+async def delete_all_counted(conn: Connection, *, user_id: int) -> int:
+    """Delete every rating of the user, keeping item aggregates in step; returns how many."""
+    row = await (await conn.execute(DELETE_ALL_COUNTED, {"user_id": user_id})).fetchone()
+    assert row is not None
+    return row["removed"]
+
+
+async def all_for_user(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
+    """Every rating of the user with its item's title, oldest first (for a data export)."""
+    cursor = await conn.execute(
+        """
+        SELECT r.id, r.item_id, r.item_type, r.rating::float8 AS rating, r.created_at, r.updated_at,
+               coalesce(m.title, b.title) AS title
+        FROM ratings r
+        LEFT JOIN movies m ON m.id = r.movie_id
+        LEFT JOIN books b ON b.id = r.book_id
+        WHERE r.user_id = %s
+        ORDER BY r.created_at, r.id
+        """,
+        (user_id,),
+    )
+    return await cursor.fetchall()

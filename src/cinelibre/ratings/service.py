@@ -48,3 +48,12 @@ async def list_mine(
     )
     items = [RatingWithItem.model_validate(row) for row in rows]
     return Page(items=items, total=total, skip=page.skip, limit=page.limit)
+
+
+async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
+    """Remove the user's every rating (their items' counts and averages follow); returns how many."""
+    return await repository.delete_all_counted(conn, user_id=user_id)
+
+
+async def all_of_user(conn: Connection, *, user_id: int) -> list[RatingWithItem]:
+    return [RatingWithItem.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]

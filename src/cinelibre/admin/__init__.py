@@ -1,0 +1,1 @@
+"""Operations for administrators over HTTP: retraining, catalogue syncs and their history."""

@@ -1,0 +1,43 @@
+"""Long jobs (training, syncs) started from the API run as `cinelibre ...` child processes, as
+the background retraining does: the API keeps its memory and event loop, and each job's own lock
+keeps two runs of it apart however they were started."""
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class JobLauncher(Protocol):
+    async def start(self, *args: str) -> None: ...
+
+
+class ChildProcessLauncher:
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._running: set[asyncio.Task[int]] = set()
+
+    async def start(self, *args: str) -> None:
+        """Start `cinelibre *args` against this API's database and return at once."""
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cinelibre", *args,
+            env=os.environ | {"DATABASE_URL": self._database_url}, stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        logger.info("started `cinelibre %s` (pid %s)", " ".join(args), child.pid)
+        waiting = asyncio.create_task(self._wait(child, args))
+        self._running.add(waiting)  # a reference, so the task is not collected before it ends
+        waiting.add_done_callback(self._running.discard)
+
+    async def wait_all(self) -> list[int]:
+        """The exit codes of the children still running, once they end."""
+        return list(await asyncio.gather(*self._running))
+
+    @staticmethod
+    async def _wait(child: asyncio.subprocess.Process, args: tuple[str, ...]) -> int:
+        code = await child.wait()
+        log = logger.info if code == 0 else logger.warning
+        log("`cinelibre %s` (pid %s) ended with exit code %s", " ".join(args), child.pid, code)
+        return code

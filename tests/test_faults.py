@@ -229,7 +229,10 @@ def test_ratings_flow_through_a_database_restart_and_every_acknowledged_one_is_k
         f"accepted {recovery_seconds:.2f} s after the restart"
     )
     assert [(a.status, a.body) for a in refused if a.status != 503] == []
-    assert max(a.seconds for a in answers) < SLOWEST_ANSWER_SECONDS
+    # Asked while the database is down: answered fast. Caught by the shutdown itself (pg_ctl waits
+    # up to a couple of seconds for their queries): still answered, never left hanging.
+    assert max(a.seconds for a in while_stopped) < SLOWEST_ANSWER_SECONDS
+    assert max(a.seconds for a in answers) < SLOWEST_ANSWER_SECONDS + (stopped - stopping)
     assert {a.status for a in while_stopped} == {503}
     assert {a.user_id for a in while_stopped} == {user_id for user_id, _ in users}
     for answer in refused:

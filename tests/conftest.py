@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
+import redis
 from fastapi import FastAPI
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -183,3 +184,15 @@ def shared_data() -> Path:
     if not SHARED_DATA_DIR.is_dir():
         pytest.skip(f"MovieLens copies not found in {SHARED_DATA_DIR} (set CINELIBRE_SHARED_DATA)")
     return SHARED_DATA_DIR
+
+
+def empty_redis_database(url: str, what: str) -> str:
+    """Flush the Redis database at `url` for one test, or skip it saying `what` goes untested."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as error:
+        pytest.skip(f"Redis not reachable at {url} ({error}); {what} not tested")
+    finally:
+        client.close()
+    return url

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import redis
 
 from cinelibre.cache import MemoryCache, RedisCache, cached
 from cinelibre.health.metrics import cache_requests
 from cinelibre.search.embedder import Embedder
-from tests.conftest import app_on, client_for
+from tests.conftest import app_on, client_for, empty_redis_database
 from tests.factories import register
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -20,15 +19,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 @pytest.fixture
 def redis_url() -> str:
-    """An empty Redis database for one test, or a skip saying why."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError as error:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({error}); the Redis cache path is not tested")
-    finally:
-        client.close()
-    return REDIS_URL
+    return empty_redis_database(REDIS_URL, "the Redis cache path is")
 
 
 @pytest.fixture

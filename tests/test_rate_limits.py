@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 
 from cinelibre.auth.rate_limits import RateLimitPolicy, address_key
 from cinelibre.settings import Settings
-from tests.conftest import app_on
+from tests.conftest import app_on, empty_redis_database
 
 REDIS_URL = os.environ.get("TEST_RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Limits high enough to stay out of the way of the one a test is about.
@@ -180,14 +179,7 @@ def test_ipv6_clients_are_counted_by_their_64_network(address: str, counted_as: 
 
 @pytest.fixture
 def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError as error:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({error}); shared rate limits are not tested")
-    finally:
-        client.close()
-    return REDIS_URL
+    return empty_redis_database(REDIS_URL, "shared rate limits are")
 
 
 async def test_two_instances_share_the_counters_through_redis(make_app, redis_url: str) -> None:

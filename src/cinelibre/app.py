@@ -2,8 +2,6 @@
 
 import asyncio
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -93,7 +91,9 @@ async def _prepare_search(pool: AsyncConnectionPool[Connection], embedder: Embed
         logger.exception("preparing semantic search failed; the API keeps serving")
 
 
-async def _retrain_when_due(pool: AsyncConnectionPool[Connection], database_url: str, settings: Settings) -> None:
+async def _retrain_when_due(
+    pool: AsyncConnectionPool[Connection], jobs: ChildProcessLauncher, settings: Settings
+) -> None:
     """Every so often, if enough new ratings arrived, train a new rating model in a child process
     (`cinelibre train`): the API keeps its memory and event loop, and the training lock makes
     sure only one instance trains."""
@@ -103,10 +103,7 @@ async def _retrain_when_due(pool: AsyncConnectionPool[Connection], database_url:
             async with pool.connection() as conn:
                 due = await training.retraining_due(conn, min_new_ratings=settings.retrain_after_new_ratings)
             if due:
-                child = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "cinelibre", "train", env=os.environ | {"DATABASE_URL": database_url}
-                )
-                await child.wait()
+                await jobs.run("train")
         except Exception:
             logger.exception("background retraining failed; the current model keeps serving")
 
@@ -131,7 +128,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                     await demo_service.load_if_empty(conn)
             background = [
                 asyncio.create_task(_prepare_search(pool, app.state.embedder, settings)),
-                asyncio.create_task(_retrain_when_due(pool, database.url, settings)),
+                asyncio.create_task(_retrain_when_due(pool, app.state.job_launcher, settings)),
             ]
             yield
             for task in background:

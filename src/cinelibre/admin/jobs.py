@@ -22,14 +22,22 @@ class ChildProcessLauncher:
 
     async def start(self, *args: str) -> None:
         """Start `cinelibre *args` against this API's database and return at once."""
+        child = await self._spawn(args)
+        waiting = asyncio.create_task(self._wait(child, args))
+        self._running.add(waiting)  # a reference, so the task is not collected before it ends
+        waiting.add_done_callback(self._running.discard)
+
+    async def run(self, *args: str) -> int:
+        """Run `cinelibre *args` against this API's database to its end; its exit code."""
+        return await self._wait(await self._spawn(args), args)
+
+    async def _spawn(self, args: tuple[str, ...]) -> asyncio.subprocess.Process:
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cinelibre", *args,
             env=os.environ | {"DATABASE_URL": self._database_url}, stdin=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         logger.info("started `cinelibre %s` (pid %s)", " ".join(args), child.pid)
-        waiting = asyncio.create_task(self._wait(child, args))
-        self._running.add(waiting)  # a reference, so the task is not collected before it ends
-        waiting.add_done_callback(self._running.discard)
+        return child
 
     async def wait_all(self) -> list[int]:
         """The exit codes of the children still running, once they end."""

@@ -125,6 +125,22 @@ def app_on(
     return application
 
 
+UNREACHABLE_DATABASE_URL = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+
+
+@asynccontextmanager
+async def app_on_database(url: str, settings: Settings, embedder: Embedder | None = None) -> AsyncIterator[FastAPI]:
+    """An app on a pool of its own to the database at `url`: for what reads committed rows, or a
+    database that is not there, which the rolled-back test transaction cannot show."""
+    application = create_app(settings, manage_database=False)
+    pool = await open_pool(url, settings)
+    install_runtime(application, settings=settings, pool=pool, embedder=embedder)
+    try:
+        yield application
+    finally:
+        await pool.close(timeout=1)
+
+
 @asynccontextmanager
 async def client_for(application: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=application)

@@ -11,13 +11,11 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from cinelibre.app import create_app, install_runtime
 from cinelibre.database import migrate
-from cinelibre.database.connection import open_pool
 from cinelibre.database.schema_state import latest_revision
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
-from tests.conftest import client_for, recreate_database
+from tests.conftest import UNREACHABLE_DATABASE_URL, app_on_database, client_for, recreate_database
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +42,8 @@ def metrics_database_url(server_url: str) -> str:
 
 @pytest.fixture
 async def metrics_app(metrics_database_url: str, settings: Settings, embedder: Embedder) -> AsyncIterator[FastAPI]:
-    app = create_app(settings, manage_database=False)
-    pool = await open_pool(metrics_database_url, settings)
-    install_runtime(app, settings=settings, pool=pool, embedder=embedder)
-    yield app
-    await pool.close()
+    async with app_on_database(metrics_database_url, settings, embedder) as app:
+        yield app
 
 
 async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -85,14 +80,8 @@ async def test_ready_when_the_database_answers_with_the_current_schema(metrics_a
 
 
 async def test_not_ready_when_the_database_is_unreachable(settings: Settings, embedder: Embedder) -> None:
-    app = create_app(settings, manage_database=False)
-    pool = await open_pool("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", settings)
-    install_runtime(app, settings=settings, pool=pool, embedder=embedder)
-    try:
-        async with client_for(app) as http:
-            response = await http.get("/health/ready")
-    finally:
-        await pool.close(timeout=1)
+    async with app_on_database(UNREACHABLE_DATABASE_URL, settings, embedder) as app, client_for(app) as http:
+        response = await http.get("/health/ready")
 
     assert response.status_code == 503
     assert response.json()["status"] == "not_ready"
@@ -104,14 +93,8 @@ async def test_not_ready_when_the_schema_is_behind(server_url: str, settings: Se
     migrate.upgrade_to_head(url)
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0006_sync'")
-    app = create_app(settings, manage_database=False)
-    pool = await open_pool(url, settings)
-    install_runtime(app, settings=settings, pool=pool, embedder=embedder)
-    try:
-        async with client_for(app) as http:
-            response = await http.get("/health/ready")
-    finally:
-        await pool.close()
+    async with app_on_database(url, settings, embedder) as app, client_for(app) as http:
+        response = await http.get("/health/ready")
 
     assert response.status_code == 503
     assert response.json()["migrations"] == f"at 0006_sync, expected {latest_revision()}"
@@ -175,14 +158,8 @@ async def test_metrics_report_models_sync_runs_and_pool(metrics_app: FastAPI) ->
 
 async def test_metrics_can_be_turned_off(metrics_database_url: str, settings: Settings, embedder: Embedder) -> None:
     quiet = settings.model_copy(update={"metrics_enabled": False})
-    app = create_app(quiet, manage_database=False)
-    pool = await open_pool(metrics_database_url, quiet)
-    install_runtime(app, settings=quiet, pool=pool, embedder=embedder)
-    try:
-        async with client_for(app) as http:
-            response = await http.get("/metrics")
-    finally:
-        await pool.close()
+    async with app_on_database(metrics_database_url, quiet, embedder) as app, client_for(app) as http:
+        response = await http.get("/metrics")
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

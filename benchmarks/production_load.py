@@ -105,9 +105,12 @@ IDLE_CPU_SHARE = 0.05
 SETTLE_LIMIT_SECONDS = 120
 DISTURBED_CPU_SHARE = 0.10
 CACHE_LABELS = {
-    "popular": "popular", "personalized": "personalized", "search": "search", "similar": "similar",
+    "popular": "popular",
+    "personalized": "personalized",
+    "search": "search",
+    "similar": "similar",
     "query_embedding": "query emb.",
-}  # fmt: skip
+}
 # Raters whose lists are never asked for before their own run: each of their requests computes a
 # list (the cost of a user's first visit, or of their next visit after they rated something).
 UNCACHED_USERS = 400
@@ -459,9 +462,15 @@ def run_server_and_load(args, env, data_dir, token_sets, similar_ids, catalogue_
     base_url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "gunicorn.log"
     command = [
-        str(VENV_BIN / "gunicorn"), "-w", "1", "-k", "uvicorn.workers.UvicornWorker", "cinelibre.app:create_app()",
-        "--bind", f"127.0.0.1:{port}",
-    ]  # fmt: skip
+        str(VENV_BIN / "gunicorn"),
+        "-w",
+        "1",
+        "-k",
+        "uvicorn.workers.UvicornWorker",
+        "cinelibre.app:create_app()",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
     work_dir = Path(tempfile.mkdtemp(prefix="wrk-", dir=data_dir))
     data_script = work_dir / "data.lua"
     tokens, uncached_tokens = token_sets
@@ -483,9 +492,12 @@ def run_server_and_load(args, env, data_dir, token_sets, similar_ids, catalogue_
         phases.append(("warm-up", phase_started, time.monotonic() - started))
         # Uncached lists are measured one at a time only: at higher concurrency the run would run out
         # of users whose lists are not yet cached.
-        plan = [(endpoint, {endpoint: 1}, concurrency, args.seconds) for endpoint in args.endpoints
-                for concurrency in args.concurrency
-                if endpoint != "personalized_uncached" or concurrency == 1]  # fmt: skip
+        plan = [
+            (endpoint, {endpoint: 1}, concurrency, args.seconds)
+            for endpoint in args.endpoints
+            for concurrency in args.concurrency
+            if endpoint != "personalized_uncached" or concurrency == 1
+        ]
         if args.mixed_seconds:
             plan.append(("mixed", MIXED_WEIGHTS, args.mixed_concurrency, args.mixed_seconds))
         # the rotations of one endpoint carry on from run to run, so a run meets users (and films,
@@ -498,9 +510,13 @@ def run_server_and_load(args, env, data_dir, token_sets, similar_ids, catalogue_
             sampler.phase = f"{name} c={concurrency}"
             phase_started = time.monotonic() - started
             result = measure_run(
-                base_url, work_dir, data_script, cpu, sampler.worker_pid,
+                base_url,
+                work_dir,
+                data_script,
+                cpu,
+                sampler.worker_pid,
                 Run(name, weights, concurrency, seconds, args.wrk_threads, rotation_offsets.get(name, 0)),
-            )  # fmt: skip
+            )
             rotation_offsets[name] = rotation_offsets.get(name, 0) + result.requests
             results.append(result)
             if phases and phases[-1][0] == name:
@@ -628,9 +644,20 @@ def run_wrk(base_url: str, work_dir: Path, data_script: Path, run: Run) -> LoadR
         f"dofile({lua_string(str(LUA_SCRIPT.resolve()))})\n"
     )
     command = [
-        str(WRK), "-t", str(min(run.wrk_threads, run.concurrency)), "-c", str(run.concurrency),
-        "-d", f"{run.seconds}s", "--latency", "--timeout", "5s", "-s", str(script), base_url,
-    ]  # fmt: skip
+        str(WRK),
+        "-t",
+        str(min(run.wrk_threads, run.concurrency)),
+        "-c",
+        str(run.concurrency),
+        "-d",
+        f"{run.seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        base_url,
+    ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=run.seconds + 60)
     if finished.returncode != 0 or not result_path.exists():
         raise SystemExit(f"wrk failed ({finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
@@ -818,11 +845,19 @@ def result_rows(results: list[LoadResult]) -> list[tuple[str, ...]]:
     rows = []
     for result in results:
         label = ENDPOINTS.get(result.endpoint, "mixed")
-        rows.append((
-            label, str(result.concurrency), f"{result.successful_per_second:.1f}", result.latency("p50"),
-            result.latency("p95"), result.latency("p99"), result.error_summary(), result.cache_summary(),
-            percent(result.others_cpu_share),
-        ))  # fmt: skip
+        rows.append(
+            (
+                label,
+                str(result.concurrency),
+                f"{result.successful_per_second:.1f}",
+                result.latency("p50"),
+                result.latency("p95"),
+                result.latency("p99"),
+                result.error_summary(),
+                result.cache_summary(),
+                percent(result.others_cpu_share),
+            )
+        )
     return rows
 
 
@@ -977,8 +1012,12 @@ def write_chart(results: list[LoadResult], memory: dict, phases, path: Path) -> 
     colours = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, concurrency in enumerate(concurrencies):
         # only the runs that happened: the mixed run has one concurrency, --only leaves some out
-        measured = [(position, result) for position, endpoint in enumerate(endpoints) for result in results
-                    if result.endpoint == endpoint and result.concurrency == concurrency]  # fmt: skip
+        measured = [
+            (position, result)
+            for position, endpoint in enumerate(endpoints)
+            for result in results
+            if result.endpoint == endpoint and result.concurrency == concurrency
+        ]
         offsets = [positions[position] + (index - (len(concurrencies) - 1) / 2) * width for position, _ in measured]
         colour = colours[index % len(colours)]
         bars = throughput_axis.bar(
@@ -987,9 +1026,12 @@ def write_chart(results: list[LoadResult], memory: dict, phases, path: Path) -> 
         throughput_axis.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
         answered = [(offset, r) for offset, (_, r) in zip(offsets, measured, strict=True) if r.requests]
         p99_axis.bar(
-            [offset for offset, _ in answered], [r.latency_ms["p99"] for _, r in answered], width,
-            label=f"c={concurrency}", color=colour,
-        )  # fmt: skip
+            [offset for offset, _ in answered],
+            [r.latency_ms["p99"] for _, r in answered],
+            width,
+            label=f"c={concurrency}",
+            color=colour,
+        )
     labels = [ENDPOINTS.get(e, "mixed").replace("GET ", "").replace("/recommendations", "/rec") for e in endpoints]
     for axis in (throughput_axis, p99_axis):
         axis.set_xticks(positions, labels, rotation=15, ha="right", fontsize=8)
@@ -1007,12 +1049,21 @@ def write_chart(results: list[LoadResult], memory: dict, phases, path: Path) -> 
     memory_axis.plot(
         [s.seconds for s in memory["samples"] if s.master_mb is not None],
         [s.master_mb for s in memory["samples"] if s.master_mb is not None],
-        label="master", color="#dd8452",
-    )  # fmt: skip
+        label="master",
+        color="#dd8452",
+    )
     for index, (name, start, end) in enumerate(phases):
         memory_axis.axvspan(start, end, color="#cccccc" if index % 2 else "#eeeeee", zorder=0)
-        memory_axis.text((start + end) / 2, 0.35, name, transform=memory_axis.get_xaxis_transform(), ha="center",
-                         va="center", fontsize=7, rotation=90)  # fmt: skip
+        memory_axis.text(
+            (start + end) / 2,
+            0.35,
+            name,
+            transform=memory_axis.get_xaxis_transform(),
+            ha="center",
+            va="center",
+            fontsize=7,
+            rotation=90,
+        )
     memory_axis.set_xlabel("seconds since gunicorn started")
     memory_axis.set_ylabel("RSS, MB")
     memory_axis.set_ylim(bottom=0)

@@ -42,16 +42,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = os.environ | {"CINELIBRE_DATA_DIR": folder, "PORT": str(free_port()), "EMBED_ON_START": "false"}
         env.pop("DATABASE_URL", None)
-        subprocess.run([sys.executable, "-m", "cinelibre", "import", "movielens", str(args.dataset)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "cinelibre", "import", "movielens", str(args.dataset)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         training_seconds, training_rss = run_and_watch([sys.executable, "-m", "cinelibre", "train"], env)
-        server = subprocess.Popen([sys.executable, "-m", "cinelibre", "serve", "--no-demo"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cinelibre", "serve", "--no-demo"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base_url = f"http://127.0.0.1:{env['PORT']}"
         try:
             wait_until_ready(base_url)
-            url = subprocess.run([sys.executable, "-m", "cinelibre", "db", "url"], env=env, capture_output=True,
-                                 text=True, check=True).stdout.strip()  # fmt: skip
+            url = subprocess.run(
+                [sys.executable, "-m", "cinelibre", "db", "url"], env=env, capture_output=True, text=True, check=True
+            ).stdout.strip()
             with psycopg.connect(url) as conn:
                 conn.execute(
                     "UPDATE users SET email = 'rater' || id || '@bench.invalid', password_hash = %s "
@@ -72,10 +81,13 @@ def main() -> None:
                 for concurrency in (1, 16):
                     latencies = asyncio.run(drive_with_tokens(base_url, paths, tokens, concurrency, args.seconds))
                     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-                    rows.append((
-                        f"{name} c={concurrency} p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}",
-                        f"{len(latencies) / args.seconds:.0f}",
-                    ))  # fmt: skip
+                    rows.append(
+                        (
+                            f"{name} c={concurrency} p50 / p99 (ms)",
+                            f"{p50:.1f} / {p99:.1f}",
+                            f"{len(latencies) / args.seconds:.0f}",
+                        )
+                    )
             rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
             rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", ""))
             rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", ""))

@@ -70,9 +70,12 @@ def main() -> None:
             span = max(sent) - min(sent) if len(sent) > 1 else 0.0
             rows.append((name, seconds, len(sent), len(sent) / span if span else 0.0, busiest_second(sent), peak))
         status = subprocess.run(
-            [sys.executable, "-m", "cinelibre", "sync", "status", "--runs", "4"], env=env, check=True,
-            capture_output=True, text=True,
-        ).stdout  # fmt: skip
+            [sys.executable, "-m", "cinelibre", "sync", "status", "--runs", "4"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     table = Table(
         title=f"Sync of {args.films} films and {args.books} books from the local fake upstream (limit {args.rate:g}/s)"
     )

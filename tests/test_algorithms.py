@@ -63,8 +63,9 @@ def test_recommendations_never_repeat_what_the_user_rated(make) -> None:
 
 
 def test_popular_is_a_pessimistic_bayesian_average() -> None:
-    matrix = RatingMatrix.from_triples(np.array([0, 1, 2, 3, 0]), np.array([0, 0, 0, 0, 1]),
-                                       np.array([4.0, 4.0, 4.5, 4.5, 5.0]), (4, 2))  # fmt: skip
+    matrix = RatingMatrix.from_triples(
+        np.array([0, 1, 2, 3, 0]), np.array([0, 0, 0, 0, 1]), np.array([4.0, 4.0, 4.5, 4.5, 5.0]), (4, 2)
+    )
 
     model = Popular().fit(matrix)
 

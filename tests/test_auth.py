@@ -163,8 +163,9 @@ async def test_token_carries_version_issuer_audience_and_validity_times(client: 
 
 
 # Tokens built by hand, each differing from a valid one in one way.
-REFUSED_TOKEN = {"error": {"code": "not_authenticated", "message": "The access token is invalid or has expired.",
-                           "details": []}}  # fmt: skip
+REFUSED_TOKEN = {
+    "error": {"code": "not_authenticated", "message": "The access token is invalid or has expired.", "details": []}
+}
 
 
 async def _registered_id(client: httpx.AsyncClient, email: str) -> tuple[int, dict[str, str]]:
@@ -174,8 +175,15 @@ async def _registered_id(client: httpx.AsyncClient, email: str) -> tuple[int, di
 
 def _hand_made_token(secret: str, user_id: int, algorithm: str = "HS256", **changes: object) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "ver": 0, "iat": now, "nbf": now, "exp": now + 600,
-              "iss": "cinelibre", "aud": "cinelibre-api"} | changes  # fmt: skip
+    claims = {
+        "sub": str(user_id),
+        "ver": 0,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "iss": "cinelibre",
+        "aud": "cinelibre-api",
+    } | changes
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm=algorithm)
 
 
@@ -272,8 +280,9 @@ async def test_tokens_of_a_deleted_account_are_refused(client: httpx.AsyncClient
 async def test_issuer_and_audience_follow_the_settings(
     settings: Settings, conn, pool, embedder, client: httpx.AsyncClient
 ) -> None:
-    other = app_on(conn, settings.model_copy(update={"jwt_issuer": "films.example", "jwt_audience": None}), pool,
-                   embedder)  # fmt: skip
+    other = app_on(
+        conn, settings.model_copy(update={"jwt_issuer": "films.example", "jwt_audience": None}), pool, embedder
+    )
     async with client_for(other) as other_client:
         headers = await register(other_client, email="issuer@example.com")
         claims = jwt.decode(headers["Authorization"][7:], options={"verify_signature": False})

@@ -172,8 +172,15 @@ class Raters:
                 rating = (position + n) % 10 / 2 + 0.5
                 started = time.monotonic()
                 response = http.post("/ratings", json={"item_id": item_id, "item_type": item_type, "rating": rating})
-                answer = Answer(user_id, (item_type, item_id), rating, started, time.monotonic() - started,
-                                response.status_code, response.text)  # fmt: skip
+                answer = Answer(
+                    user_id,
+                    (item_type, item_id),
+                    rating,
+                    started,
+                    time.monotonic() - started,
+                    response.status_code,
+                    response.text,
+                )
                 with self._lock:
                     self._answers.append(answer)
                 time.sleep(0.02)
@@ -192,9 +199,13 @@ def test_ratings_flow_through_a_database_restart_and_every_acknowledged_one_is_k
 ) -> None:
     server, database = live
     users = register_users(server.base_url, [f"rater{n}@example.com" for n in range(RATERS)])
-    items = [(row["item_type"], row["id"]) for row in query(
-        database.url, "SELECT 'movie' AS item_type, id FROM movies UNION ALL SELECT 'book', id FROM books ORDER BY 1, 2"
-    )]  # fmt: skip
+    items = [
+        (row["item_type"], row["id"])
+        for row in query(
+            database.url,
+            "SELECT 'movie' AS item_type, id FROM movies UNION ALL SELECT 'book', id FROM books ORDER BY 1, 2",
+        )
+    ]
 
     with Raters(server.base_url, users, items) as raters:
         assert wait_until(lambda: sum(a.status == 201 for a in raters.answers) >= 4 * RATERS, timeout=10)
@@ -343,8 +354,10 @@ def test_a_sync_killed_while_writing_a_page_leaves_whole_pages_and_the_rerun_fin
             "SELECT u.id, 'movie', m.id, m.rating_sum FROM users u, movies m"
         )
     env = cli_environment(server_url, upstream, upstream.tmdb_api_key) | {
-        "TMDB_LANGUAGES": '["hi", "ta"]', "TMDB_FILMS_PER_LANGUAGE": "30", "SYNC_REQUESTS_PER_SECOND": "200",
-    }  # fmt: skip
+        "TMDB_LANGUAGES": '["hi", "ta"]',
+        "TMDB_FILMS_PER_LANGUAGE": "30",
+        "SYNC_REQUESTS_PER_SECOND": "200",
+    }
     log = tmp_path / "sync.log"
     # Holding the second page's rated film stops the sync inside that page's transaction, after it
     # has written the films before it (100041 ... 100047): the kill must take those back.
@@ -386,20 +399,24 @@ def test_a_sync_killed_while_writing_a_page_leaves_whole_pages_and_the_rerun_fin
     rerun = run_cli("sync", "movies", env=env)
 
     assert rerun.returncode == 0, rerun.stderr
-    assert [(r["id"], r["status"], r["counts"]["new"], r["counts"]["updated"])
-            for r in query(url, "SELECT id, status, counts FROM sync_runs")] == [
-        (killed_run[0]["id"], "finished", 58, 2)
-    ]  # fmt: skip
-    assert [(r.query["with_original_language"], r.query["page"]) for r in upstream.requests
-            if r.path == "/tmdb/3/discover/movie"] == [("hi", "2"), ("ta", "1"), ("ta", "2")]  # fmt: skip
+    assert [
+        (r["id"], r["status"], r["counts"]["new"], r["counts"]["updated"])
+        for r in query(url, "SELECT id, status, counts FROM sync_runs")
+    ] == [(killed_run[0]["id"], "finished", 58, 2)]
+    assert [
+        (r.query["with_original_language"], r.query["page"])
+        for r in upstream.requests
+        if r.path == "/tmdb/3/discover/movie"
+    ] == [("hi", "2"), ("ta", "1"), ("ta", "2")]
     assert query(url, "SELECT tmdb_id FROM movies ORDER BY tmdb_id") == [
         {"tmdb_id": tmdb_id} for tmdb_id in range(100001, 100061)
     ]
     assert query(
-        url, "SELECT tmdb_id, title, rating_count, rating_sum::float8 AS rating_sum FROM movies "
-        "WHERE rating_count > 0 ORDER BY tmdb_id"
+        url,
+        "SELECT tmdb_id, title, rating_count, rating_sum::float8 AS rating_sum FROM movies "
+        "WHERE rating_count > 0 ORDER BY tmdb_id",
     ) == [
         {"tmdb_id": tmdb_id, "title": upstream.movies[tmdb_id]["title"], "rating_count": 1, "rating_sum": total}
         for tmdb_id, total in ((RATED_ON_FIRST_PAGE, 4.5), (RATED_ON_SECOND_PAGE, 3.0))
-    ]  # fmt: skip
+    ]
     assert query(url, AGGREGATES_OFF) == []

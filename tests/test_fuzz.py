@@ -25,11 +25,20 @@ def fuzz(server: Server, token: str, *selection: str) -> subprocess.CompletedPro
     # Installed with the test extra, beside this interpreter (the venv need not be on PATH).
     schemathesis = str(Path(sys.executable).parent / "schemathesis")
     command = [
-        schemathesis, "run", f"{server.base_url}/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error,response_schema_conformance",
-        "--max-examples", "25", "--seed", "20261124", "--no-color", *selection,
-    ]  # fmt: skip
+        schemathesis,
+        "run",
+        f"{server.base_url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261124",
+        "--no-color",
+        *selection,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 

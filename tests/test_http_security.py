@@ -26,8 +26,10 @@ def security_headers(response: httpx.Response) -> dict[str, str]:
     return {name: response.headers[name] for name in names if name in response.headers}
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/"), ("GET", "/movies"), ("GET", "/auth/me"),
-                                              ("GET", "/no-such-page"), ("DELETE", "/movies")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/"), ("GET", "/movies"), ("GET", "/auth/me"), ("GET", "/no-such-page"), ("DELETE", "/movies")],
+)
 async def test_every_api_answer_carries_the_security_headers(client: httpx.AsyncClient, method: str, path: str) -> None:
     response = await client.request(method, path)
 
@@ -66,9 +68,12 @@ async def cors_client(settings: Settings, conn, pool, embedder) -> AsyncIterator
 async def test_a_listed_origin_may_call_the_api_with_a_bearer_token(cors_client: httpx.AsyncClient) -> None:
     preflight = await cors_client.options(
         "/ratings",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"},
-    )  # fmt: skip
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     simple = await cors_client.get("/movies", headers={"Origin": ORIGIN})
 
     assert preflight.status_code == 200

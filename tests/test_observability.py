@@ -75,8 +75,11 @@ async def test_ready_when_the_database_answers_with_the_current_schema(metrics_a
 
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ready", "database": "reachable", "migrations": "current", "embedding_model": "loaded"
-    }  # fmt: skip
+        "status": "ready",
+        "database": "reachable",
+        "migrations": "current",
+        "embedding_model": "loaded",
+    }
 
 
 async def test_not_ready_when_the_database_is_unreachable(settings: Settings, embedder: Embedder) -> None:
@@ -136,9 +139,9 @@ async def test_metrics_count_requests_by_route_template_and_status(metrics_app: 
 
 async def test_metrics_report_models_sync_runs_and_pool(metrics_app: FastAPI) -> None:
     with psycopg.connect(metrics_app.state.pool.conninfo) as conn:
-        rating_model, ranking_model = (
-            conn.execute("SELECT id FROM recommender_models WHERE is_active ORDER BY kind").fetchall()
-        )  # fmt: skip
+        rating_model, ranking_model = conn.execute(
+            "SELECT id FROM recommender_models WHERE is_active ORDER BY kind"
+        ).fetchall()
     async with client_for(metrics_app) as http:
         samples = await scrape(http)
 

@@ -36,9 +36,10 @@ async def test_a_few_ratings_bring_items_like_the_ones_liked(catalogue_client, c
     liked = ["The Lord of the Rings: The Fellowship of the Ring", "Spirited Away"]
     for title in liked:
         await catalogue_client.post(
-            "/ratings", headers=headers,
+            "/ratings",
+            headers=headers,
             json={"item_id": await movie_id(catalogue_conn, title), "item_type": "movie", "rating": 5},
-        )  # fmt: skip
+        )
 
     items = await personalized(catalogue_client, headers, limit=10, item_type="movie")
 

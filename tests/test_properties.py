@@ -88,9 +88,22 @@ json_values = st.recursive(
 )
 # Written out by hand: spellings json.dumps never produces, and integers too long for Python.
 number_literals = st.sampled_from(
-    ["4.50", "45e-1", "0.05e1", "5.0000000000000001", "4.4999999999999999", "1e400", "-1e400", "-0", "0.0",
-     "1E1", "5e-324", "9" * (PYTHON_INT_DIGITS_LIMIT + 1), "4" + "0" * 20_000]
-)  # fmt: skip
+    [
+        "4.50",
+        "45e-1",
+        "0.05e1",
+        "5.0000000000000001",
+        "4.4999999999999999",
+        "1e400",
+        "-1e400",
+        "-0",
+        "0.0",
+        "1E1",
+        "5e-324",
+        "9" * (PYTHON_INT_DIGITS_LIMIT + 1),
+        "4" + "0" * 20_000,
+    ]
+)
 rating_texts = st.one_of(
     half_stars.map(json.dumps),
     half_stars.map(lambda h: json.dumps(int(h)) if h.is_integer() else json.dumps(h)),
@@ -116,10 +129,43 @@ paging_values = st.one_of(
     st.text(max_size=12),
 )
 tsquery_and_sql = st.sampled_from(
-    ["'", '"', "\\", "%", "_", ";", "--", "/*", "*/", "$$", "&", "|", "!", "<->", "<2>", ":*", ":A", "(", ")",
-     "' OR '1'='1", "'; DROP TABLE movies; --", "a & !b | (c <-> d)", "\x00", "\n", "\t", "\u200b", "\ufeff",
-     "🎬", "बाहुबली", "ஜெயிலர்", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ǅ", "ﷺ", "\u0301"]
-)  # fmt: skip
+    [
+        "'",
+        '"',
+        "\\",
+        "%",
+        "_",
+        ";",
+        "--",
+        "/*",
+        "*/",
+        "$$",
+        "&",
+        "|",
+        "!",
+        "<->",
+        "<2>",
+        ":*",
+        ":A",
+        "(",
+        ")",
+        "' OR '1'='1",
+        "'; DROP TABLE movies; --",
+        "a & !b | (c <-> d)",
+        "\x00",
+        "\n",
+        "\t",
+        "\u200b",
+        "\ufeff",
+        "🎬",
+        "बाहुबली",
+        "ஜெயிலர்",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "ǅ",
+        "ﷺ",
+        "\u0301",
+    ]
+)
 search_texts = st.one_of(
     st.text(max_size=600),
     st.lists(tsquery_and_sql | st.text(max_size=5), max_size=12).map("".join),

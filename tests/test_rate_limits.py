@@ -17,8 +17,12 @@ from tests.conftest import app_on, empty_redis_database
 
 REDIS_URL = os.environ.get("TEST_RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Limits high enough to stay out of the way of the one a test is about.
-LOOSE = {"login_rate_limit": "1000/minute", "login_account_rate_limit": "1000/minute",
-         "register_rate_limit": "1000/minute", "login_backoff_after_failures": 1000}  # fmt: skip
+LOOSE = {
+    "login_rate_limit": "1000/minute",
+    "login_account_rate_limit": "1000/minute",
+    "register_rate_limit": "1000/minute",
+    "login_backoff_after_failures": 1000,
+}
 
 
 @pytest.fixture
@@ -70,8 +74,10 @@ async def test_logins_to_one_account_are_limited_from_any_address(make_app) -> N
     app = make_app(login_account_rate_limit="2/minute")
     async with client_at(app, "198.51.100.1") as first, client_at(app, "198.51.100.2") as second:
         await register(first, "target@example.com")
-        answers = [(await login(first, "target@example.com")).status_code,
-                   (await login(second, "TARGET@example.com")).status_code]  # fmt: skip
+        answers = [
+            (await login(first, "target@example.com")).status_code,
+            (await login(second, "TARGET@example.com")).status_code,
+        ]
         over = await login(second, "target@example.com", password="the-password")
         other_account = await login(second, "someone@example.com")
 
@@ -83,8 +89,10 @@ async def test_logins_to_one_account_are_limited_from_any_address(make_app) -> N
 async def test_registrations_from_one_address_are_limited(make_app) -> None:
     app = make_app(register_rate_limit="2/hour")
     async with client_at(app, "2001:db8:1:2::10") as first, client_at(app, "2001:db8:1:2::99") as same_network:
-        answers = [(await register(first, "a@example.com")).status_code,
-                   (await register(first, "a@example.com")).status_code]  # fmt: skip
+        answers = [
+            (await register(first, "a@example.com")).status_code,
+            (await register(first, "a@example.com")).status_code,
+        ]
         over = await register(same_network, "c@example.com")
 
     assert answers == [201, 409]  # a taken email counts too: that is what probing for accounts looks like
@@ -135,18 +143,24 @@ async def test_a_wrong_current_password_counts_as_a_failed_login(make_app) -> No
         registered = await register(http, "stolen-token@example.com")
         headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
         guesses = [
-            await http.post("/auth/password", headers=headers, json={"current_password": f"guess-{n}",
-                                                                       "new_password": "mine-now"})
+            await http.post(
+                "/auth/password", headers=headers, json={"current_password": f"guess-{n}", "new_password": "mine-now"}
+            )
             for n in range(3)
-        ]  # fmt: skip
+        ]
 
     assert [r.status_code for r in guesses[:2]] == [422, 422]
     assert_rate_limited(guesses[2], most=1)
 
 
 async def test_rate_limits_off_lets_every_attempt_through(make_app) -> None:
-    app = make_app(rate_limits="off", login_rate_limit="1/minute", login_account_rate_limit="1/minute",
-                   register_rate_limit="1/hour", login_backoff_after_failures=1)  # fmt: skip
+    app = make_app(
+        rate_limits="off",
+        login_rate_limit="1/minute",
+        login_account_rate_limit="1/minute",
+        register_rate_limit="1/hour",
+        login_backoff_after_failures=1,
+    )
     async with client_at(app) as http:
         registered = [(await register(http, f"r{n}@example.com")).status_code for n in range(3)]
         logins = [(await login(http, "r0@example.com")).status_code for _ in range(10)]
@@ -187,8 +201,10 @@ async def test_two_instances_share_the_counters_through_redis(make_app, redis_ur
     second = make_app(redis_url=redis_url, login_rate_limit="3/minute", login_backoff_after_failures=2)
     try:
         async with client_at(first) as on_first, client_at(second) as on_second:
-            backoff = [(await login(on_first, "shared@example.com")).status_code,
-                       (await login(on_second, "shared@example.com")).status_code]  # fmt: skip
+            backoff = [
+                (await login(on_first, "shared@example.com")).status_code,
+                (await login(on_second, "shared@example.com")).status_code,
+            ]
             waiting = await login(on_first, "shared@example.com")
             over = await login(on_second, "another@example.com")
     finally:

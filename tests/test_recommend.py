@@ -177,8 +177,9 @@ async def test_popular_refuses_bad_parameters(client: httpx.AsyncClient, params:
 async def test_prediction_uses_similar_users_then_falls_back_to_the_baseline(conn, seed_example) -> None:
     target = seed_example["target"]
 
-    from_neighbours = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE,
-                                                      item_id=seed_example["i5"])  # fmt: skip
+    from_neighbours = await recommend_service.predict(
+        conn, user_id=target, item_type=ItemType.MOVIE, item_id=seed_example["i5"]
+    )
     own = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE, item_id=seed_example["i1"])
     lonely = await add_user(conn, "lonely")
     cold = await recommend_service.predict(conn, user_id=lonely, item_type=ItemType.MOVIE, item_id=seed_example["i1"])

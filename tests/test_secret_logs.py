@@ -61,14 +61,25 @@ def test_the_server_log_holds_no_password_token_or_secret(server: Server) -> Non
     server.interrupt()
     log = Path(server.log.name).read_text()
 
-    assert [registered.status_code, wrong.status_code, logged_in.status_code, bad_token.status_code,
-            rated.status_code, changed.status_code] == [201, 401, 200, 401, 201, 200]  # fmt: skip
+    assert [
+        registered.status_code,
+        wrong.status_code,
+        logged_in.status_code,
+        bad_token.status_code,
+        rated.status_code,
+        changed.status_code,
+    ] == [201, 401, 200, 401, 201, 200]
     secrets = {
-        "password": PASSWORD, "wrong password": WRONG_PASSWORD, "new password": NEW_PASSWORD,
-        "registration token": registered.json()["access_token"], "login token": token, "forged token": forged,
-        "token after the password change": changed.json()["access_token"], "JWT secret": JWT_SECRET,
+        "password": PASSWORD,
+        "wrong password": WRONG_PASSWORD,
+        "new password": NEW_PASSWORD,
+        "registration token": registered.json()["access_token"],
+        "login token": token,
+        "forged token": forged,
+        "token after the password change": changed.json()["access_token"],
+        "JWT secret": JWT_SECRET,
         "Redis password": REDIS_PASSWORD,
-    }  # fmt: skip
+    }
     assert [name for name, secret in secrets.items() if secret in log] == []
     # The lines that would have carried them are there, redacted, and so is the traffic.
     assert "redis://:[redacted]@127.0.0.1:1/0" in log
@@ -87,15 +98,17 @@ def test_the_server_log_holds_no_password_token_or_secret(server: Server) -> Non
         ("JWT_SECRET_KEY=abcdef", "JWT_SECRET_KEY=[redacted]"),
         ("host=db user=app password=pw dbname=x", "host=db user=app password=[redacted] dbname=x"),
         ("postgresql://app:p%40ss@db.example.com:5432/films", "postgresql://app:[redacted]@db.example.com:5432/films"),
-        ("postgres://postgres.ref:pw@aws-0.pooler.supabase.com:6543/postgres",
-         "postgres://postgres.ref:[redacted]@aws-0.pooler.supabase.com:6543/postgres"),
+        (
+            "postgres://postgres.ref:pw@aws-0.pooler.supabase.com:6543/postgres",
+            "postgres://postgres.ref:[redacted]@aws-0.pooler.supabase.com:6543/postgres",
+        ),
         ("rediss://default:pw@cache:6380/0", "rediss://default:[redacted]@cache:6380/0"),
         ("https://api.example/3/movie?api_key=k3y&page=2", "https://api.example/3/movie?api_key=[redacted]&page=2"),
         ("GET /movies 200 3.2 ms", "GET /movies 200 3.2 ms"),
         ("postgresql://app@db:5432/films", "postgresql://app@db:5432/films"),
         ("cinelibre.auth: tokens: 5, token_type: bearer", "cinelibre.auth: tokens: 5, token_type: bearer"),
     ],
-)  # fmt: skip
+)
 def test_redact_replaces_secrets_and_leaves_the_rest(text: str, expected: str) -> None:
     assert redact(text) == expected
 

@@ -104,8 +104,10 @@ async def test_a_full_sync_stores_and_embeds_every_film_and_book(sync_pool, upst
     assert (books.fetched, books.new, books.skipped, books.failed) == (50, 50, 0, 0)
     assert films.embedded == 60 and books.embedded == 50
     assert (stored["title"], stored["overview"], str(stored["release_date"])) == (
-        first["title"], first["overview"], first["release_date"],
-    )  # fmt: skip
+        first["title"],
+        first["overview"],
+        first["release_date"],
+    )
     assert stored["genres"] == [g["name"] for g in first["genres"]]
     assert stored["directors"] == [p["name"] for p in first["credits"]["crew"] if p["job"] == "Director"]
     billed = [p["name"] for p in sorted(first["credits"]["cast"], key=lambda p: p["order"])]
@@ -120,8 +122,9 @@ async def test_a_full_sync_stores_and_embeds_every_film_and_book(sync_pool, upst
     assert counts == [{"films": 60, "books": 50}]
     runs = await rows(sync_pool, "SELECT source, status, counts FROM sync_runs ORDER BY id")
     assert [(r["source"], r["status"], r["counts"]["new"]) for r in runs] == [
-        ("tmdb", "finished", 60), ("google_books", "finished", 50),
-    ]  # fmt: skip
+        ("tmdb", "finished", 60),
+        ("google_books", "finished", 50),
+    ]
 
 
 async def test_an_unchanged_resync_fetches_no_details_and_writes_nothing(sync_pool, upstream, embedder) -> None:
@@ -186,20 +189,26 @@ async def test_429_waits_for_retry_after_and_5xx_and_timeouts_are_retried(sync_p
     assert (films.new, films.failed) == (59, 1)
     assert films.errors == ["TMDB 100006: /movie/100006: HTTP 500"]
     assert await rows(sync_pool, "SELECT tmdb_id FROM movies WHERE tmdb_id IN (100002, 100004, 100006) ORDER BY 1") == [
-        {"tmdb_id": 100002}, {"tmdb_id": 100004},
-    ]  # fmt: skip
+        {"tmdb_id": 100002},
+        {"tmdb_id": 100004},
+    ]
 
 
 async def test_malformed_upstream_data_is_cleaned_or_skipped(sync_pool, upstream) -> None:
     odd = upstream.movies[100001]
     odd |= {
         "overview": "<p>Two <b>brothers</b> &amp; a river.</p><script>alert(1)</script>" + " word" * 3000,
-        "runtime": "abc", "release_date": "2019-13-45", "genres": [{"id": 18}], "imdb_id": 12, "vote_average": "7.5",
-    }  # fmt: skip
+        "runtime": "abc",
+        "release_date": "2019-13-45",
+        "genres": [{"id": 18}],
+        "imdb_id": 12,
+        "vote_average": "7.5",
+    }
     upstream.movies[100003]["title"] = None
     upstream.movies[100003]["original_title"] = "   "
-    upstream.replace_response("/tmdb/3/movie/100005", body=b"<html><body>Bad gateway</body></html>",
-                              content_type="text/html")  # fmt: skip
+    upstream.replace_response(
+        "/tmdb/3/movie/100005", body=b"<html><body>Bad gateway</body></html>", content_type="text/html"
+    )
     upstream.replace_response("/tmdb/3/discover/movie", body=b'{"page": 1, "results": [{"id": "x"}, null, 7]')
 
     films = await sync_films(sync_pool, upstream, None, languages=["ta", "hi"])  # the broken page is Tamil's first
@@ -238,9 +247,12 @@ async def test_a_run_killed_halfway_resumes_after_its_last_finished_page(sync_po
     with pytest.raises(KeyboardInterrupt):
         async with tmdb.client(upstream.tmdb_base_url, "fake-v3-key", FAST) as http:
             await sync_service.sync_movies(
-                sync_pool, http, sync_service.MovieSyncOptions(LANGUAGES, 30), embedder=None,
+                sync_pool,
+                http,
+                sync_service.MovieSyncOptions(LANGUAGES, 30),
+                embedder=None,
                 on_progress=die_after_two_pages,
-            )  # fmt: skip
+            )
     interrupted = await rows(sync_pool, "SELECT id, status, counts FROM sync_runs")
     upstream.clear_requests()
 
@@ -248,8 +260,11 @@ async def test_a_run_killed_halfway_resumes_after_its_last_finished_page(sync_po
 
     assert [(r["status"], r["counts"]["new"]) for r in interrupted] == [("running", 30)]
     assert (films.resumed, films.run_id, films.fetched, films.new) == (True, interrupted[0]["id"], 60, 60)
-    assert [(r.query["with_original_language"], r.query["page"]) for r in upstream.requests
-            if r.path == "/tmdb/3/discover/movie"] == [("ta", "1"), ("ta", "2")]  # fmt: skip
+    assert [
+        (r.query["with_original_language"], r.query["page"])
+        for r in upstream.requests
+        if r.path == "/tmdb/3/discover/movie"
+    ] == [("ta", "1"), ("ta", "2")]
     assert await rows(sync_pool, "SELECT status FROM sync_runs") == [{"status": "finished"}]
 
 
@@ -374,10 +389,20 @@ async def test_the_sync_command_stops_with_a_clear_message_on_a_refused_key(sync
 
 async def test_a_film_listed_twice_is_stored_once(sync_pool, upstream) -> None:
     def summary(film: dict) -> dict:
-        return {key: film[key] for key in ("id", "title", "original_title", "overview", "release_date", "poster_path",
-                                           "popularity", "vote_average", "vote_count")} | {
-            "genre_ids": [g["id"] for g in film["genres"]]
-        }  # fmt: skip
+        return {
+            key: film[key]
+            for key in (
+                "id",
+                "title",
+                "original_title",
+                "overview",
+                "release_date",
+                "poster_path",
+                "popularity",
+                "vote_average",
+                "vote_count",
+            )
+        } | {"genre_ids": [g["id"] for g in film["genres"]]}
 
     listed = [summary(upstream.movies[i]) for i in (100001, 100003, 100001)]
     body = {"page": 1, "results": listed, "total_pages": 1, "total_results": 3}

@@ -128,12 +128,15 @@ async def test_predictions_fold_in_a_new_rating_at_once(client, conn, rated_cata
 async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_catalogue) -> None:
     trained = await train_rating_model(conn)
     user = rated_catalogue["users"][0]
-    rows = await (await conn.execute(
-        """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
+    rows = await (
+        await conn.execute(
+            """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
            ON f.item_type = r.item_type AND f.item_id = r.item_id
            JOIN recommender_models m ON m.id = f.model_id AND m.is_active AND m.kind = 'biased-mf'
-           WHERE r.user_id = %s""", (user,)
-    )).fetchall()  # fmt: skip
+           WHERE r.user_id = %s""",
+            (user,),
+        )
+    ).fetchall()
     parameters = (
         await (
             await conn.execute("SELECT parameters FROM recommender_models WHERE is_active AND kind = 'biased-mf'")
@@ -144,16 +147,22 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
         for r in await (await conn.execute("SELECT item_id FROM ratings WHERE user_id = %s", (user,))).fetchall()
     }
     target = next(movie for movie in rated_catalogue["movies"] if movie not in rated)
-    item = await (await conn.execute(
-        "SELECT bias, factors FROM model_item_factors WHERE item_id = %s AND model_id = "
-        "(SELECT id FROM recommender_models WHERE is_active AND kind = 'biased-mf')", (target,)
-    )).fetchone()  # fmt: skip
+    item = await (
+        await conn.execute(
+            "SELECT bias, factors FROM model_item_factors WHERE item_id = %s AND model_id = "
+            "(SELECT id FROM recommender_models WHERE is_active AND kind = 'biased-mf')",
+            (target,),
+        )
+    ).fetchone()
 
-    neighbours = await (await conn.execute(
-        """SELECT n.neighbour_id, n.weight::float8 AS weight FROM model_item_neighbours n
+    neighbours = await (
+        await conn.execute(
+            """SELECT n.neighbour_id, n.weight::float8 AS weight FROM model_item_neighbours n
            JOIN recommender_models m ON m.id = n.model_id AND m.is_active AND m.kind = 'biased-mf'
-           WHERE n.item_id = %s""", (target,)
-    )).fetchall()  # fmt: skip
+           WHERE n.item_id = %s""",
+            (target,),
+        )
+    ).fetchall()
 
     def vector(value) -> np.ndarray:
         return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float64)

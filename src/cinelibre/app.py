@@ -80,8 +80,10 @@ async def _prepare_search(pool: AsyncConnectionPool[Connection], embedder: Embed
             logger.warning(
                 "%s items were embedded by %s, not by the configured EMBEDDING_MODEL %s: semantic search "
                 "ignores those vectors until they are embedded again (`cinelibre embed`, or on this start).",
-                status.other_model, ", ".join(status.other_models), embedder.model_name,
-            )  # fmt: skip
+                status.other_model,
+                ", ".join(status.other_models),
+                embedder.model_name,
+            )
         await to_thread.run_sync(embedder.load)
         if settings.embed_on_start:
             run = await search_service.embed_pending(pool, embedder)

@@ -42,9 +42,11 @@ class MemoryCache:
     def __init__(self, max_bytes: int) -> None:
         # Each value carries its own expiry time, so lists with different lifetimes share one bound.
         self._entries: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
-            maxsize=max(max_bytes, 1), ttu=lambda _key, value, _now: value[0], timer=time.monotonic,
+            maxsize=max(max_bytes, 1),
+            ttu=lambda _key, value, _now: value[0],
+            timer=time.monotonic,
             getsizeof=lambda value: len(value[1]),
-        )  # fmt: skip
+        )
         self._max_bytes = max_bytes
 
     async def get(self, key: str) -> bytes | None:

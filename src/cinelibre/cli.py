@@ -342,16 +342,24 @@ def _client_options(settings: Settings) -> "ClientOptions":
     from cinelibre.sync.http import ClientOptions
 
     return ClientOptions(
-        requests_per_second=settings.sync_requests_per_second, concurrency=settings.sync_concurrency,
-        timeout_seconds=settings.sync_timeout_seconds, attempts=settings.sync_attempts,
+        requests_per_second=settings.sync_requests_per_second,
+        concurrency=settings.sync_concurrency,
+        timeout_seconds=settings.sync_timeout_seconds,
+        attempts=settings.sync_attempts,
         backoff_seconds=settings.sync_backoff_seconds,
-    )  # fmt: skip
+    )
 
 
 async def _sync(
-    database_url: str, settings: Settings, sources: tuple[str, ...], *, limit: int | None, languages: list[str] | None,
-    dry_run: bool, full: bool = False,
-) -> list["SourceReport"]:  # fmt: skip
+    database_url: str,
+    settings: Settings,
+    sources: tuple[str, ...],
+    *,
+    limit: int | None,
+    languages: list[str] | None,
+    dry_run: bool,
+    full: bool = False,
+) -> list["SourceReport"]:
     from cinelibre.sync import google_books, tmdb
     from cinelibre.sync import service as sync_service
 
@@ -370,10 +378,16 @@ async def _sync(
                 task = progress.add_task("TMDB films", total=min(total, limit or total))
                 key = settings.tmdb_api_key.get_secret_value()
                 async with tmdb.client(settings.tmdb_api_base_url, key, _client_options(settings)) as http:
-                    reports.append(await sync_service.sync_movies(
-                        pool, http, options, embedder=embedder, dry_run=dry_run,
-                        on_progress=lambda handled: progress.advance(task, handled),
-                    ))  # fmt: skip
+                    reports.append(
+                        await sync_service.sync_movies(
+                            pool,
+                            http,
+                            options,
+                            embedder=embedder,
+                            dry_run=dry_run,
+                            on_progress=lambda handled: progress.advance(task, handled),
+                        )
+                    )
             if "books" in sources:
                 book_options = sync_service.BookSyncOptions(
                     settings.google_books_queries,
@@ -387,10 +401,16 @@ async def _sync(
                 async with google_books.client(
                     settings.google_books_api_base_url, key, _client_options(settings)
                 ) as http:
-                    reports.append(await sync_service.sync_books(
-                        pool, http, book_options, embedder=embedder, dry_run=dry_run,
-                        on_progress=lambda handled: progress.advance(task, handled),
-                    ))  # fmt: skip
+                    reports.append(
+                        await sync_service.sync_books(
+                            pool,
+                            http,
+                            book_options,
+                            embedder=embedder,
+                            dry_run=dry_run,
+                            on_progress=lambda handled: progress.advance(task, handled),
+                        )
+                    )
     finally:
         await pool.close()
     return reports
@@ -430,8 +450,13 @@ def _run_sync(
         table.add_column(column, justify="left" if column == "source" else "right")
     for report in reports:
         source = f"{report.source} (resumed run {report.run_id})" if report.resumed else report.source
-        table.add_row(source, *(str(v) for v in report.counts().values()), str(report.embedded), str(report.requests),
-                      f"{report.seconds:.1f} s")  # fmt: skip
+        table.add_row(
+            source,
+            *(str(v) for v in report.counts().values()),
+            str(report.embedded),
+            str(report.requests),
+            f"{report.seconds:.1f} s",
+        )
     Console(width=max(console.width, 120)).print(table)
     for report in reports:
         for error in report.errors[:10]:
@@ -454,9 +479,11 @@ def sync(
 
 @sync_app.command("movies")
 def sync_movies(
-    limit: LimitOption = None, languages: LanguagesOption = None, dry_run: DryRunOption = False,
+    limit: LimitOption = None,
+    languages: LanguagesOption = None,
+    dry_run: DryRunOption = False,
     full: Annotated[bool, typer.Option("--full", help="Fetch every film's details, not only changed films'.")] = False,
-) -> None:  # fmt: skip
+) -> None:
     """Sync the most popular films of each language from TMDB."""
     _run_sync(("movies",), limit, languages, dry_run, full)
 
@@ -499,8 +526,11 @@ def sync_status(runs: Annotated[int, typer.Option(min=1, max=1000, help="How man
     for row in rows:
         counts = row["counts"]
         table.add_row(
-            str(row["id"]), row["source"], f"{row['started_at']:%Y-%m-%d %H:%M}", row["status"],
+            str(row["id"]),
+            row["source"],
+            f"{row['started_at']:%Y-%m-%d %H:%M}",
+            row["status"],
             *(str(counts.get(name, 0)) for name in ("fetched", "new", "updated", "unchanged", "skipped", "failed")),
             str(row["error_count"]),
-        )  # fmt: skip
+        )
     Console(width=max(console.width, 120)).print(table)

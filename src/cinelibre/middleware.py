@@ -47,10 +47,19 @@ class RequestMetrics:
             metrics.http_request_duration.labels(method, route).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
-                    "%s %s %s %.1f ms", method, scope["path"], status, elapsed * 1000,
-                    extra={"method": method, "path": scope["path"], "route": route, "status": status,
-                           "duration_ms": round(elapsed * 1000, 2)},
-                )  # fmt: skip
+                    "%s %s %s %.1f ms",
+                    method,
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
 
 
 def _route_template(scope: Scope) -> str:

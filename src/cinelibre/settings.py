@@ -90,11 +90,21 @@ class Settings(BaseSettings):
     google_books_api_key: SecretStr | None = None
     google_books_api_base_url: str = "https://www.googleapis.com/books/v1"
     google_books_queries: list[str] = [
-        "subject:fiction india", "indian literature", "indian english novel", "hindi literature",
-        "tamil literature", "bengali literature", "indian history", "indian mythology",
-        "subject:mystery", "subject:science fiction", "subject:fantasy", "subject:romance",
-        "subject:biography", "subject:thriller",
-    ]  # fmt: skip
+        "subject:fiction india",
+        "indian literature",
+        "indian english novel",
+        "hindi literature",
+        "tamil literature",
+        "bengali literature",
+        "indian history",
+        "indian mythology",
+        "subject:mystery",
+        "subject:science fiction",
+        "subject:fantasy",
+        "subject:romance",
+        "subject:biography",
+        "subject:thriller",
+    ]
     google_books_per_query: int = Field(default=80, ge=1, le=1000)
     google_books_language: LanguageCode | None = None  # langRestrict
     # Politeness: TMDB allows about 50 requests a second; stay well inside it.

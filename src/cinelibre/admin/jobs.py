@@ -33,9 +33,13 @@ class ChildProcessLauncher:
 
     async def _spawn(self, args: tuple[str, ...]) -> asyncio.subprocess.Process:
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cinelibre", *args,
-            env=os.environ | {"DATABASE_URL": self._database_url}, stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "cinelibre",
+            *args,
+            env=os.environ | {"DATABASE_URL": self._database_url},
+            stdin=asyncio.subprocess.DEVNULL,
+        )
         logger.info("started `cinelibre %s` (pid %s)", " ".join(args), child.pid)
         return child
 

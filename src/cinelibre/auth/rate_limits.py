@@ -165,8 +165,11 @@ def open_rate_limiter(settings: Settings) -> AuthRateLimiter:
         # Short timeouts, as for the cache: a slow store must not hold up logins.
         pool = ConnectionPool.from_url(settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.5)
         storage = RedisStorage(
-            "async+redis://", implementation="redispy", key_prefix=KEY_PREFIX, wrap_exceptions=True,
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=KEY_PREFIX,
+            wrap_exceptions=True,
             connection_pool=pool,
-        )  # fmt: skip
+        )
         return AuthRateLimiter(storage, policy, redis_pool=pool)
     return AuthRateLimiter(MemoryStorage(), policy)

@@ -96,9 +96,14 @@ async def change_password(
 ) -> TokenResponse:
     """Set a new password; every token issued before stops working. Returns a fresh token."""
     await _confirm_password(
-        conn, user=user, password=data.current_password, field="current_password", hasher=hasher,
-        limiter=limiter, address=address,
-    )  # fmt: skip
+        conn,
+        user=user,
+        password=data.current_password,
+        field="current_password",
+        hasher=hasher,
+        limiter=limiter,
+        address=address,
+    )
     row = await repository.revoke_tokens(conn, user.id, password_hash=await hasher.hash(data.new_password))
     if row is None:
         raise AuthenticationError(INVALID_TOKEN)

@@ -148,16 +148,32 @@ _BOOK_FIELDS = "title, year, language, categories, description, authors, page_co
 
 def _movie_values(m: MovieCreate) -> tuple[Any, ...]:
     return (
-        m.title, m.original_title, m.year, m.original_language, m.genres, m.overview, m.directors, m.cast,
-        m.runtime, m.tmdb_id, m.imdb_id,
-    )  # fmt: skip
+        m.title,
+        m.original_title,
+        m.year,
+        m.original_language,
+        m.genres,
+        m.overview,
+        m.directors,
+        m.cast,
+        m.runtime,
+        m.tmdb_id,
+        m.imdb_id,
+    )
 
 
 def _book_values(b: BookCreate) -> tuple[Any, ...]:
     return (
-        b.title, b.year, b.language, b.categories, b.description, b.authors, b.page_count, b.google_books_id,
+        b.title,
+        b.year,
+        b.language,
+        b.categories,
+        b.description,
+        b.authors,
+        b.page_count,
+        b.google_books_id,
         b.isbn13,
-    )  # fmt: skip
+    )
 
 
 async def insert_movies(conn: Connection, movies: list[MovieCreate]) -> None:

@@ -23,9 +23,13 @@ Connection = AsyncConnection[DictRow]
 # connection whose packets go unacknowledged is declared dead within about 20 s instead of the
 # kernel's quarter of an hour. (They do nothing on the embedded server's Unix socket.)
 NETWORK_LIMITS = {
-    "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2,
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 2,
     "tcp_user_timeout": 20_000,
-}  # fmt: skip
+}
 
 
 def connection_kwargs(settings: Settings, url: str | None = None) -> dict[str, Any]:
@@ -168,8 +172,11 @@ LazyReadConnection = Annotated[LazyConnection, Depends(lazy_read_transaction, sc
 def pool_statistics(pool: AsyncConnectionPool[Connection]) -> dict[str, int]:
     """Connections open, idle and requests waiting for one."""
     stats = pool.get_stats()
-    return {"size": stats.get("pool_size", 0), "available": stats.get("pool_available", 0),
-            "waiting": stats.get("requests_waiting", 0)}  # fmt: skip
+    return {
+        "size": stats.get("pool_size", 0),
+        "available": stats.get("pool_available", 0),
+        "waiting": stats.get("requests_waiting", 0),
+    }
 
 
 async def database_reachable(pool: AsyncConnectionPool[Connection], timeout_seconds: float = 2.0) -> bool:

@@ -63,10 +63,12 @@ async def update_counted(
 ) -> dict[str, Any] | None:
     """Change the user's rating of the item and the item's sum; None if there is none to change."""
     query = sql.SQL(UPDATE_COUNTED).format(
-        columns=sql.SQL(", ".join(f"ratings.{c}" for c in ("id", "item_id", "item_type", "created_at", "updated_at"))
-                        + ", ratings.rating::float8 AS rating"),
+        columns=sql.SQL(
+            ", ".join(f"ratings.{c}" for c in ("id", "item_id", "item_type", "created_at", "updated_at"))
+            + ", ratings.rating::float8 AS rating"
+        ),
         items=ITEM_TABLES[item_type],
-    )  # fmt: skip
+    )
     params = {"user_id": user_id, "item_type": item_type, "item_id": item_id, "rating": rating}
     return await (await conn.execute(query, params)).fetchone()
 

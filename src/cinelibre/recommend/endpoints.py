@@ -27,9 +27,15 @@ async def similar_items(
 ) -> Response:
     """Items like this one, by content and by who rated them. Cached for SIMILAR_CACHE_SECONDS."""
     body = await service.similar_cached(
-        db, cache, ttl_seconds=request.app.state.settings.similar_cache_seconds, embedder=embedder,
-        item_type=item_type, item_id=item_id, target_type=target_type, limit=limit,
-    )  # fmt: skip
+        db,
+        cache,
+        ttl_seconds=request.app.state.settings.similar_cache_seconds,
+        embedder=embedder,
+        item_type=item_type,
+        item_id=item_id,
+        target_type=target_type,
+        limit=limit,
+    )
     return Response(body, media_type="application/json")
 
 
@@ -46,9 +52,13 @@ async def popular_items(
     """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items()).
     Cached for POPULAR_CACHE_SECONDS."""
     body = await service.popular_cached(
-        db, cache, ttl_seconds=request.app.state.settings.popular_cache_seconds,
-        item_type=item_type, window_days=window_days, limit=limit,
-    )  # fmt: skip
+        db,
+        cache,
+        ttl_seconds=request.app.state.settings.popular_cache_seconds,
+        item_type=item_type,
+        window_days=window_days,
+        limit=limit,
+    )
     return Response(body, media_type="application/json")
 
 
@@ -65,10 +75,16 @@ async def personalized(
 ) -> Response:
     """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a reason."""
     body = await service.personalized_cached(
-        conn, cache, ttl_seconds=request.app.state.settings.personalized_cache_seconds, user_id=user.id,
-        item_type=item_type, limit=limit, model=embedder.model_name, skip_viewed=skip_viewed,
+        conn,
+        cache,
+        ttl_seconds=request.app.state.settings.personalized_cache_seconds,
+        user_id=user.id,
+        item_type=item_type,
+        limit=limit,
+        model=embedder.model_name,
+        skip_viewed=skip_viewed,
         popular_ttl_seconds=request.app.state.settings.popular_cache_seconds,
-    )  # fmt: skip
+    )
     return Response(body, media_type="application/json")
 
 

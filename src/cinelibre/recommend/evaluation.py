@@ -117,10 +117,19 @@ def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
     """Baselines, the seed's CF, biased MF alone and as the rating model, EASE dense (the reference) and as stored (the
     ranking model), and the hybrid the API serves, with and without its diversity step."""
     return [
-        GlobalMean, BiasBaseline, MostRated, Popular, SeedUserKNN, ItemKNN, BiasedMF, RatingModel, EASE,
+        GlobalMean,
+        BiasBaseline,
+        MostRated,
+        Popular,
+        SeedUserKNN,
+        ItemKNN,
+        BiasedMF,
+        RatingModel,
+        EASE,
         partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
-        partial(Hybrid, item_vectors, diversity=0.0), partial(Hybrid, item_vectors),
-    ]  # fmt: skip
+        partial(Hybrid, item_vectors, diversity=0.0),
+        partial(Hybrid, item_vectors),
+    ]
 
 
 def evaluate_ml100k(

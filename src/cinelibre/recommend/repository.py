@@ -234,9 +234,18 @@ async def co_rated_items(
 # length and value, all big-endian. Fixed width, so numpy reads millions of rows without Python
 # objects (fetchall() would need about 200 bytes per row).
 _FEEDBACK_ROW = np.dtype(
-    [("fields", ">i2"), ("user_len", ">i4"), ("user_id", ">i8"), ("type_len", ">i4"), ("is_book", ">i2"),
-     ("item_len", ">i4"), ("item_id", ">i8"), ("value_len", ">i4"), ("value", ">f4")]
-)  # fmt: skip
+    [
+        ("fields", ">i2"),
+        ("user_len", ">i4"),
+        ("user_id", ">i8"),
+        ("type_len", ">i4"),
+        ("is_book", ">i2"),
+        ("item_len", ">i4"),
+        ("item_id", ">i8"),
+        ("value_len", ">i4"),
+        ("value", ">f4"),
+    ]
+)
 _COPY_HEADER_BYTES = 19  # signature, flags, header extension length
 _COPY_TRAILER_BYTES = 2
 
@@ -376,12 +385,16 @@ async def item_model_candidates(
         ORDER BY strongest.weight DESC, 1, 2
         """,
         {
-            "model": model_id, "user": user_id, "type": item_type.value if item_type else None, "limit": limit,
-            "considered": FEEDBACK_CONSIDERED, "view_weight": view_weight,
+            "model": model_id,
+            "user": user_id,
+            "type": item_type.value if item_type else None,
+            "limit": limit,
+            "considered": FEEDBACK_CONSIDERED,
+            "view_weight": view_weight,
         },
         # Planned for each user: a prepared (generic) plan measured four times slower here.
         prepare=False,
-    )  # fmt: skip
+    )
     return await cursor.fetchall()
 
 

@@ -57,10 +57,14 @@ async def similar_items(
         rated_alike = [
             {"item_id": row["item_id"], "similarity": row["cosine"]}
             for row in await repository.co_rated_items(
-                conn, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2,
+                conn,
+                item_type=item_type,
+                item_id=item_id,
+                target_type=target,
+                limit=limit * 2,
                 min_co_raters=MIN_CO_RATERS,
             )
-        ]  # fmt: skip
+        ]
     if not rated_alike:
         return content[:limit]
     content_ranked = [Candidate(target, hit.id, hit.similarity or 0.0, hit.similarity) for hit in content]
@@ -88,9 +92,13 @@ async def similar_cached(
 
     async def compute() -> bytes:
         hits = await similar_items(
-            await db.get(), embedder=embedder, item_type=item_type, item_id=item_id, target_type=target_type,
+            await db.get(),
+            embedder=embedder,
+            item_type=item_type,
+            item_id=item_id,
+            target_type=target_type,
             limit=limit,
-        )  # fmt: skip
+        )
         return SearchResults(items=hits).model_dump_json().encode()
 
     target = target_type.value if target_type else "same"
@@ -167,9 +175,15 @@ async def personalized_cached(
 
     async def compute() -> bytes:
         items = await personalized(
-            conn, user_id=user_id, item_type=item_type, limit=limit, model=model, skip_viewed=skip_viewed,
-            cache=cache, popular_ttl_seconds=popular_ttl_seconds,
-        )  # fmt: skip
+            conn,
+            user_id=user_id,
+            item_type=item_type,
+            limit=limit,
+            model=model,
+            skip_viewed=skip_viewed,
+            cache=cache,
+            popular_ttl_seconds=popular_ttl_seconds,
+        )
         return Recommendations(items=items).model_dump_json().encode()
 
     state = await repository.cache_state(conn, user_id)
@@ -280,9 +294,13 @@ async def personalized(
     folded = await _fold_in_user(conn, user_id) if summary["count"] else None
     if ranking_model is not None:
         for row in await repository.item_model_candidates(
-            conn, model_id=ranking_model["id"], user_id=user_id, item_type=item_type, view_weight=VIEW_WEIGHT,
+            conn,
+            model_id=ranking_model["id"],
+            user_id=user_id,
+            item_type=item_type,
+            view_weight=VIEW_WEIGHT,
             limit=CANDIDATES_PER_SOURCE + min(len(excluded) - summary["count"], MAX_PADDING),
-        ):  # fmt: skip
+        ):
             found = candidate(row["item_type"], row["item_id"])
             found.linked = row["weight"]
             if row["because_title"] is not None:
@@ -448,14 +466,17 @@ async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_i
         stars, method, neighbours = baseline["own_rating"], "your rating", 0
     elif from_model:
         stars, method, neighbours = from_model[(item_type.value, item_id)], "rating model", 0
-    elif (found := await repository.collaborative_prediction(
-        conn, user_id=user_id, item_type=item_type, item_id=item_id
-    )) is not None:  # fmt: skip
+    elif (
+        found := await repository.collaborative_prediction(conn, user_id=user_id, item_type=item_type, item_id=item_id)
+    ) is not None:
         stars, method, neighbours = found["predicted_rating"], "collaborative", found["neighbour_count"]
     else:
         stars, method, neighbours = baseline["predicted_rating"], "baseline", 0
     clipped = min(5.0, max(0.5, stars))
     return Prediction(
-        item_type=item_type.value, item_id=item_id, predicted_rating=round(clipped, 1), method=method,
+        item_type=item_type.value,
+        item_id=item_id,
+        predicted_rating=round(clipped, 1),
+        method=method,
         neighbour_count=neighbours,
-    )  # fmt: skip
+    )

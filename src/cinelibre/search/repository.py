@@ -153,9 +153,13 @@ async def nearest(
             %(language)s, %(genre)s, %(year_from)s, %(year_to)s, %(exclude_id)s)"""
     ).format(function=MATCH_FUNCTIONS[item_type])
     params = {
-        "vector": vector, "threshold": threshold, "limit": limit, "model": model, "exclude_id": exclude_id,
+        "vector": vector,
+        "threshold": threshold,
+        "limit": limit,
+        "model": model,
+        "exclude_id": exclude_id,
         **filters.params(),
-    }  # fmt: skip
+    }
     rows = await (await conn.execute(query, params)).fetchall()
     return [Candidate(item_type, row["id"], row["similarity"], row["similarity"]) for row in rows]
 
@@ -241,9 +245,13 @@ async def full_text(
         """
     ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
     params = {
-        "all": query.all_words, "any": query.any_word, "vector": vector, "model": model, "limit": limit,
+        "all": query.all_words,
+        "any": query.any_word,
+        "vector": vector,
+        "model": model,
+        "limit": limit,
         **filters.params(),
-    }  # fmt: skip
+    }
     rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
     return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
 
@@ -275,10 +283,12 @@ async def spelling_corrections(conn: Connection, raw_query: str, *, max_document
         ORDER BY 1
         """,
         {
-            "raw": raw_query, "max_documents": max_documents, "per_word": CORRECTIONS_PER_WORD,
+            "raw": raw_query,
+            "max_documents": max_documents,
+            "per_word": CORRECTIONS_PER_WORD,
             "min_similarity": MIN_SPELLING_SIMILARITY,
         },
-    )  # fmt: skip
+    )
     return [row["word"] for row in await cursor.fetchall()]
 
 

@@ -181,32 +181,61 @@ async def search(
     model = embedder.model_name
     ranked_lists: list[list[Candidate]] = []
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
-        ranked_lists.append(_best_first([
-            await repository.nearest(
-                conn, t, vector=vector, model=model, limit=CANDIDATES_PER_LIST, threshold=threshold, filters=filters
+        ranked_lists.append(
+            _best_first(
+                [
+                    await repository.nearest(
+                        conn,
+                        t,
+                        vector=vector,
+                        model=model,
+                        limit=CANDIDATES_PER_LIST,
+                        threshold=threshold,
+                        filters=filters,
+                    )
+                    for t in item_types
+                ]
             )
-            for t in item_types
-        ]))  # fmt: skip
+        )
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
-        ranked_lists.append(_best_first([
-            await repository.full_text(
-                conn, t, query=text_query, vector=vector, model=model, limit=CANDIDATES_PER_LIST, filters=filters
+        ranked_lists.append(
+            _best_first(
+                [
+                    await repository.full_text(
+                        conn,
+                        t,
+                        query=text_query,
+                        vector=vector,
+                        model=model,
+                        limit=CANDIDATES_PER_LIST,
+                        filters=filters,
+                    )
+                    for t in item_types
+                ]
             )
-            for t in item_types
-        ]))  # fmt: skip
+        )
     if mode is SearchMode.HYBRID and len(query.split()) <= NAME_QUERY_MAX_WORDS:
         corrections = await repository.spelling_corrections(
             conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
         )
         if corrections:
             name_query = " | ".join(_quoted(word) for word in corrections)
-            ranked_lists.append(_best_first([
-                await repository.name_matches(
-                    conn, t, name_query=name_query, vector=vector, model=model, limit=NAME_CANDIDATES,
-                    filters=filters,
+            ranked_lists.append(
+                _best_first(
+                    [
+                        await repository.name_matches(
+                            conn,
+                            t,
+                            name_query=name_query,
+                            vector=vector,
+                            model=model,
+                            limit=NAME_CANDIDATES,
+                            filters=filters,
+                        )
+                        for t in item_types
+                    ]
                 )
-                for t in item_types
-            ]))  # fmt: skip
+            )
     fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
     return await load_hits(conn, fused[:limit])
 
@@ -231,9 +260,16 @@ async def search_cached(
 
     async def compute() -> bytes:
         hits = await search(
-            conn, embedder=embedder, query=query, scope=scope, limit=limit, threshold=threshold, filters=filters,
-            mode=mode, cache=cache,
-        )  # fmt: skip
+            conn,
+            embedder=embedder,
+            query=query,
+            scope=scope,
+            limit=limit,
+            threshold=threshold,
+            filters=filters,
+            mode=mode,
+            cache=cache,
+        )
         return SearchResults(items=hits).model_dump_json().encode()
 
     asked = [" ".join(query.split()), scope.value, limit, threshold, mode.value, embedder.model_name, filters.params()]

@@ -10,14 +10,34 @@ SOURCES = ("tmdb", "google_books")
 MAX_ERRORS_KEPT = 200
 
 _MOVIE_SCALARS = (
-    "title", "original_title", "year", "release_date", "original_language", "overview", "poster_url",
-    "runtime_minutes", "imdb_id", "popularity", "vote_average", "vote_count", "tmdb_list_fingerprint",
-)  # fmt: skip
+    "title",
+    "original_title",
+    "year",
+    "release_date",
+    "original_language",
+    "overview",
+    "poster_url",
+    "runtime_minutes",
+    "imdb_id",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "tmdb_list_fingerprint",
+)
 _MOVIE_LISTS = ("genres", "keywords", "directors", "cast_members", "spoken_languages")
 _BOOK_SCALARS = (
-    "title", "subtitle", "description", "language", "year", "published_date", "page_count", "thumbnail_url",
-    "isbn13", "upstream_average_rating", "upstream_ratings_count",
-)  # fmt: skip
+    "title",
+    "subtitle",
+    "description",
+    "language",
+    "year",
+    "published_date",
+    "page_count",
+    "thumbnail_url",
+    "isbn13",
+    "upstream_average_rating",
+    "upstream_ratings_count",
+)
 _BOOK_LISTS = ("authors", "categories")
 
 
@@ -55,16 +75,21 @@ async def upsert_movie(conn: Connection, movie: SyncedMovie) -> str:
         {"tmdb": movie.tmdb_id, "imdb": movie.imdb_id},
     )
     values = movie.model_dump()
-    values |= {"cast_members": values.pop("cast"), "runtime_minutes": values.pop("runtime"),
-               "tmdb_list_fingerprint": values.pop("list_fingerprint")}  # fmt: skip
+    values |= {
+        "cast_members": values.pop("cast"),
+        "runtime_minutes": values.pop("runtime"),
+        "tmdb_list_fingerprint": values.pop("list_fingerprint"),
+    }
     row = await (await conn.execute(_UPSERT_MOVIE, values)).fetchone()
     return "unchanged" if row is None else "new" if row["inserted"] else "updated"
 
 
 async def upsert_book(conn: Connection, book: SyncedBook) -> str:
     values = book.model_dump()
-    values |= {"upstream_average_rating": values.pop("average_rating"),
-               "upstream_ratings_count": values.pop("ratings_count")}  # fmt: skip
+    values |= {
+        "upstream_average_rating": values.pop("average_rating"),
+        "upstream_ratings_count": values.pop("ratings_count"),
+    }
     row = await (await conn.execute(_UPSERT_BOOK, values)).fetchone()
     return "unchanged" if row is None else "new" if row["inserted"] else "updated"
 
@@ -140,9 +165,15 @@ async def checkpoints(conn: Connection, run_id: int) -> dict[str, tuple[int, boo
 
 
 async def save_progress(
-    conn: Connection, run_id: int, *, listing: str, pages_done: int, finished: bool, counts: dict[str, int],
+    conn: Connection,
+    run_id: int,
+    *,
+    listing: str,
+    pages_done: int,
+    finished: bool,
+    counts: dict[str, int],
     errors: list[str],
-) -> None:  # fmt: skip
+) -> None:
     """Record a finished page: its listing's checkpoint, the run's counts so far and new errors."""
     await conn.execute(
         """INSERT INTO sync_checkpoints (run_id, listing, pages_done, finished) VALUES (%s, %s, %s, %s)

@@ -128,14 +128,24 @@ class _Run:
             outcomes = await write(conn)
             self.report.add_counts(outcomes)
             logger.info(
-                "%s page %s: %s new, %s updated, %s unchanged%s", listing, page_number, outcomes["new"],
-                outcomes["updated"], outcomes["unchanged"], " (dry run)" if self.dry_run else "",
-            )  # fmt: skip
+                "%s page %s: %s new, %s updated, %s unchanged%s",
+                listing,
+                page_number,
+                outcomes["new"],
+                outcomes["updated"],
+                outcomes["unchanged"],
+                " (dry run)" if self.dry_run else "",
+            )
             if self.report.run_id is not None:
                 await repository.save_progress(
-                    conn, self.report.run_id, listing=listing, pages_done=page_number, finished=finished,
-                    counts=self.report.counts(), errors=self.report.errors[errors_before:],
-                )  # fmt: skip
+                    conn,
+                    self.report.run_id,
+                    listing=listing,
+                    pages_done=page_number,
+                    finished=finished,
+                    counts=self.report.counts(),
+                    errors=self.report.errors[errors_before:],
+                )
 
     async def close(self, embedder: Embedder | None, http: PoliteClient) -> SourceReport:
         if not self.dry_run and embedder is not None:
@@ -177,9 +187,13 @@ async def sync_movies(
 
 
 async def _sync_movies(
-    pool: AsyncConnectionPool[Connection], http: PoliteClient, options: MovieSyncOptions,
-    embedder: Embedder | None, dry_run: bool, on_progress: Progress,
-) -> SourceReport:  # fmt: skip
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    options: MovieSyncOptions,
+    embedder: Embedder | None,
+    dry_run: bool,
+    on_progress: Progress,
+) -> SourceReport:
     run = _Run(pool, "tmdb", dry_run)
     await run.open(asdict(options))
     genres = await tmdb.genre_names(http)
@@ -191,9 +205,14 @@ async def _sync_movies(
 
     for language in options.languages:
         await run.walk(
-            f"tmdb:{language}", page_size=tmdb.PAGE_SIZE, wanted=options.per_language, budget=budget,
-            fetch_page=partial(tmdb.discover, http, language), prepare=prepare, on_progress=on_progress,
-        )  # fmt: skip
+            f"tmdb:{language}",
+            page_size=tmdb.PAGE_SIZE,
+            wanted=options.per_language,
+            budget=budget,
+            fetch_page=partial(tmdb.discover, http, language),
+            prepare=prepare,
+            on_progress=on_progress,
+        )
     return await run.close(embedder, http)
 
 
@@ -223,9 +242,13 @@ async def _write_books(conn: Connection, *, run: _Run, books: list[SyncedBook]) 
 
 
 async def _movies_of_page(
-    pool: AsyncConnectionPool[Connection], http: PoliteClient, run: _Run, entries: list[dict[str, Any]],
-    genres: dict[int, str], full: bool,
-) -> tuple[list[SyncedMovie], list[tuple[int, float | None, float | None, int | None]]]:  # fmt: skip
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    run: _Run,
+    entries: list[dict[str, Any]],
+    genres: dict[int, str],
+    full: bool,
+) -> tuple[list[SyncedMovie], list[tuple[int, float | None, float | None, int | None]]]:
     """The page's films whose details must be fetched (new or changed), fetched and cleaned; and
     for the others, the popularity and votes the list gives."""
     fresh: list[tuple[int, str]] = []
@@ -283,9 +306,13 @@ async def sync_books(
 
 
 async def _sync_books(
-    pool: AsyncConnectionPool[Connection], http: PoliteClient, options: BookSyncOptions,
-    embedder: Embedder | None, dry_run: bool, on_progress: Progress,
-) -> SourceReport:  # fmt: skip
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    options: BookSyncOptions,
+    embedder: Embedder | None,
+    dry_run: bool,
+    on_progress: Progress,
+) -> SourceReport:
     run = _Run(pool, "google_books", dry_run)
     await run.open(asdict(options))
     budget = options.limit if options.limit is not None else math.inf
@@ -300,9 +327,14 @@ async def _sync_books(
             return await google_books.search(http, query, page_number - 1, language=options.language)
 
         await run.walk(
-            f"google_books:{query}", page_size=google_books.PAGE_SIZE, wanted=options.per_query, budget=budget,
-            fetch_page=fetch_page, prepare=prepare, on_progress=on_progress,
-        )  # fmt: skip
+            f"google_books:{query}",
+            page_size=google_books.PAGE_SIZE,
+            wanted=options.per_query,
+            budget=budget,
+            fetch_page=fetch_page,
+            prepare=prepare,
+            on_progress=on_progress,
+        )
     return await run.close(embedder, http)
 
 

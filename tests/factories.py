@@ -9,20 +9,28 @@ from cinelibre.catalog.schemas import BookCreate, MovieCreate
 from cinelibre.database.connection import Connection
 
 
-async def add_movie(conn: Connection, **fields: Any) -> int:
-    movie = MovieCreate(**{"title": "Test Movie", **fields})
-    await catalog_repository.insert_movies(conn, [movie])
-    row = await (await conn.execute("SELECT max(id) AS id FROM movies")).fetchone()
+async def _insert_returning_id(conn: Connection, table: str, fields: str, values: tuple[Any, ...]) -> int:
+    """Insert one row with the repository's column list and values, and read back its own id (a
+    `max(id)` read afterwards could see another transaction's row)."""
+    placeholders = ", ".join(["%s"] * len(values))
+    cursor = await conn.execute(f"INSERT INTO {table} ({fields}) VALUES ({placeholders}) RETURNING id", values)
+    row = await cursor.fetchone()
     assert row is not None
     return row["id"]
+
+
+async def add_movie(conn: Connection, **fields: Any) -> int:
+    movie = MovieCreate(**{"title": "Test Movie", **fields})
+    return await _insert_returning_id(
+        conn, "movies", catalog_repository._MOVIE_FIELDS, catalog_repository._movie_values(movie)
+    )
 
 
 async def add_book(conn: Connection, **fields: Any) -> int:
     book = BookCreate(**{"title": "Test Book", **fields})
-    await catalog_repository.insert_books(conn, [book])
-    row = await (await conn.execute("SELECT max(id) AS id FROM books")).fetchone()
-    assert row is not None
-    return row["id"]
+    return await _insert_returning_id(
+        conn, "books", catalog_repository._BOOK_FIELDS, catalog_repository._book_values(book)
+    )
 
 
 async def register(

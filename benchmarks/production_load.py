@@ -51,9 +51,7 @@ PostgreSQL, wrk, this script) used meanwhile: a run with a large share was distu
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import re
 import resource
@@ -61,7 +59,6 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -71,28 +68,42 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-import bcrypt
 import httpx
 import psycopg
+from harness import (
+    REPOSITORY,
+    Server,
+    WrkFigures,
+    benchmark_environment,
+    child_pids,
+    command_line,
+    free_port,
+    git_commit,
+    let_imported_raters_log_in,
+    lua_string,
+    machine_description,
+    markdown_table,
+    peak_rss_mb,
+    print_table,
+    read_rss_and_parent,
+    require_wrk,
+    run_cinelibre,
+    run_wrk,
+    start_server,
+    wrk_version,
+)
 from psycopg.rows import dict_row
 from rich.console import Console
-from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).parent))
-from search_performance import free_port, peak_rss_mb  # noqa: E402
-
-from cinelibre.auth.security import TokenCodec  # noqa: E402
-from cinelibre.database import migrate  # noqa: E402
-from cinelibre.database.embedded import open_database  # noqa: E402
-from cinelibre.demo import service as demo_service  # noqa: E402
+from cinelibre.auth.security import TokenCodec
+from cinelibre.database import migrate
+from cinelibre.database.embedded import open_database
+from cinelibre.demo import service as demo_service
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
-REPOSITORY = Path(__file__).parents[1]
 RESULTS_DIR = Path(__file__).parent / "results"
 LUA_SCRIPT = Path(__file__).parent / "wrk" / "production_load.lua"
-WRK = Path("/usr/bin/wrk")
-VENV_BIN = Path(sys.executable).parent
-SERVER_STARTUP_TIMEOUT_SECONDS = 180
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 SERVER_STOP_TIMEOUT_SECONDS = 45
 RSS_SAMPLE_INTERVAL_SECONDS = 0.2
 BENCHMARK_USERS = 200
@@ -191,34 +202,16 @@ SEARCH_QUERIES = [
 
 
 @dataclass
-class LoadResult:
-    """One wrk run, as done() in the Lua script reported it."""
+class LoadResult(WrkFigures):
+    """One wrk run of one endpoint (or the mix) at one concurrency: what done() in the Lua script
+    reported, and what measure_run() read around it."""
 
-    endpoint: str
+    endpoint: str  # an ENDPOINTS key, or "mixed"
     concurrency: int
-    requests: int
-    duration_seconds: float
-    errors: int
-    non_2xx: int
-    socket_errors: dict[str, int]
-    latency_ms: dict[str, float]
-    statuses: dict[str, int]
-    # filled in by measure_run(): the app's cache lookups during the run, {cache: (hits, lookups)},
-    # and the share of the machine's CPU that processes other than this benchmark's used meanwhile
+    # the app's cache lookups during the run, {cache: (hits, lookups)}, and the share of the
+    # machine's CPU that processes other than this benchmark's used meanwhile
     cache_lookups: dict[str, tuple[float, float]] = field(default_factory=dict)
     others_cpu_share: float | None = None
-
-    @property
-    def successful_per_second(self) -> float:
-        return (self.requests - self.non_2xx) / self.duration_seconds if self.duration_seconds else 0.0
-
-    def error_summary(self) -> str:
-        """'0', or the count with what it is made of, e.g. '12 (500×10, timeout×2)'."""
-        if not self.errors:
-            return "0"
-        parts = [f"{status}×{count}" for status, count in sorted(self.statuses.items()) if not status.startswith("2")]
-        parts += [f"{kind}×{count}" for kind, count in self.socket_errors.items() if count]
-        return f"{self.errors} ({', '.join(parts)})"
 
     def cache_summary(self) -> str:
         """Hit rate of each cache consulted during the run, e.g. 'personalized 40%'."""
@@ -228,10 +221,6 @@ class LoadResult:
             if lookups
         ]
         return ", ".join(parts) or "–"
-
-    def latency(self, quantile: str) -> str:
-        # wrk reports zeros when no answer came back within the run
-        return f"{self.latency_ms[quantile]:.1f}" if self.requests else "–"
 
 
 @dataclass
@@ -296,18 +285,6 @@ class MemorySampler(threading.Thread):
         return read_rss_and_parent(self._worker_pid)[0]
 
 
-def read_rss_and_parent(pid: int) -> tuple[float | None, int | None]:
-    """VmRSS in MB and the parent pid, from one read of /proc/<pid>/status (None when it is gone)."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except (FileNotFoundError, ProcessLookupError):
-        return None, None
-    fields = dict(line.split(":", 1) for line in lines if ":" in line)
-    rss = int(fields["VmRSS"].split()[0]) / 1024 if "VmRSS" in fields else None
-    parent = int(fields["PPid"]) if "PPid" in fields else None
-    return rss, parent
-
-
 def find_worker(master_pid: int) -> int | None:
     """The gunicorn worker: the master's child (with -w 1 there is one; a worker being replaced
     may briefly overlap with its successor, and then the newest one is the one that will serve)."""
@@ -342,9 +319,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if not WRK.exists():
-        print("install wrk: apt-get install wrk")
-        sys.exit(1)
+    require_wrk()
     if args.reuse is None and not (args.dataset / "ratings.csv").exists():
         sys.exit(f"{args.dataset} is not a MovieLens CSV folder (no ratings.csv); pass --dataset")
     console = Console(stderr=True)
@@ -366,7 +341,7 @@ def main() -> None:
             console.print(f"Data directory kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    print_table(results, memory, args)
+    print_results(results, memory)
     RESULTS_DIR.mkdir(exist_ok=True)
     markdown_path = RESULTS_DIR / "production_load.md"
     markdown_path.write_text(markdown_report(results, memory, preparation, args))
@@ -380,21 +355,17 @@ def main() -> None:
 def server_environment(data_dir: Path, jwt_secret: str) -> dict[str, str]:
     """The deployment's environment. Settings a developer's shell may carry that would change what
     is measured (another database, a shared cache) are left out."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "SUPABASE_URL", "SUPABASE_KEY")
-    }
-    return env | {
-        "CINELIBRE_DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "production",
-        "JWT_SECRET_KEY": jwt_secret,
-        "RATE_LIMITS": "off",
+    return benchmark_environment(
+        CINELIBRE_DATA_DIR=str(data_dir),
+        ENVIRONMENT="production",
+        JWT_SECRET_KEY=jwt_secret,
+        RATE_LIMITS="off",
         # As deployed on one small instance (README, Koyeb): training runs as its own scheduled
         # process, not as a child of the worker, which would take the cores from serving for its
-        # minute (seen here: ratings p95 over a second, timeouts in the mixed run).
-        "RETRAIN_AFTER_NEW_RATINGS": "0",
-    }
+        # minute (with it, this benchmark measured ratings p95 over a second and timeouts in the
+        # mixed run).
+        RETRAIN_AFTER_NEW_RATINGS="0",
+    )
 
 
 def prepare_database(url: str, data_dir: Path, env: dict[str, str], args: argparse.Namespace, console: Console):
@@ -404,18 +375,15 @@ def prepare_database(url: str, data_dir: Path, env: dict[str, str], args: argpar
         started = time.perf_counter()
         asyncio.run(load_demo_catalogue(url))
         preparation.seconds["demo catalogue"] = time.perf_counter() - started
-        cinelibre = str(VENV_BIN / "cinelibre")
         for label, command in (
-            (f"cinelibre import movielens {args.dataset.name}", [cinelibre, "import", "movielens", str(args.dataset)]),
-            ("cinelibre embed", [cinelibre, "embed"]),
-            ("cinelibre train", [cinelibre, "train"]),
+            (f"cinelibre import movielens {args.dataset.name}", ["import", "movielens", str(args.dataset)]),
+            ("cinelibre embed", ["embed"]),
+            ("cinelibre train", ["train"]),
         ):
             with console.status(f"{label} …"):
                 started = time.perf_counter()
                 # run from the data directory so that a developer's .env in the working directory is not read
-                finished = subprocess.run(command, env=env, cwd=data_dir, capture_output=True, text=True)
-            if finished.returncode != 0:
-                raise SystemExit(f"{label} failed:\n{finished.stdout}\n{finished.stderr}")
+                finished = run_cinelibre(*command, env=env, cwd=data_dir)
             preparation.seconds[label] = time.perf_counter() - started
             said = (finished.stderr.strip() or finished.stdout.strip()).splitlines()
             console.print(f"{label}: {preparation.seconds[label]:.0f} s" + (f" — {said[-1]}" if said else ""))
@@ -438,12 +406,7 @@ def benchmark_accounts(url: str, jwt_secret: str) -> tuple[list[str], list[str],
     movie ids, and every movie id."""
     generator = random.Random(RANDOM_SEED)
     with psycopg.connect(url) as conn:
-        # What registering would have given them; a cheap bcrypt cost, nobody logs in with it.
-        conn.execute(
-            "UPDATE users SET email = 'rater' || id || '@bench.invalid', password_hash = %s "
-            "WHERE imported_from IS NOT NULL AND email IS NULL",
-            (bcrypt.hashpw(b"benchmark", bcrypt.gensalt(4)).decode(),),
-        )
+        let_imported_raters_log_in(conn)
         raters = [row[0] for row in conn.execute("SELECT DISTINCT user_id FROM ratings ORDER BY user_id")]
         rated_movies = [row[0] for row in conn.execute("SELECT id FROM movies WHERE rating_count > 0 ORDER BY id")]
         catalogue_movies = [row[0] for row in conn.execute("SELECT id FROM movies ORDER BY id")]
@@ -459,10 +422,9 @@ def run_server_and_load(args, env, data_dir, token_sets, similar_ids, catalogue_
     """Start gunicorn, warm it, run every load, stop it. The results, the memory samples, the
     phases' time spans (for the chart) and the end of the server's log if it logged errors."""
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "gunicorn.log"
     command = [
-        str(VENV_BIN / "gunicorn"),
+        str(GUNICORN),
         "-w",
         "1",
         "-k",
@@ -476,16 +438,16 @@ def run_server_and_load(args, env, data_dir, token_sets, similar_ids, catalogue_
     tokens, uncached_tokens = token_sets
     data_script.write_text(lua_data(tokens, uncached_tokens, similar_ids, catalogue_ids))
     started = time.monotonic()
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
-    sampler = MemorySampler(server.pid, started)
+    server = start_server("gunicorn", command, env, port, cwd=data_dir, log_path=log_path)
+    base_url = server.base_url
+    sampler = MemorySampler(server.process.pid, started)
     sampler.start()
     phases: list[tuple[str, float, float]] = []
     results: list[LoadResult] = []
-    cpu = CpuAccount(server.pid, data_dir)
+    cpu = CpuAccount(server.process.pid, data_dir)
     try:
-        wait_until_serving(base_url, server, log_path)
-        console.print(f"gunicorn serving on {base_url} (master {server.pid}, worker {sampler.worker_pid})")
+        server.wait_until_answering("/", poll_seconds=0.2)
+        console.print(f"gunicorn serving on {base_url} (master {server.process.pid}, worker {sampler.worker_pid})")
         sampler.phase = "warm-up"
         phase_started = time.monotonic() - started
         warm_up(base_url, tokens, similar_ids, catalogue_ids, console)
@@ -548,20 +510,6 @@ def worker_high_water_mb(worker_pid: int | None) -> float:
         return float("nan")
 
 
-def wait_until_serving(base_url: str, server: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(base_url + "/", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer within {SERVER_STARTUP_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
-
-
 def warm_up(base_url: str, tokens: list[str], similar_ids: list[int], catalogue_ids: list[int], console) -> None:
     """One call of each endpoint and one of each search query; complains about anything but a 2xx."""
     bearer = {"Authorization": f"Bearer {tokens[0]}"}
@@ -587,10 +535,6 @@ def warm_up(base_url: str, tokens: list[str], similar_ids: list[int], catalogue_
                 console.print(f"[yellow]warm-up {method} {path}: {response.status_code} {response.text[:300]}[/yellow]")
             if path == "/search/status":
                 console.print(f"search status: {response.text}")
-
-
-def lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def lua_data(tokens: list[str], uncached_tokens: list[str], similar_ids: list[int], catalogue_ids: list[int]) -> str:
@@ -620,7 +564,7 @@ def measure_run(base_url, work_dir, data_script, cpu: "CpuAccount", worker_pid: 
     """One wrk run, with the app's cache counters and the machine's CPU read before and after it."""
     caches_before = cache_counters(base_url)
     cpu_before = cpu.snapshot(worker_pid)
-    result = run_wrk(base_url, work_dir, data_script, run)
+    result = run_load(base_url, work_dir, data_script, run)
     cpu_after = cpu.snapshot(worker_pid)
     caches_after = cache_counters(base_url)
     result.others_cpu_share = cpu.others_share(cpu_before, cpu_after)
@@ -632,7 +576,8 @@ def measure_run(base_url, work_dir, data_script, cpu: "CpuAccount", worker_pid: 
     return result
 
 
-def run_wrk(base_url: str, work_dir: Path, data_script: Path, run: Run) -> LoadResult:
+def run_load(base_url: str, work_dir: Path, data_script: Path, run: Run) -> LoadResult:
+    """Write the Lua file that sets up this run for the wrk script, and run wrk with it."""
     result_path = work_dir / f"{run.name}-c{run.concurrency}.json"
     script = work_dir / f"{run.name}-c{run.concurrency}.lua"
     mix = ", ".join(f"{{{lua_string(endpoint)}, {weight}}}" for endpoint, weight in run.weights.items())
@@ -643,36 +588,10 @@ def run_wrk(base_url: str, work_dir: Path, data_script: Path, run: Run) -> LoadR
         f"RESULT_PATH = {lua_string(str(result_path))}\n"
         f"dofile({lua_string(str(LUA_SCRIPT.resolve()))})\n"
     )
-    command = [
-        str(WRK),
-        "-t",
-        str(min(run.wrk_threads, run.concurrency)),
-        "-c",
-        str(run.concurrency),
-        "-d",
-        f"{run.seconds}s",
-        "--latency",
-        "--timeout",
-        "5s",
-        "-s",
-        str(script),
-        base_url,
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=run.seconds + 60)
-    if finished.returncode != 0 or not result_path.exists():
-        raise SystemExit(f"wrk failed ({finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
-    figures = json.loads(result_path.read_text())
-    return LoadResult(
-        endpoint=run.name,
-        concurrency=run.concurrency,
-        requests=figures["requests"],
-        duration_seconds=figures["duration_seconds"],
-        errors=figures["errors"],
-        non_2xx=figures["non_2xx"],
-        socket_errors=figures["socket_errors"],
-        latency_ms=figures["latency_ms"],
-        statuses=figures["statuses"],
+    figures = run_wrk(
+        base_url, script, result_path, threads=run.wrk_threads, connections=run.concurrency, seconds=run.seconds
     )
+    return LoadResult(endpoint=run.name, concurrency=run.concurrency, **figures)
 
 
 def cache_counters(base_url: str) -> dict[tuple[str, str], float]:
@@ -707,14 +626,6 @@ def cpu_seconds(pid: int | None, *, with_waited_children: bool = False) -> float
     if with_waited_children:
         ticks += int(after_name[13]) + int(after_name[14])
     return ticks / CLOCK_TICKS_PER_SECOND
-
-
-def child_pids(parent: int) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and read_rss_and_parent(int(entry.name))[1] == parent
-    ]
 
 
 def wait_until_idle(worker_pid: int | None) -> float:
@@ -781,19 +692,12 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{share:.0%}"
 
 
-def stop_server(server: subprocess.Popen, worker_pid: int | None) -> None:
+def stop_server(server: Server, worker_pid: int | None) -> None:
     """SIGTERM lets gunicorn stop its worker, whose shutdown releases the database; SIGKILL if it hangs."""
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=SERVER_STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-        # a killed master leaves its worker behind
-        if worker_pid is not None and read_rss_and_parent(worker_pid)[0] is not None:
-            os.kill(worker_pid, signal.SIGKILL)
+    stopped = server.stop(signal.SIGTERM, SERVER_STOP_TIMEOUT_SECONDS)
+    # a killed master leaves its worker behind
+    if not stopped and worker_pid is not None and read_rss_and_parent(worker_pid)[0] is not None:
+        os.kill(worker_pid, signal.SIGKILL)
 
 
 def stop_leftover_database(data_dir: Path) -> None:
@@ -864,62 +768,25 @@ def result_rows(results: list[LoadResult]) -> list[tuple[str, ...]]:
 # the last two are not wrk's: the app's cache hit rates (from /metrics) and the CPU share other
 # processes on the machine took during the run (the load figures are only as good as that is small)
 COLUMNS = ("endpoint", "concurrency", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "cache hits", "others' CPU")
-TEXT_COLUMNS = ("endpoint", "errors", "cache hits")
+NUMBER_COLUMNS = ("concurrency", "req/s", "p50 ms", "p95 ms", "p99 ms", "others' CPU")
 
 
-def print_table(results: list[LoadResult], memory: dict, args: argparse.Namespace) -> None:
-    table = Table(
-        title=f"Production load: gunicorn, 1 UvicornWorker, {os.cpu_count()} cores shared with wrk and PostgreSQL",
+def print_results(results: list[LoadResult], memory: dict) -> None:
+    print_table(
+        f"Production load: gunicorn, 1 UvicornWorker, {os.cpu_count()} cores shared with wrk and PostgreSQL",
+        COLUMNS,
+        result_rows(results),
+        right_aligned=NUMBER_COLUMNS,
         caption=(
             f"worker RSS: steady {megabytes(memory['worker_steady_mb'])} (second half of the mixed run), peak "
             f"{megabytes(memory['worker_peak_mb'])} (VmHWM {megabytes(memory['worker_high_water_mb'])}); master "
             f"{megabytes(memory['master_median_mb'])}, peak {megabytes(memory['master_peak_mb'])}"
         ),
+        min_width=180,
     )
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
-    for row in result_rows(results):
-        table.add_row(*row)
-    Console(width=max(Console().width, 180)).print(table)
-
-
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY, capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit} (with uncommitted changes)" if changed else commit
-
-
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    memory = ""
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        total_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-        memory = f", {total_kb / 1024 / 1024:.1f} GB RAM"
-    except (OSError, StopIteration):
-        pass
-    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    return f"{os.cpu_count()} cores ({cpu}){memory}, {system}"
 
 
 def markdown_report(results: list[LoadResult], memory: dict, preparation: Preparation, args) -> str:
-    wrk_said = subprocess.run([str(WRK), "-v"], capture_output=True, text=True).stdout.splitlines()
-    wrk_version = wrk_said[0].split(" Copyright")[0] if wrk_said else "wrk"
     lines = [
         "# Production load",
         "",
@@ -928,11 +795,11 @@ def markdown_report(results: list[LoadResult], memory: dict, preparation: Prepar
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Commit: {git_commit()}",
         f"- Machine: {machine_description()}",
-        f"- Command: `{' '.join([os.path.relpath(sys.executable, REPOSITORY), *sys.argv])}`",
+        f"- Command: `{command_line()}`",
         "- Server: `gunicorn -w 1 -k uvicorn.workers.UvicornWorker 'cinelibre.app:create_app()'`, "
         "ENVIRONMENT=production, default LOG_LEVEL (info, a JSON access line per request), RATE_LIMITS=off, "
         "embedded PostgreSQL started by the worker",
-        f"- Load: {wrk_version}, {args.wrk_threads} thread(s), "
+        f"- Load: {wrk_version()}, {args.wrk_threads} thread(s), "
         f"{args.seconds} s per endpoint and concurrency, timeout 5 s, on the same cores as the server",
         "- Data: demo catalogue + "
         + (args.dataset.name if args.reuse is None else "a reused data directory")
@@ -957,11 +824,8 @@ def markdown_report(results: list[LoadResult], memory: dict, preparation: Prepar
         "the benchmark's (gunicorn, its PostgreSQL, wrk, the script) used during the run: a large share means "
         "the run was disturbed by something else on the machine. Each run starts once the worker is idle.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" if column in TEXT_COLUMNS else "---:" for column in COLUMNS) + "|",
+        *markdown_table(COLUMNS, result_rows(results), right_aligned=NUMBER_COLUMNS),
     ]
-    for row in result_rows(results):
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     disturbed = [result for result in results if (result.others_cpu_share or 0) > DISTURBED_CPU_SHARE]
     if disturbed:
         lines += [

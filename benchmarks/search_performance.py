@@ -16,33 +16,29 @@ plus Gaussian noise (renormalised): realistic clusters, without hours of embeddi
 
 import argparse
 import asyncio
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import numpy as np
 import psycopg
+from harness import (
+    benchmark_environment,
+    cinelibre_serving,
+    drive,
+    free_port,
+    load_embedded_demo,
+    p50_p99,
+    peak_rss_mb,
+    print_table,
+    scratch_database,
+)
 from pgvector.psycopg import register_vector
-from psycopg.rows import dict_row
-from rich.console import Console
-from rich.table import Table
 
-from cinelibre.database import migrate
-from cinelibre.database.connection import open_pool
-from cinelibre.database.embedded import open_database
-from cinelibre.demo import service as demo_service
 from cinelibre.search import quality
 from cinelibre.search import repository as search_repository
-from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 
@@ -64,19 +60,6 @@ WORDS = [
     "dream",
     "storm",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) * 1000
-
-
-async def prepare(url: str, settings: Settings) -> None:
-    conn = await psycopg.AsyncConnection.connect(url, row_factory=dict_row)
-    async with conn, conn.transaction():
-        await demo_service.load(conn)
-    pool = await open_pool(url, settings)
-    await search_service.embed_pending(pool, Embedder(settings))
-    await pool.close()
 
 
 def add_synthetic_movies(url: str, count: int, model: str) -> None:
@@ -125,49 +108,6 @@ async def refresh_vocabulary(url: str) -> None:
         await search_repository.refresh_vocabulary(conn)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(base_url: str) -> None:
-    while True:
-        try:
-            httpx.get(base_url + "/")
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def drive(base_url: str, paths: list[str], concurrency: int, seconds: float) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency)
-
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
-
-        async def worker(offset: int) -> None:
-            n = offset
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await client.get(paths[n % len(paths)])
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise SystemExit(f"{paths[n % len(paths)]} answered {response.status_code}: {response.text}")
-                n += concurrency
-
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return latencies
-
-
 def measure(url: str, data_dir: Path, settings: Settings, label: str, seconds: float) -> list[tuple[str, str]]:
     queries = [entry["query"] for entry in quality.read_relevance_set(RELEVANCE_SET)]
     embedder = Embedder(settings.model_copy(update={"query_embedding_cache_size": 0}))
@@ -180,37 +120,17 @@ def measure(url: str, data_dir: Path, settings: Settings, label: str, seconds: f
     with psycopg.connect(url) as conn:
         movie_ids = [row[0] for row in conn.execute("SELECT id FROM movies ORDER BY random() LIMIT 500")]
 
-    port = free_port()
-    env = os.environ | {"DATABASE_URL": url, "PORT": str(port), "CINELIBRE_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cinelibre", "serve", "--no-demo"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base_url)
+    env = benchmark_environment(DATABASE_URL=url, PORT=str(free_port()), CINELIBRE_DATA_DIR=str(data_dir))
+    with cinelibre_serving(env, "--no-demo") as server:
         search_paths = [f"/search/semantic?q={quote(query)}" for query in queries]
         similar_paths = [f"/recommendations/similar/movie/{movie_id}" for movie_id in movie_ids]
-        asyncio.run(drive(base_url, search_paths, 4, 3))  # warm: model loaded, queries cached
+        drive(server.base_url, search_paths, 4, 3)  # warm: model loaded, queries cached
         rows = [("query embedding p50 (ms)", f"{statistics.median(timings) * 1000:.1f}")]
         for concurrency in (1, 16):
-            latencies = asyncio.run(drive(base_url, search_paths, concurrency, seconds))
-            rows.append(
-                (
-                    f"search c={concurrency} p50 / p99 (ms)",
-                    f"{percentile(latencies, 50):.1f} / {percentile(latencies, 99):.1f}",
-                )
-            )
-        latencies = asyncio.run(drive(base_url, similar_paths, 16, seconds))
-        rows.append(
-            ("similar c=16 p50 / p99 (ms)", f"{percentile(latencies, 50):.1f} / {percentile(latencies, 99):.1f}")
-        )
-        rows.append(("API peak RSS, model loaded (MB)", f"{peak_rss_mb(server.pid):.0f}"))
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+            latencies = drive(server.base_url, search_paths, concurrency, seconds)
+            rows.append((f"search c={concurrency} p50 / p99 (ms)", p50_p99(latencies)))
+        rows.append(("similar c=16 p50 / p99 (ms)", p50_p99(drive(server.base_url, similar_paths, 16, seconds))))
+        rows.append(("API peak RSS, model loaded (MB)", f"{peak_rss_mb(server.process.pid):.0f}"))
     return [(f"{label}: {name}", value) for name, value in rows]
 
 
@@ -220,21 +140,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="length of each load phase")
     args = parser.parse_args()
     results: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        settings = Settings(_env_file=None, data_dir=data_dir)
-        with open_database(None, data_dir / "db") as database:
-            migrate.upgrade_to_head(database.url)
-            asyncio.run(prepare(database.url, settings))
-            results += measure(database.url, data_dir, settings, "demo (655 items)", args.seconds)
-            add_synthetic_movies(database.url, args.synthetic, settings.embedding_model)
-            results += measure(database.url, data_dir, settings, f"demo + {args.synthetic:,} films", args.seconds)
-    table = Table(title="Search performance (one API process, 2 cores shared with the load generator)")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for name, value in results:
-        table.add_row(name, value)
-    Console().print(table)
+    with scratch_database() as database:
+        url, data_dir, settings = database.url, database.data_dir, database.settings
+        asyncio.run(load_embedded_demo(url, settings))
+        results += measure(url, data_dir, settings, "demo (655 items)", args.seconds)
+        add_synthetic_movies(url, args.synthetic, settings.embedding_model)
+        results += measure(url, data_dir, settings, f"demo + {args.synthetic:,} films", args.seconds)
+    print_table(
+        "Search performance (one API process, 2 cores shared with the load generator)",
+        ("measure", "value"),
+        results,
+        right_aligned=("value",),
+    )
 
 
 if __name__ == "__main__":

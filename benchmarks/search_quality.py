@@ -3,25 +3,20 @@ tests (tests/data/search_relevance.json), on the demo catalogue. Prints a table.
 
     .venv/bin/python benchmarks/search_quality.py
 
-Builds a throw-away embedded database (or uses DATABASE_URL's server with a scratch database).
+Builds a throw-away embedded database.
 """
 
+import argparse
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 import psycopg
+from harness import load_embedded_demo, print_table, scratch_database
 from psycopg.rows import dict_row
-from rich.console import Console
-from rich.table import Table
 
-from cinelibre.database import migrate
-from cinelibre.database.connection import open_pool, prepare_connection
-from cinelibre.database.embedded import open_database
-from cinelibre.demo import service as demo_service
+from cinelibre.database.connection import prepare_connection
 from cinelibre.search import quality
-from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.schemas import SearchMode
 from cinelibre.settings import Settings
@@ -30,12 +25,8 @@ RELEVANCE_SET = Path(__file__).parents[1] / "tests" / "data" / "search_relevance
 
 
 async def measure(url: str, settings: Settings) -> dict[SearchMode, dict[str, float]]:
+    await load_embedded_demo(url, settings)
     embedder = Embedder(settings)
-    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn, conn.transaction():
-        await demo_service.load(conn)
-    pool = await open_pool(url, settings)
-    await search_service.embed_pending(pool, embedder)
-    await pool.close()
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
         await prepare_connection(conn)
         judgements = await quality.load_judgements(conn, quality.read_relevance_set(RELEVANCE_SET))
@@ -43,19 +34,19 @@ async def measure(url: str, settings: Settings) -> dict[SearchMode, dict[str, fl
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(_env_file=None, data_dir=Path(folder))
-        with open_database(None, Path(folder)) as database:
-            migrate.upgrade_to_head(database.url)
-            results = asyncio.run(measure(database.url, settings))
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    with scratch_database() as database:
+        results = asyncio.run(measure(database.url, database.settings))
     kinds = list(results[SearchMode.HYBRID])
-    table = Table(title=f"Search nDCG@10 on the demo catalogue ({RELEVANCE_SET.name})")
-    table.add_column("mode")
-    for kind in kinds:
-        table.add_column(kind, justify="right")
-    for mode in (SearchMode.VECTOR, SearchMode.FULLTEXT, SearchMode.HYBRID):
-        table.add_row(mode.value, *(f"{results[mode][kind]:.3f}" for kind in kinds))
-    Console().print(table)
+    print_table(
+        f"Search nDCG@10 on the demo catalogue ({RELEVANCE_SET.name})",
+        ("mode", *kinds),
+        [
+            (mode.value, *(f"{results[mode][kind]:.3f}" for kind in kinds))
+            for mode in (SearchMode.VECTOR, SearchMode.FULLTEXT, SearchMode.HYBRID)
+        ],
+        right_aligned=kinds,
+    )
     if not all(results[SearchMode.HYBRID]["all"] > results[m]["all"] for m in (SearchMode.VECTOR, SearchMode.FULLTEXT)):
         sys.exit("hybrid does not beat both single retrievers")
 

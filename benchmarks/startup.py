@@ -5,47 +5,17 @@ directory: initdb, migrations, demo catalogue) and on a restart. Prints a table.
 """
 
 import argparse
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-from rich.console import Console
-from rich.table import Table
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from harness import benchmark_environment, cinelibre_serving, free_port, print_table
 
 
 def time_to_first_request(data_dir: Path) -> float:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(port)}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cinelibre", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/movies?limit=1", timeout=1).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                time.sleep(0.02)
-            if process.poll() is not None:
-                raise SystemExit("cinelibre serve exited before answering")
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+    env = benchmark_environment(CINELIBRE_DATA_DIR=str(data_dir), PORT=str(free_port()))
+    with cinelibre_serving(env, ready_path="/movies?limit=1", poll_seconds=0.02, request_timeout=1) as server:
+        return server.ready_seconds
 
 
 def main() -> None:
@@ -58,12 +28,14 @@ def main() -> None:
             data_dir = Path(folder) / "data"
             first.append(time_to_first_request(data_dir))
             restart.append(time_to_first_request(data_dir))
-    table = Table(title=f"cinelibre serve → first successful GET /movies ({args.runs} runs)")
-    for column in ("start", "median s", "min s", "max s"):
-        table.add_column(column)
-    for name, values in (("first start (initdb + migrate + demo)", first), ("restart", restart)):
-        table.add_row(name, f"{statistics.median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}")
-    Console().print(table)
+    print_table(
+        f"cinelibre serve → first successful GET /movies ({args.runs} runs)",
+        ("start", "median s", "min s", "max s"),
+        [
+            (name, f"{statistics.median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}")
+            for name, values in (("first start (initdb + migrate + demo)", first), ("restart", restart))
+        ],
+    )
 
 
 if __name__ == "__main__":

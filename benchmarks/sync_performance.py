@@ -1,26 +1,23 @@
 """Catalogue sync against the local fake TMDB and Google Books (tests/fake_upstream.py) with
 2,400 films (300 in each of the 8 languages) and 1,000 books: wall time of a first full sync
 (embedding included) and of an unchanged re-sync, their peak memory, and the request rate the
-limiter held. Each
-sync is the real `cinelibre sync` command on a fresh embedded database. Prints a table.
+limiter held. Each sync is the real `cinelibre sync` command on a fresh embedded database.
+Prints a table.
 
     .venv/bin/python benchmarks/sync_performance.py [--films 2400] [--books 1000] [--rate 20]
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from harness import benchmark_environment, cinelibre_command, print_table, run_and_watch, run_cinelibre
 from rich.console import Console
-from rich.table import Table
 
+# tests.fake_upstream is imported from the repository root, which running a script in benchmarks/
+# does not put on sys.path
 sys.path.insert(0, str(Path(__file__).parents[1]))
-sys.path.insert(0, str(Path(__file__).parent))
-from recommend_performance import run_and_watch  # noqa: E402
-
 from tests.fake_upstream import INDIAN_LANGUAGES, FakeUpstream, make_books, make_movies  # noqa: E402
 
 QUERIES = ("indian literature", "subject:fiction", "subject:history", "subject:mystery", "subject:romance")
@@ -50,41 +47,35 @@ def main() -> None:
         tempfile.TemporaryDirectory() as folder,
         FakeUpstream(movies=make_movies(args.films), books=make_books(args.books, QUERIES)) as upstream,
     ):
-        env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"} | {
-            "CINELIBRE_DATA_DIR": folder,
-            "TMDB_API_KEY": upstream.tmdb_api_key,
-            "TMDB_API_BASE_URL": upstream.tmdb_base_url,
-            "TMDB_FILMS_PER_LANGUAGE": str(per_language),
-            "GOOGLE_BOOKS_API_BASE_URL": upstream.google_books_base_url,
-            "GOOGLE_BOOKS_QUERIES": '["' + '", "'.join(QUERIES) + '"]',
-            "GOOGLE_BOOKS_PER_QUERY": str(per_query),
-            "SYNC_REQUESTS_PER_SECOND": str(args.rate),
-            "LOG_LEVEL": "warning",
-        }
+        env = benchmark_environment(
+            CINELIBRE_DATA_DIR=folder,
+            TMDB_API_KEY=upstream.tmdb_api_key,
+            TMDB_API_BASE_URL=upstream.tmdb_base_url,
+            TMDB_FILMS_PER_LANGUAGE=str(per_language),
+            GOOGLE_BOOKS_API_BASE_URL=upstream.google_books_base_url,
+            GOOGLE_BOOKS_QUERIES='["' + '", "'.join(QUERIES) + '"]',
+            GOOGLE_BOOKS_PER_QUERY=str(per_query),
+            SYNC_REQUESTS_PER_SECOND=str(args.rate),
+            LOG_LEVEL="warning",
+        )
         # Create the database and its schema first, so the timings below are the sync's own.
-        subprocess.run([sys.executable, "-m", "cinelibre", "db", "migrate"], env=env, check=True, capture_output=True)
+        run_cinelibre("db", "migrate", env=env)
         for name in ("first full sync", "unchanged re-sync"):
             upstream.clear_requests()
-            seconds, peak = run_and_watch([sys.executable, "-m", "cinelibre", "sync"], env)
+            seconds, peak = run_and_watch(cinelibre_command("sync"), env)
             sent = [request.at for request in upstream.requests]
             span = max(sent) - min(sent) if len(sent) > 1 else 0.0
             rows.append((name, seconds, len(sent), len(sent) / span if span else 0.0, busiest_second(sent), peak))
-        status = subprocess.run(
-            [sys.executable, "-m", "cinelibre", "sync", "status", "--runs", "4"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    table = Table(
-        title=f"Sync of {args.films} films and {args.books} books from the local fake upstream (limit {args.rate:g}/s)"
+        status = run_cinelibre("sync", "status", "--runs", "4", env=env).stdout
+    print_table(
+        f"Sync of {args.films} films and {args.books} books from the local fake upstream (limit {args.rate:g}/s)",
+        ("run", "wall (s)", "requests", "mean rate (req/s)", "busiest second", "peak RSS (MB)"),
+        [
+            (name, f"{seconds:.1f}", str(requests), f"{rate:.1f}", str(busiest), f"{peak:.0f}")
+            for name, seconds, requests, rate, busiest, peak in rows
+        ],
     )
-    for column in ("run", "wall (s)", "requests", "mean rate (req/s)", "busiest second", "peak RSS (MB)"):
-        table.add_column(column)
-    for name, seconds, requests, rate, busiest, peak in rows:
-        table.add_row(name, f"{seconds:.1f}", str(requests), f"{rate:.1f}", str(busiest), f"{peak:.0f}")
     console = Console()
-    console.print(table)
     console.print(f"re-sync is {rows[0][1] / rows[1][1]:.1f}× faster than the first sync")
     console.print(status)
 

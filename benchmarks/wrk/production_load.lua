@@ -104,8 +104,8 @@ function request()
    return chosen_builders[#chosen_builders]()
 end
 
--- Counting every status ourselves: wrk's own "status" error count only sees codes of 400 and up,
--- and we want the breakdown (a 401 means a bad token, a 500 the server) in the report.
+-- Every status is counted here: wrk's own "status" error count only sees codes of 400 and up,
+-- and the report breaks errors down by status (a 401 means a bad token, a 500 the server).
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
 end

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
@@ -23,13 +23,16 @@ from psycopg_pool import AsyncConnectionPool
 from cinelibre.database.connection import Connection
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
+from cinelibre.settings import Settings
 from cinelibre.sync import cleaning, google_books, repository, tmdb
-from cinelibre.sync.http import PoliteClient, UpstreamError
+from cinelibre.sync.http import ClientOptions, PoliteClient, UpstreamError
 from cinelibre.sync.schemas import SourceReport, SyncedBook, SyncedMovie
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # items handled since the last call
+# Starts a progress display with a description and a total; returns what advances it.
+StartProgress = Callable[[str, int], Progress]
 Writer = Callable[[Connection], Awaitable[Counter[str]]]  # writes a page's items, returns their outcomes
 
 
@@ -354,6 +357,64 @@ def _books_of_page(run: _Run, volumes: list[dict[str, Any]]) -> list[SyncedBook]
         run.seen |= keys
         books.append(book)
     return books
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    return ClientOptions(
+        requests_per_second=settings.sync_requests_per_second,
+        concurrency=settings.sync_concurrency,
+        timeout_seconds=settings.sync_timeout_seconds,
+        attempts=settings.sync_attempts,
+        backoff_seconds=settings.sync_backoff_seconds,
+    )
+
+
+async def run_sync(
+    pool: AsyncConnectionPool[Connection],
+    settings: Settings,
+    sources: Collection[str],
+    *,
+    limit: int | None = None,
+    languages: list[str] | None = None,
+    dry_run: bool = False,
+    full: bool = False,
+    start_progress: StartProgress = lambda description, total: lambda handled: None,
+    on_source_skipped: Callable[[str], None] = logger.warning,
+) -> list[SourceReport]:
+    """Sync films from TMDB ("movies" in `sources`) and books from Google Books ("books") with the
+    clients and options the settings describe; `languages` overrides TMDB_LANGUAGES. Films are
+    skipped, with a message, while TMDB_API_KEY is not set."""
+    embedder = None if dry_run else Embedder(settings)
+    reports = []
+    if "movies" in sources and settings.tmdb_api_key is None:
+        on_source_skipped("TMDB_API_KEY is not set: films are not synced.")
+    elif "movies" in sources:
+        movie_options = MovieSyncOptions(
+            languages or settings.tmdb_languages, settings.tmdb_films_per_language, limit, full
+        )
+        advance = start_progress(
+            "TMDB films", _at_most(limit, len(movie_options.languages) * movie_options.per_language)
+        )
+        key = settings.tmdb_api_key.get_secret_value()
+        async with tmdb.client(settings.tmdb_api_base_url, key, client_options(settings)) as http:
+            reports.append(
+                await sync_movies(pool, http, movie_options, embedder=embedder, dry_run=dry_run, on_progress=advance)
+            )
+    if "books" in sources:
+        book_options = BookSyncOptions(
+            settings.google_books_queries, settings.google_books_per_query, settings.google_books_language, limit
+        )
+        advance = start_progress("Google Books", _at_most(limit, len(book_options.queries) * book_options.per_query))
+        key = settings.google_books_api_key.get_secret_value() if settings.google_books_api_key else None
+        async with google_books.client(settings.google_books_api_base_url, key, client_options(settings)) as http:
+            reports.append(
+                await sync_books(pool, http, book_options, embedder=embedder, dry_run=dry_run, on_progress=advance)
+            )
+    return reports
+
+
+def _at_most(limit: int | None, total: int) -> int:
+    return total if limit is None else min(limit, total)
 
 
 async def recent_runs(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:

@@ -3,11 +3,12 @@ in, and their ratings. Running it again changes nothing."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.database.connection import Connection
 from cinelibre.movielens import repository
-from cinelibre.movielens.reader import Dataset, Layout, read_movies
+from cinelibre.movielens.reader import Dataset, Layout, open_dataset, read_movies
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,19 @@ async def import_dataset(
         users_added=users_added,
         ratings_written=ratings_written,
     )
+
+
+async def import_from_folder(
+    conn: Connection,
+    folder: Path,
+    *,
+    with_ratings: bool = True,
+    start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda advanced: None,
+) -> ImportReport:
+    """Import the MovieLens set in `folder` (InvalidInputError if it is not one). Progress is
+    counted in bytes of the ratings file: `start_progress(description, total)` is called once and
+    returns the function that advances it."""
+    dataset = open_dataset(folder)
+    total = dataset.ratings_file.stat().st_size if with_ratings else 0
+    advance = start_progress(f"Loading {dataset.name} ratings", total)
+    return await import_dataset(conn, dataset, with_ratings=with_ratings, on_progress=advance)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from anyio import to_thread
+from psycopg_pool import AsyncConnectionPool
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -66,6 +67,13 @@ async def train_rating_model(
         return await _train(conn, regularisation=regularisation, max_items=max_items)
     finally:
         await repository.release_training_lock(conn)
+
+
+async def train(pool: AsyncConnectionPool[Connection], *, max_items: int = RANKING_MODEL_MAX_ITEMS) -> TrainedModel:
+    """train_rating_model on a connection of its own and outside any transaction: the training
+    lock stays on that connection for the whole run, and each step commits by itself."""
+    async with pool.connection() as conn:
+        return await train_rating_model(conn, max_items=max_items)
 
 
 async def _train(conn: Connection, *, regularisation: float, max_items: int) -> TrainedModel:

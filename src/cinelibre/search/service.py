@@ -88,6 +88,25 @@ async def embedding_status(conn: Connection, *, model: str) -> EmbeddingStatus:
     return EmbeddingStatus(model=model, other_models=await repository.other_models(conn, model=model), **counts)
 
 
+async def embed_catalogue(
+    pool: AsyncConnectionPool[Connection],
+    embedder: Embedder,
+    *,
+    everything: bool = False,
+    start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda embedded: None,
+) -> EmbeddingRun:
+    """Embed what is new or changed (or, with `everything`, every item again). Before the first
+    batch, `start_progress(description, items to embed)` returns the function that advances it."""
+    if everything:
+        async with pool.connection() as conn, conn.transaction():
+            await mark_all_for_embedding(conn)
+    async with pool.connection() as conn:
+        status = await embedding_status(conn, model=embedder.model_name)
+    pending = status.missing + status.outdated + status.other_model
+    advance = start_progress(f"Embedding with {embedder.model_name}", pending)
+    return await embed_pending(pool, embedder, on_progress=advance)
+
+
 def _quoted(lexeme: str) -> str:
     escaped = lexeme.replace("\\", "\\\\").replace("'", "''")
     return f"'{escaped}'"

@@ -1,40 +1,25 @@
-"""The `cinelibre` command."""
+"""The `cinelibre` command: each command parses its arguments, calls one service function and
+prints. Commands import what they use when they run, so that starting (`--help` included) does
+not load NumPy, SciPy, Matplotlib, the embedder or the database drivers."""
 
-import asyncio
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import psycopg
 import typer
-import uvicorn
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from cinelibre.catalog import service as catalog_service
-from cinelibre.catalog.service import UpsertOutcome
-from cinelibre.database import migrate
-from cinelibre.database.connection import connection_kwargs, open_pool
-from cinelibre.database.embedded import open_database
 from cinelibre.errors import InvalidInputError, NotFoundError
 from cinelibre.logs import configure_logging
-from cinelibre.movielens import reader as movielens_reader
-from cinelibre.movielens import service as movielens_service
-from cinelibre.search import service as search_service
-from cinelibre.search.embedder import Embedder
 from cinelibre.settings import ConfigurationError, Settings, get_settings
 
 if TYPE_CHECKING:
-    from cinelibre.recommend.evaluation import Scores
-    from cinelibre.recommend.training import TrainedModel
-    from cinelibre.sync.http import ClientOptions
+    from psycopg_pool import AsyncConnectionPool
+
+    from cinelibre.database.connection import Connection
     from cinelibre.sync.schemas import SourceReport
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
@@ -45,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)
+# Starts a progress bar with a description and a total; returns the function that advances it.
+StartProgress = Callable[[str, int], Callable[[int], None]]
 
 
 def _settings() -> Settings:
@@ -57,9 +44,10 @@ def _settings() -> Settings:
         raise typer.Exit(2) from error
 
 
-def _progress(*columns: ProgressColumn) -> Progress:
-    """A progress bar on a terminal; on anything else (CI, a log file) it stays silent."""
-    return Progress(
+@contextmanager
+def _progress(*columns: ProgressColumn) -> Iterator[StartProgress]:
+    """Progress bars on a terminal; on anything else (CI, a log file) they stay silent."""
+    with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         *columns,
@@ -67,7 +55,25 @@ def _progress(*columns: ProgressColumn) -> Progress:
         console=console,
         transient=True,
         disable=not console.is_terminal,
-    )
+    ) as bars:
+
+        def start(description: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(description, total=total)
+            return lambda advanced: bars.advance(task, advanced)
+
+        yield start
+
+
+def _print_table(
+    title: str, columns: Iterable[str], rows: Iterable[list[str]], *, min_width: int, numbers_right: bool = True
+) -> None:
+    """On stdout, at least `min_width` wide so that a narrow terminal does not wrap the numbers."""
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="right" if numbers_right and index else "left")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(console.width, min_width)).print(table)
 
 
 @app.command()
@@ -77,6 +83,8 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load the demo catalogue into an empty database.")] = True,
 ) -> None:
     """Run the API (with the embedded database unless DATABASE_URL is set). Ctrl-C stops both."""
+    import uvicorn
+
     from cinelibre.app import create_app
 
     settings = _settings()
@@ -96,6 +104,8 @@ def serve(
 @db_app.command("url")
 def db_url() -> None:
     """Print the connection string (for psql and other tools)."""
+    from cinelibre.database.embedded import open_database
+
     settings = _settings()
     with open_database(settings.database_url, settings.data_dir) as database:
         typer.echo(database.url)
@@ -106,90 +116,58 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (`cinelibre serve` also does this on start)."""
-    settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        console.print(f"Database schema at revision {migrate.current_revision(database.url)}.")
+    from cinelibre.database.migrate import current_revision
+    from cinelibre.database.runner import migrated_database
+
+    with migrated_database(_settings()) as database:
+        console.print(f"Database schema at revision {current_revision(database.url)}.")
 
 
 @db_app.command("schema")
 def db_schema() -> None:
     """Print the whole schema as one SQL script (what database_schema.sql holds)."""
-    typer.echo(migrate.schema_sql(), nl=False)
+    from cinelibre.database.migrate import schema_sql
 
-
-async def _set_admin(database_url: str, settings: Settings, email: str, is_admin: bool) -> None:
-    from cinelibre.auth import service as auth_service
-
-    kwargs = connection_kwargs(settings)
-    async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn, conn.transaction():
-        await auth_service.set_admin(conn, email=email, is_admin=is_admin)
+    typer.echo(schema_sql(), nl=False)
 
 
 def _change_admin(email: str, is_admin: bool) -> None:
-    settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        try:
-            asyncio.run(_set_admin(database.url, settings, email, is_admin))
-        except NotFoundError as error:
-            console.print(f"[red]{error.message}[/red]")
-            raise typer.Exit(1) from error
+    from cinelibre.auth import service as auth_service
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+
+    try:
+        job = in_one_transaction(lambda conn: auth_service.set_admin(conn, email=email, is_admin=is_admin))
+        run_with_database(_settings(), job)
+    except NotFoundError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"{email} is now an administrator." if is_admin else f"{email} is no longer an administrator.")
+
+
+EmailArgument = Annotated[str, typer.Argument(help="The account's email (any case).")]
 
 
 @users_app.command("grant-admin")
-def grant_admin(email: Annotated[str, typer.Argument(help="The account's email (any case).")]) -> None:
+def grant_admin(email: EmailArgument) -> None:
     """Let an account use the /admin operations (retrain, syncs). Takes effect on its next request."""
     _change_admin(email, True)
-    console.print(f"{email} is now an administrator.")
 
 
 @users_app.command("revoke-admin")
-def revoke_admin(email: Annotated[str, typer.Argument(help="The account's email (any case).")]) -> None:
+def revoke_admin(email: EmailArgument) -> None:
     """Take the /admin operations away from an account. Takes effect on its next request."""
     _change_admin(email, False)
-    console.print(f"{email} is no longer an administrator.")
 
 
-async def _import_movielens(database_url: str, settings: Settings, path: Path, with_ratings: bool) -> None:
-    dataset = movielens_reader.open_dataset(path)
-    total = dataset.ratings_file.stat().st_size if with_ratings else 0
-    kwargs = connection_kwargs(settings)
-    async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn:
-        with _progress(DownloadColumn(), TransferSpeedColumn()) as progress:
-            task = progress.add_task(f"Loading {dataset.name} ratings", total=total)
-            async with conn.transaction():
-                report = await movielens_service.import_dataset(
-                    conn,
-                    dataset,
-                    with_ratings=with_ratings,
-                    on_progress=lambda advanced: progress.advance(task, advanced),
-                )
-    console.print(
-        f"Imported {report.dataset}: {report.movies_read} films read, {report.movies_added} added, "
-        f"{report.movies_linked} linked to films already here; {report.users_added} users added; "
-        f"{report.ratings_written} ratings written."
-    )
+async def _embed_catalogue(pool: "AsyncConnectionPool[Connection]", settings: Settings, *, everything: bool) -> int:
+    from cinelibre.search import service as search_service
+    from cinelibre.search.embedder import Embedder
 
-
-async def _embed(database_url: str, settings: Settings, everything: bool) -> int:
-    embedder = Embedder(settings)
-    pool = await open_pool(database_url, settings)
-    try:
-        if everything:
-            async with pool.connection() as conn, conn.transaction():
-                await search_service.mark_all_for_embedding(conn)
-        async with pool.connection() as conn:
-            status = await search_service.embedding_status(conn, model=embedder.model_name)
-        pending = status.missing + status.outdated + status.other_model
-        with _progress() as progress:
-            task = progress.add_task(f"Embedding with {embedder.model_name}", total=pending)
-            run = await search_service.embed_pending(
-                pool, embedder, on_progress=lambda done: progress.advance(task, done)
-            )
-        return run.embedded
-    finally:
-        await pool.close()
+    with _progress() as start_progress:
+        run = await search_service.embed_catalogue(
+            pool, Embedder(settings), everything=everything, start_progress=start_progress
+        )
+    return run.embedded
 
 
 @app.command()
@@ -197,25 +175,11 @@ def embed(
     everything: Annotated[bool, typer.Option("--all", help="Embed every item again, not only what changed.")] = False,
 ) -> None:
     """Embed the catalogue with the configured EMBEDDING_MODEL (what is new or changed, or --all)."""
+    from cinelibre.database.runner import run_with_database
+
     settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        embedded = asyncio.run(_embed(database.url, settings, everything))
+    embedded = run_with_database(settings, lambda pool: _embed_catalogue(pool, settings, everything=everything))
     console.print(f"Embedded {embedded} items with {settings.embedding_model}.")
-
-
-async def _import_catalogue(database_url: str, settings: Settings, path: Path) -> None:
-    kwargs = connection_kwargs(settings)
-    async with await psycopg.AsyncConnection.connect(database_url, **kwargs) as conn, conn.transaction():
-        with path.open(encoding="utf-8") as file:
-            report = await catalog_service.import_catalogue(conn, file)
-    for number, reason in report.bad_lines:
-        console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
-    counts = report.counts
-    console.print(
-        f"Catalogue {path.name}: {counts[UpsertOutcome.INSERTED]} added, {counts[UpsertOutcome.UPDATED]} updated, "
-        f"{counts[UpsertOutcome.UNCHANGED]} unchanged, {len(report.bad_lines)} bad lines skipped."
-    )
 
 
 @import_app.command("catalogue")
@@ -224,36 +188,30 @@ def import_catalogue(
 ) -> None:
     """Add or update movies and books from a JSONL file (see the README for the fields); new or changed
     items are embedded. Idempotent: items are matched by external id, else by title and year."""
+    from cinelibre.catalog import service as catalog_service
+    from cinelibre.catalog.service import UpsertOutcome
+    from cinelibre.database.runner import run_with_database
+
     settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        asyncio.run(_import_catalogue(database.url, settings, path))
-        embedded = asyncio.run(_embed(database.url, settings, everything=False))
+
+    async def import_then_embed(pool: "AsyncConnectionPool[Connection]") -> int:
+        async with pool.connection() as conn, conn.transaction():
+            with path.open(encoding="utf-8") as file:
+                report = await catalog_service.import_catalogue(conn, file)
+        for number, reason in report.bad_lines:
+            console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
+        counts = report.counts
+        console.print(
+            f"Catalogue {path.name}: {counts[UpsertOutcome.INSERTED]} added, {counts[UpsertOutcome.UPDATED]} updated, "
+            f"{counts[UpsertOutcome.UNCHANGED]} unchanged, {len(report.bad_lines)} bad lines skipped."
+        )
+        return await _embed_catalogue(pool, settings, everything=False)
+
+    embedded = run_with_database(settings, import_then_embed)
     console.print(f"Embedded {embedded} new or changed items.")
 
 
 EVALUATION_METRICS = ("RMSE", "MAE", "NDCG@10", "P@10", "R@10", "coverage", "ILS", "fit s")
-
-
-def _write_chart(results: dict[str, "Scores"], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, (rating_axis, ranking_axis) = pyplot.subplots(1, 2, figsize=(12, 4.5))
-    rated = {name: s.mean("RMSE") for name, s in results.items() if s.mean("RMSE") is not None}
-    ranked = {name: s.mean("NDCG@10") for name, s in results.items() if s.mean("NDCG@10") is not None}
-    rating_axis.barh(list(rated), list(rated.values()), color="#4c72b0")
-    rating_axis.set_title("Rating prediction: RMSE (lower is better)")
-    rating_axis.set_xlim(0.8, max(rated.values()) + 0.05)
-    ranking_axis.barh(list(ranked), list(ranked.values()), color="#55a868")
-    ranking_axis.set_title("Top-10: NDCG@10 (higher is better)")
-    for axis, values in ((rating_axis, rated), (ranking_axis, ranked)):
-        for row, value in enumerate(values.values()):
-            axis.text(value, row, f" {value:.3f}", va="center")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
 
 
 @app.command()
@@ -265,49 +223,36 @@ def evaluate(
     """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table
     and a PNG chart. Runs the same recommender code the service uses."""
     from cinelibre.recommend.evaluation import evaluate_ml100k
+    from cinelibre.recommend.evaluation_chart import write_chart
 
     numbers = tuple(int(number) for number in folds.split(","))
-    with _progress() as progress:
-        task = progress.add_task("Evaluating", total=len(numbers))
-        results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: progress.advance(task))
-    table = Table(title=f"{dataset.name}, folds {folds} (mean over folds)")
-    table.add_column("algorithm")
-    for metric in EVALUATION_METRICS:
-        table.add_column(metric, justify="right")
-    for name, scores in results.items():
-        cells = [scores.mean(metric) for metric in EVALUATION_METRICS]
-        table.add_row(name, *("–" if value is None else f"{value:.3f}" for value in cells))
-    Console(width=max(console.width, 150)).print(table)
-    _write_chart(results, chart)
+    with _progress() as start_progress:
+        advance = start_progress("Evaluating", len(numbers))
+        results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: advance(1))
+    means = {name: [scores.mean(metric) for metric in EVALUATION_METRICS] for name, scores in results.items()}
+    rows = [[name, *("–" if value is None else f"{value:.3f}" for value in row)] for name, row in means.items()]
+    title = f"{dataset.name}, folds {folds} (mean over folds)"
+    _print_table(title, ["algorithm", *EVALUATION_METRICS], rows, min_width=150)
+    write_chart(results, chart)
     console.print(f"Chart written to {chart}")
-
-
-async def _train(database_url: str, settings: Settings) -> "TrainedModel":
-    from cinelibre.recommend.training import train_rating_model
-
-    pool = await open_pool(database_url, settings)
-    try:
-        async with pool.connection() as conn:
-            return await train_rating_model(conn, max_items=settings.ranking_model_max_items)
-    finally:
-        await pool.close()
 
 
 @app.command()
 def train() -> None:
     """Train the rating and ranking models on every rating and view and make them the ones every
     API process serves. A failed run leaves the previous models in place. Run it on a schedule."""
-    from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError
+    from cinelibre.database.runner import run_with_database
+    from cinelibre.recommend import training
 
     settings = _settings()
     configure_logging(settings)
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        try:
-            trained = asyncio.run(_train(database.url, settings))
-        except (NothingToLearnError, TrainingBusyError) as error:
-            console.print(f"[yellow]Not trained:[/yellow] {error}.")
-            raise typer.Exit(1) from error
+    try:
+        trained = run_with_database(
+            settings, lambda pool: training.train(pool, max_items=settings.ranking_model_max_items)
+        )
+    except (training.NothingToLearnError, training.TrainingBusyError) as error:
+        console.print(f"[yellow]Not trained:[/yellow] {error}.")
+        raise typer.Exit(1) from error
     console.print(f"Rating model v{trained.version}: {trained.ratings_seen} ratings of {trained.items} items.")
 
 
@@ -317,15 +262,25 @@ def import_movielens(
     ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
 ) -> None:
     """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m). Idempotent."""
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.movielens import service as movielens_service
 
-    settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        try:
-            asyncio.run(_import_movielens(database.url, settings, path, ratings))
-        except InvalidInputError as error:
-            console.print(f"[red]{error.message}[/red]")
-            raise typer.Exit(2) from error
+    async def import_folder(conn: "Connection") -> movielens_service.ImportReport:
+        with _progress(DownloadColumn(), TransferSpeedColumn()) as start_progress:
+            return await movielens_service.import_from_folder(
+                conn, path, with_ratings=ratings, start_progress=start_progress
+            )
+
+    try:
+        report = run_with_database(_settings(), in_one_transaction(import_folder))
+    except InvalidInputError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from error
+    console.print(
+        f"Imported {report.dataset}: {report.movies_read} films read, {report.movies_added} added, "
+        f"{report.movies_linked} linked to films already here; {report.users_added} users added; "
+        f"{report.ratings_written} ratings written."
+    )
 
 
 sync_app = typer.Typer(help="Keep the catalogue fresh from TMDB and Google Books.")
@@ -336,135 +291,58 @@ LanguagesOption = Annotated[
     str | None,
     typer.Option("--languages", help="Comma-separated TMDB original languages, e.g. hi,ta (default: TMDB_LANGUAGES)."),
 ]
-
-
-def _client_options(settings: Settings) -> "ClientOptions":
-    from cinelibre.sync.http import ClientOptions
-
-    return ClientOptions(
-        requests_per_second=settings.sync_requests_per_second,
-        concurrency=settings.sync_concurrency,
-        timeout_seconds=settings.sync_timeout_seconds,
-        attempts=settings.sync_attempts,
-        backoff_seconds=settings.sync_backoff_seconds,
-    )
-
-
-async def _sync(
-    database_url: str,
-    settings: Settings,
-    sources: tuple[str, ...],
-    *,
-    limit: int | None,
-    languages: list[str] | None,
-    dry_run: bool,
-    full: bool = False,
-) -> list["SourceReport"]:
-    from cinelibre.sync import google_books, tmdb
-    from cinelibre.sync import service as sync_service
-
-    embedder = None if dry_run else Embedder(settings)
-    pool = await open_pool(database_url, settings)
-    reports = []
-    try:
-        with _progress() as progress:
-            if "movies" in sources and settings.tmdb_api_key is None:
-                console.print("[yellow]TMDB_API_KEY is not set: films are not synced.[/yellow]")
-            elif "movies" in sources:
-                options = sync_service.MovieSyncOptions(
-                    languages or settings.tmdb_languages, settings.tmdb_films_per_language, limit, full
-                )
-                total = len(options.languages) * options.per_language
-                task = progress.add_task("TMDB films", total=min(total, limit or total))
-                key = settings.tmdb_api_key.get_secret_value()
-                async with tmdb.client(settings.tmdb_api_base_url, key, _client_options(settings)) as http:
-                    reports.append(
-                        await sync_service.sync_movies(
-                            pool,
-                            http,
-                            options,
-                            embedder=embedder,
-                            dry_run=dry_run,
-                            on_progress=lambda handled: progress.advance(task, handled),
-                        )
-                    )
-            if "books" in sources:
-                book_options = sync_service.BookSyncOptions(
-                    settings.google_books_queries,
-                    settings.google_books_per_query,
-                    settings.google_books_language,
-                    limit,
-                )
-                total = len(book_options.queries) * book_options.per_query
-                task = progress.add_task("Google Books", total=min(total, limit or total))
-                key = settings.google_books_api_key.get_secret_value() if settings.google_books_api_key else None
-                async with google_books.client(
-                    settings.google_books_api_base_url, key, _client_options(settings)
-                ) as http:
-                    reports.append(
-                        await sync_service.sync_books(
-                            pool,
-                            http,
-                            book_options,
-                            embedder=embedder,
-                            dry_run=dry_run,
-                            on_progress=lambda handled: progress.advance(task, handled),
-                        )
-                    )
-    finally:
-        await pool.close()
-    return reports
+SYNC_COUNTS = ("fetched", "new", "updated", "unchanged", "skipped", "failed")
+ERRORS_SHOWN = 10
 
 
 def _run_sync(
     sources: tuple[str, ...], limit: int | None, languages: str | None, dry_run: bool, full: bool = False
 ) -> None:
+    from cinelibre.database.runner import run_with_database
+    from cinelibre.sync import service as sync_service
     from cinelibre.sync.http import UpstreamError
-    from cinelibre.sync.service import SyncBusyError
 
     settings = _settings()
     configure_logging(settings)
     chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        try:
-            reports = asyncio.run(
-                _sync(database.url, settings, sources, limit=limit, languages=chosen, dry_run=dry_run, full=full)
+
+    async def sync(pool: "AsyncConnectionPool[Connection]") -> list["SourceReport"]:
+        with _progress() as start_progress:
+            return await sync_service.run_sync(
+                pool,
+                settings,
+                sources,
+                limit=limit,
+                languages=chosen,
+                dry_run=dry_run,
+                full=full,
+                start_progress=start_progress,
+                on_source_skipped=lambda reason: console.print(f"[yellow]{reason}[/yellow]"),
             )
-        except (UpstreamError, SyncBusyError) as error:
-            console.print(f"[red]Sync stopped:[/red] {error}")
-            raise typer.Exit(1) from error
-    table = Table(title="Sync (dry run: nothing written)" if dry_run else "Sync")
-    for column in (
-        "source",
-        "fetched",
-        "new",
-        "updated",
-        "unchanged",
-        "skipped",
-        "failed",
-        "embedded",
-        "requests",
-        "time",
-    ):
-        table.add_column(column, justify="left" if column == "source" else "right")
-    for report in reports:
-        source = f"{report.source} (resumed run {report.run_id})" if report.resumed else report.source
-        table.add_row(
-            source,
-            *(str(v) for v in report.counts().values()),
+
+    try:
+        reports = run_with_database(settings, sync)
+    except (UpstreamError, sync_service.SyncBusyError) as error:
+        console.print(f"[red]Sync stopped:[/red] {error}")
+        raise typer.Exit(1) from error
+    rows = [
+        [
+            f"{report.source} (resumed run {report.run_id})" if report.resumed else report.source,
+            *(str(count) for count in report.counts().values()),
             str(report.embedded),
             str(report.requests),
             f"{report.seconds:.1f} s",
-        )
-    Console(width=max(console.width, 120)).print(table)
+        ]
+        for report in reports
+    ]
+    title = "Sync (dry run: nothing written)" if dry_run else "Sync"
+    _print_table(title, ["source", *SYNC_COUNTS, "embedded", "requests", "time"], rows, min_width=120)
     for report in reports:
-        for error in report.errors[:10]:
+        for error in report.errors[:ERRORS_SHOWN]:
             console.print(f"[yellow]{report.source}:[/yellow] {error}")
-        if len(report.errors) > 10:
-            console.print(
-                f"[yellow]{report.source}:[/yellow] … and {len(report.errors) - 10} more (see `cinelibre sync status`)"
-            )
+        if len(report.errors) > ERRORS_SHOWN:
+            more = len(report.errors) - ERRORS_SHOWN
+            console.print(f"[yellow]{report.source}:[/yellow] … and {more} more (see `cinelibre sync status`)")
 
 
 @sync_app.callback(invoke_without_command=True)
@@ -494,43 +372,55 @@ def sync_books(limit: LimitOption = None, dry_run: DryRunOption = False) -> None
     _run_sync(("books",), limit, None, dry_run)
 
 
-async def _recent_syncs(database_url: str, settings: Settings, runs: int) -> list[dict]:
-    from cinelibre.sync import service as sync_service
-
-    async with await psycopg.AsyncConnection.connect(database_url, **connection_kwargs(settings)) as conn:
-        return await sync_service.recent_runs(conn, runs)
-
-
 @sync_app.command("status")
 def sync_status(runs: Annotated[int, typer.Option(min=1, max=1000, help="How many recent runs.")] = 10) -> None:
     """Recent sync runs with their counts."""
-    settings = _settings()
-    with open_database(settings.database_url, settings.data_dir) as database:
-        migrate.upgrade_to_head(database.url)
-        rows = asyncio.run(_recent_syncs(database.url, settings, runs))
-    table = Table(title="Recent syncs")
-    for column in (
-        "run",
-        "source",
-        "started",
-        "status",
-        "fetched",
-        "new",
-        "updated",
-        "unchanged",
-        "skipped",
-        "failed",
-        "errors",
-    ):
-        table.add_column(column)
-    for row in rows:
-        counts = row["counts"]
-        table.add_row(
-            str(row["id"]),
-            row["source"],
-            f"{row['started_at']:%Y-%m-%d %H:%M}",
-            row["status"],
-            *(str(counts.get(name, 0)) for name in ("fetched", "new", "updated", "unchanged", "skipped", "failed")),
-            str(row["error_count"]),
-        )
-    Console(width=max(console.width, 120)).print(table)
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.sync import service as sync_service
+
+    recent = run_with_database(_settings(), in_one_transaction(lambda conn: sync_service.recent_runs(conn, runs)))
+    rows = [
+        [
+            str(run["id"]),
+            run["source"],
+            f"{run['started_at']:%Y-%m-%d %H:%M}",
+            run["status"],
+            *(str(run["counts"].get(name, 0)) for name in SYNC_COUNTS),
+            str(run["error_count"]),
+        ]
+        for run in recent
+    ]
+    columns = ["run", "source", "started", "status", *SYNC_COUNTS, "errors"]
+    _print_table("Recent syncs", columns, rows, min_width=120, numbers_right=False)
+
+
+config_app = typer.Typer(help="The settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("docs")
+def config_docs(
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a file is out of date.")] = False,
+    root: Annotated[
+        Path, typer.Option(file_okay=False, show_default=False, help="The repository root (default: here).")
+    ] = Path("."),
+) -> None:
+    """Write .env.example and docs/configuration.md from the settings' descriptions (or --check them)."""
+    from cinelibre import settings_reference
+
+    if not (root / "pyproject.toml").is_file():
+        console.print(f"[red]{root.resolve()} is not the repository root[/red] (no pyproject.toml): pass --root.")
+        raise typer.Exit(2)
+    if check:
+        stale = settings_reference.stale_reference_files(root)
+        if stale:
+            names = ", ".join(str(path.relative_to(root)) for path in stale)
+            console.print(f"[red]Out of date:[/red] {names}. Regenerate them with `cinelibre config docs`.")
+            raise typer.Exit(1)
+        console.print("The configuration reference is up to date.")
+        return
+    changed = settings_reference.write_reference_files(root)
+    for path in changed:
+        console.print(f"Wrote {path.relative_to(root)}")
+    if not changed:
+        console.print("The configuration reference was already up to date.")

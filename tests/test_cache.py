@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from cinelibre.cache import MemoryCache, RedisCache, cached
-from cinelibre.health.metrics import cache_requests
+from cinelibre.metrics import cache_requests
 from cinelibre.search.embedder import Embedder
 from tests.conftest import app_on, client_for, empty_redis_database
 from tests.factories import register

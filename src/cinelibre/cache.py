@@ -7,16 +7,18 @@ A cache that fails (Redis down) is a miss, logged, never a failed request.
 """
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Protocol
+from typing import Annotated, Generic, Protocol, TypeVar
 
 from cachetools import TLRUCache
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from cinelibre.health.metrics import cache_requests
+from cinelibre.metrics import cache_requests
 from cinelibre.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,66 @@ async def cached(
     cache_requests.labels(name, "miss").inc()
     value = await compute()
     await cache.set(f"{name}:{key}", value, ttl_seconds)
+    return value
+
+
+Value = TypeVar("Value")
+
+
+class LocalLRU(Generic[Value]):
+    """A per-process map of the most recently used values, for things worth keeping as objects
+    (query vectors). It has its own lock, held only for a dictionary operation, so a lookup never
+    waits on whoever is computing a value (e.g. the embedding model running a batch)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._values: OrderedDict[str, Value] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Value | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Value) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+
+
+async def cached_in_two_tiers(
+    name: str,
+    key: str,
+    *,
+    local: LocalLRU[Value],
+    shared: Cache | None,
+    ttl_seconds: float,
+    compute: Callable[[], Awaitable[Value]],
+    encode: Callable[[Value], bytes],
+    decode: Callable[[bytes], Value],
+) -> Value:
+    """This process's LRU first, then the shared cache (only when it is shared: one instance's work
+    then serves all), then compute(). One lookup counts as one hit or one miss under `name`."""
+    value = local.get(key)
+    if value is not None:
+        cache_requests.labels(name, "hit").inc()
+        return value
+    if shared is None or not shared.shared:
+        cache_requests.labels(name, "miss").inc()
+        value = await compute()
+    else:
+
+        async def compute_encoded() -> bytes:
+            return encode(await compute())
+
+        value = decode(await cached(shared, name, key, ttl_seconds, compute_encoded))
+    local.put(key, value)
     return value
 
 

@@ -7,8 +7,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cinelibre import metrics
 from cinelibre.errors import error_response
-from cinelibre.health import metrics
 
 access_log = logging.getLogger("cinelibre.access")
 

@@ -7,9 +7,10 @@ import psycopg
 import psycopg_pool
 from psycopg_pool import AsyncConnectionPool
 
+from cinelibre import metrics
 from cinelibre.database.connection import Connection, pool_statistics
 from cinelibre.database.schema_state import latest_revision
-from cinelibre.health import metrics, repository
+from cinelibre.health import repository
 from cinelibre.health.schemas import Readiness
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL
 from cinelibre.search.embedder import Embedder

@@ -14,19 +14,20 @@ of our own in the data directory, and sessions load that (about +100 MB, same ve
 
 import contextlib
 import ctypes
+import hashlib
 import importlib.util
 import json
 import logging
 import multiprocessing
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cinelibre.cache import LocalLRU
 from cinelibre.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
@@ -132,8 +133,8 @@ class Embedder:
         self._models_dir = settings.data_dir / "models"
         self._threads = settings.embedding_threads
         self._batch_size = settings.embedding_batch_size
-        self._cache_size = settings.query_embedding_cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Query vectors already computed; looked up without waiting on the model's lock.
+        self.query_vectors: LocalLRU[np.ndarray] = LocalLRU(settings.query_embedding_cache_size)
         self._model: Any = None
         self.load_error: str | None = None  # why the last attempt to load failed (for /health/ready)
         self._failed_at = 0.0
@@ -199,30 +200,18 @@ class Embedder:
                 vectors[batch] = list(model.embed([texts[i] for i in batch], batch_size=len(batch)))
         return vectors
 
-    def cached_query(self, text: str) -> np.ndarray | None:
-        """The query's vector if it is in the cache (cheap: callers need no worker thread)."""
-        key = " ".join(text.split())
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-            return cached
-
-    def remember_query(self, text: str, vector: np.ndarray) -> None:
-        """Keep a query's vector (computed here, or by another instance and found in Redis)."""
-        if not self._cache_size:
-            return
-        with self._lock:
-            self._cache[" ".join(text.split())] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+    def query_key(self, text: str) -> str:
+        """What identifies a query's vector: the model and the text with its spacing normalised."""
+        normalised = " ".join(text.split())
+        return f"{self.model_name}:{hashlib.sha256(normalised.encode()).hexdigest()}"
 
     def embed_query(self, text: str) -> np.ndarray:
-        cached = self.cached_query(text)
-        if cached is not None:
-            return cached
+        key = self.query_key(text)
+        vector = self.query_vectors.get(key)
+        if vector is not None:
+            return vector
         model = self._ensure_loaded()
         with self._lock:
             vector = np.asarray(next(iter(model.query_embed([" ".join(text.split())]))), dtype=np.float32)
-        self.remember_query(text, vector)
+        self.query_vectors.put(key, vector)
         return vector

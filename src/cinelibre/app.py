@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.cors import CORSMiddleware
 
 from cinelibre import SERVICE_NAME, __version__
+from cinelibre.accounts.endpoints import router as accounts_router
 from cinelibre.admin.endpoints import router as admin_router
 from cinelibre.admin.jobs import ChildProcessLauncher
 from cinelibre.auth.endpoints import router as auth_router
@@ -110,6 +111,15 @@ async def _retrain_when_due(
             logger.exception("background retraining failed; the current model keeps serving")
 
 
+async def _stop(background: list[asyncio.Task[None]], jobs: ChildProcessLauncher) -> None:
+    """Cancel the background tasks and wait until they have ended, so none of them still uses the
+    pools or the database when those close; child jobs are stopped the same way."""
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    await jobs.stop_all()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -132,9 +142,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 asyncio.create_task(_prepare_search(pool, app.state.embedder, settings)),
                 asyncio.create_task(_retrain_when_due(pool, app.state.job_launcher, settings)),
             ]
-            yield
-            for task in background:
-                task.cancel()
+            try:
+                yield
+            finally:
+                await _stop(background, app.state.job_launcher)
         finally:
             await app.state.cache.close()
             await app.state.rate_limiter.close()
@@ -176,8 +187,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
-    for router in (health_router, auth_router, catalog_router, ratings_router, interactions_router, admin_router):
-        app.include_router(router)
-    for router in (search_router, recommend_router):
+    routers = (health_router, auth_router, accounts_router, catalog_router, ratings_router, interactions_router)
+    for router in (*routers, admin_router, search_router, recommend_router):
         app.include_router(router)
     return app

@@ -10,7 +10,10 @@ from cinelibre.auth.rate_limits import AuthRateLimiter
 from cinelibre.auth.schemas import SignedInUser
 from cinelibre.auth.security import PasswordHasher, TokenCodec
 from cinelibre.database.connection import DbConnection
-from cinelibre.errors import AuthenticationError, ForbiddenError
+from cinelibre.errors import AuthenticationError, ErrorResponse, ForbiddenError
+
+# The answer routes guarded by the login limiter may give, for their OpenAPI description.
+RATE_LIMITED = {429: {"model": ErrorResponse, "description": "Too many attempts; see the Retry-After header."}}
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from /auth/register or /auth/login.")
 

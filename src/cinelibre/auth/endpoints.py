@@ -1,22 +1,17 @@
 from fastapi import APIRouter, status
 
 from cinelibre.auth import service
-from cinelibre.auth.dependencies import ClientAddress, CurrentUser, Hasher, Limiter, Tokens
+from cinelibre.auth.dependencies import RATE_LIMITED, ClientAddress, CurrentUser, Hasher, Limiter, Tokens
 from cinelibre.auth.schemas import (
-    AccountExport,
     PasswordChange,
-    PasswordConfirmation,
     TokenResponse,
     UserLogin,
     UserPublic,
     UserRegister,
 )
 from cinelibre.database.connection import DbConnection
-from cinelibre.errors import ErrorResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-RATE_LIMITED = {429: {"model": ErrorResponse, "description": "Too many attempts; see the Retry-After header."}}
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, responses=RATE_LIMITED)
@@ -36,27 +31,6 @@ async def login(
 @router.get("/me")
 async def me(user: CurrentUser) -> UserPublic:
     return user
-
-
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=RATE_LIMITED)
-async def delete_me(
-    data: PasswordConfirmation,
-    user: CurrentUser,
-    conn: DbConnection,
-    hasher: Hasher,
-    limiter: Limiter,
-    address: ClientAddress,
-) -> None:
-    """Delete the caller's account, ratings and interactions, for good."""
-    await service.delete_account(
-        conn, user=user, password=data.password, hasher=hasher, limiter=limiter, address=address
-    )
-
-
-@router.get("/me/export")
-async def export_me(user: CurrentUser, conn: DbConnection) -> AccountExport:
-    """Everything kept about the caller, as JSON."""
-    return await service.export_account(conn, user=user)
 
 
 @router.post("/password", responses=RATE_LIMITED)

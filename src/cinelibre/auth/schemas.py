@@ -3,8 +3,6 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from cinelibre.interactions.schemas import InteractionPublic
-from cinelibre.ratings.schemas import RatingWithItem
 from cinelibre.types import bounded_text
 
 # bcrypt only reads the first 72 bytes of a password; longer ones are refused, not silently cut.
@@ -49,14 +47,6 @@ class PasswordChange(BaseModel):
     new_password: Password
 
 
-class PasswordConfirmation(BaseModel):
-    """Sent to delete the account: the password, so a token alone cannot do it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    password: Password
-
-
 class UserPublic(BaseModel):
     id: int
     email: str
@@ -74,12 +64,3 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     user: UserPublic
-
-
-class AccountExport(BaseModel):
-    """Everything CineLibre keeps about one account (GET /auth/me/export)."""
-
-    exported_at: datetime
-    account: UserPublic
-    ratings: list[RatingWithItem]
-    interactions: list[InteractionPublic]

@@ -1,10 +1,8 @@
-from datetime import UTC, datetime
 from typing import Any
 
 from cinelibre.auth import repository
 from cinelibre.auth.rate_limits import AuthRateLimiter
 from cinelibre.auth.schemas import (
-    AccountExport,
     PasswordChange,
     SignedInUser,
     TokenResponse,
@@ -15,8 +13,6 @@ from cinelibre.auth.schemas import (
 from cinelibre.auth.security import InvalidTokenError, PasswordHasher, TokenCodec
 from cinelibre.database.connection import Connection
 from cinelibre.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
-from cinelibre.interactions import service as interactions_service
-from cinelibre.ratings import service as ratings_service
 
 WRONG_CREDENTIALS = "Incorrect email or password."
 # One message for every refused token (bad, expired, revoked, or its account deleted), so a
@@ -95,7 +91,7 @@ async def change_password(
     address: str,
 ) -> TokenResponse:
     """Set a new password; every token issued before stops working. Returns a fresh token."""
-    await _confirm_password(
+    await confirm_password(
         conn,
         user=user,
         password=data.current_password,
@@ -118,32 +114,9 @@ async def log_out_everywhere(conn: Connection, *, user: SignedInUser, tokens: To
     return _token_response(row, tokens)
 
 
-async def delete_account(
-    conn: Connection,
-    *,
-    user: SignedInUser,
-    password: str,
-    hasher: PasswordHasher,
-    limiter: AuthRateLimiter,
-    address: str,
-) -> None:
-    """Delete the account with its ratings (taken out of their items' counts and averages) and
-    interactions."""
-    await _confirm_password(
-        conn, user=user, password=password, field="password", hasher=hasher, limiter=limiter, address=address
-    )
-    await ratings_service.delete_all_of_user(conn, user_id=user.id)
-    await interactions_service.delete_all_of_user(conn, user_id=user.id)
-    await repository.delete_user(conn, user.id)
-
-
-async def export_account(conn: Connection, *, user: SignedInUser) -> AccountExport:
-    return AccountExport(
-        exported_at=datetime.now(UTC),
-        account=UserPublic.model_validate(user.model_dump()),
-        ratings=await ratings_service.all_of_user(conn, user_id=user.id),
-        interactions=await interactions_service.all_of_user(conn, user_id=user.id),
-    )
+async def delete_user(conn: Connection, *, user_id: int) -> None:
+    """Remove the account row itself (what hangs off it is the caller's to remove first)."""
+    await repository.delete_user(conn, user_id)
 
 
 async def set_admin(conn: Connection, *, email: str, is_admin: bool) -> UserPublic:
@@ -153,7 +126,7 @@ async def set_admin(conn: Connection, *, email: str, is_admin: bool) -> UserPubl
     return UserPublic.model_validate(user)
 
 
-async def _confirm_password(
+async def confirm_password(
     conn: Connection,
     *,
     user: SignedInUser,
@@ -176,3 +149,8 @@ def _token_response(user: dict[str, Any], tokens: TokenCodec) -> TokenResponse:
     return TokenResponse(
         access_token=tokens.issue(user["id"], user["token_version"]), user=UserPublic.model_validate(user)
     )
+
+
+async def ensure_imported_users(conn: Connection, *, source: str, external_ids: list[int]) -> dict[int, int]:
+    """The accounts a data set brings (they cannot log in), created once; external id → our id."""
+    return await repository.ensure_imported_users(conn, source=source, external_ids=external_ids)

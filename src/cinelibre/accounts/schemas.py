@@ -1,0 +1,24 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from cinelibre.auth.schemas import Password, UserPublic
+from cinelibre.interactions.schemas import InteractionPublic
+from cinelibre.ratings.schemas import RatingWithItem
+
+
+class PasswordConfirmation(BaseModel):
+    """Sent to delete the account: the password, so a token alone cannot do it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Password
+
+
+class AccountExport(BaseModel):
+    """Everything CineLibre keeps about one account (GET /auth/me/export)."""
+
+    exported_at: datetime
+    account: UserPublic
+    ratings: list[RatingWithItem]
+    interactions: list[InteractionPublic]

@@ -13,8 +13,7 @@ from fastapi import FastAPI
 from cinelibre.admin.jobs import ChildProcessLauncher
 from cinelibre.auth import service as auth_service
 from cinelibre.database import migrate
-from cinelibre.recommend.repository import TRAINING_LOCK_ID
-from cinelibre.sync.repository import SYNC_LOCK_BASE
+from cinelibre.database.locks import AdvisoryLock
 from tests.conftest import app_on, client_for, recreate_database
 from tests.factories import register
 
@@ -81,7 +80,7 @@ async def test_retraining_while_a_training_run_holds_the_lock_is_409(
     client: httpx.AsyncClient, admin: dict[str, str], launcher: RecordingLauncher, database_url: str
 ) -> None:
     with psycopg.connect(database_url, autocommit=True) as trainer:
-        trainer.execute("SELECT pg_advisory_lock(%s)", (TRAINING_LOCK_ID,))
+        trainer.execute("SELECT pg_advisory_lock(%s)", (int(AdvisoryLock.TRAINING),))
         busy = await client.post("/admin/retrain", headers=admin)
     after = await client.post("/admin/retrain", headers=admin)
 
@@ -123,7 +122,7 @@ async def test_a_film_sync_needs_a_tmdb_key_on_the_server(
 async def test_a_sync_of_a_source_already_syncing_is_409(
     client: httpx.AsyncClient, admin: dict[str, str], launcher: RecordingLauncher, database_url: str
 ) -> None:
-    google_books_lock = SYNC_LOCK_BASE + 1
+    google_books_lock = int(AdvisoryLock.SYNC_GOOGLE_BOOKS)
     with psycopg.connect(database_url, autocommit=True) as syncing:
         syncing.execute("SELECT pg_advisory_lock(%s)", (google_books_lock,))
         busy = await client.post("/admin/sync/books", headers=admin)

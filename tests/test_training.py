@@ -3,9 +3,9 @@ import psycopg
 import pytest
 
 from cinelibre.catalog import repository as catalog_repository
+from cinelibre.database.locks import AdvisoryLock
 from cinelibre.recommend import service as recommend_service
 from cinelibre.recommend.algorithms.fold_in import fold_in
-from cinelibre.recommend.repository import TRAINING_LOCK_ID
 from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError, retraining_due, train_rating_model
 from cinelibre.types import ItemType
 from tests.factories import add_movie, register
@@ -203,12 +203,12 @@ async def test_retraining_is_due_after_enough_new_ratings(conn, rated_catalogue)
 
 async def test_only_one_process_trains_at_a_time(conn, rated_catalogue, database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as other:
-        await other.execute("SELECT pg_advisory_lock(%s)", (TRAINING_LOCK_ID,))
+        await other.execute("SELECT pg_advisory_lock(%s)", (int(AdvisoryLock.TRAINING),))
 
         with pytest.raises(TrainingBusyError):
             await train_rating_model(conn)
 
-        await other.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
+        await other.execute("SELECT pg_advisory_unlock(%s)", (int(AdvisoryLock.TRAINING),))
     assert (await train_rating_model(conn)).version == 1
 
 

@@ -47,9 +47,24 @@ class ChildProcessLauncher:
         """The exit codes of the children still running, once they end."""
         return list(await asyncio.gather(*self._running))
 
+    async def stop_all(self) -> None:
+        """At shutdown: end the children still running and wait for them. Stopping is safe for
+        every job: an unfinished training leaves the serving models in place, and a sync resumes
+        after its last finished page on the next run."""
+        for waiting in self._running:
+            waiting.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
     @staticmethod
     async def _wait(child: asyncio.subprocess.Process, args: tuple[str, ...]) -> int:
-        code = await child.wait()
+        try:
+            code = await child.wait()
+        except asyncio.CancelledError:
+            logger.warning("stopping `cinelibre %s` (pid %s): the API is shutting down", " ".join(args), child.pid)
+            if child.returncode is None:
+                child.terminate()
+            await asyncio.shield(child.wait())
+            raise
         log = logger.info if code == 0 else logger.warning
         log("`cinelibre %s` (pid %s) ended with exit code %s", " ".join(args), child.pid, code)
         return code

@@ -5,7 +5,9 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from cinelibre.database import locks
 from cinelibre.database.connection import Connection
+from cinelibre.database.locks import AdvisoryLock
 from cinelibre.types import ItemType
 
 # Per request, the ranking model scores from the user's latest ratings and the rating model
@@ -495,17 +497,13 @@ async def rating_neighbours(
     return await cursor.fetchall()
 
 
-TRAINING_LOCK_ID = 72_410_004
-
-
 async def try_training_lock(conn: Connection) -> bool:
     """Held for the whole training run (session level), so only one process trains at a time."""
-    row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (TRAINING_LOCK_ID,))).fetchone()
-    return bool(row and row["locked"])
+    return await locks.try_for_session(conn, AdvisoryLock.TRAINING)
 
 
 async def release_training_lock(conn: Connection) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(%s)", (TRAINING_LOCK_ID,))
+    await locks.release(conn, AdvisoryLock.TRAINING)
 
 
 async def new_ratings_since_training(conn: Connection, kind: str) -> int:

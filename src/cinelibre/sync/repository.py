@@ -2,11 +2,10 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from cinelibre.database import locks
 from cinelibre.database.connection import Connection
 from cinelibre.sync.schemas import SyncedBook, SyncedMovie
 
-SYNC_LOCK_BASE = 72_410_100  # + the source's number: one sync per source at a time
-SOURCES = ("tmdb", "google_books")
 MAX_ERRORS_KEPT = 200
 
 _MOVIE_SCALARS = (
@@ -127,14 +126,11 @@ async def update_movie_standing(
 
 
 async def try_sync_lock(conn: Connection, source: str) -> bool:
-    row = await (
-        await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (SYNC_LOCK_BASE + SOURCES.index(source),))
-    ).fetchone()
-    return bool(row and row["locked"])
+    return await locks.try_for_session(conn, locks.sync_lock(source))
 
 
 async def release_sync_lock(conn: Connection, source: str) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK_BASE + SOURCES.index(source),))
+    await locks.release(conn, locks.sync_lock(source))
 
 
 async def unfinished_run(conn: Connection, source: str) -> dict[str, Any] | None:

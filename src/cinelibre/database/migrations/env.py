@@ -5,13 +5,13 @@ lock also works through a transaction pooler, where a session-level lock would n
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-MIGRATION_LOCK_ID = 72_410_001
+from cinelibre.database.locks import AdvisoryLock
 
 
 def run_migrations_online() -> None:
     engine = create_engine(context.config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": int(AdvisoryLock.MIGRATION)})
         context.configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()

@@ -18,8 +18,8 @@ from cinelibre.search.embedder import (
     bundled_model_dir,
     memory_bounded_batches,
 )
-from cinelibre.search.repository import Candidate, FullTextQuery
-from cinelibre.search.schemas import SearchMode
+from cinelibre.search.repository import FullTextQuery
+from cinelibre.search.schemas import Candidate, SearchMode
 from cinelibre.types import ItemType
 from tests.conftest import app_on, client_for, recreate_database
 from tests.factories import register

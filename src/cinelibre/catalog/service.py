@@ -123,3 +123,31 @@ async def rows_by_key(conn: Connection, keys: list[tuple[str, int]]) -> dict[tup
     if book_ids:
         rows |= {(ItemType.BOOK.value, row["id"]): row for row in await repository.get_books(conn, book_ids)}
     return rows
+
+
+async def count_items(conn: Connection) -> int:
+    return await repository.count_items(conn)
+
+
+async def insert_new_items(conn: Connection, *, movies: list[MovieCreate], books: list[BookCreate]) -> None:
+    """Insert items known to be new (bulk loads into an empty catalogue); no matching is done."""
+    await repository.insert_movies(conn, movies)
+    await repository.insert_books(conn, books)
+
+
+async def item_summaries(conn: Connection) -> list[dict[str, Any]]:
+    return await repository.item_summaries(conn)
+
+
+async def rating_count(conn: Connection, item_type: ItemType, item_id: int) -> int:
+    return await repository.rating_count(conn, item_type, item_id)
+
+
+async def take_rating_from_item(conn: Connection, item_type: ItemType, item_id: int, *, stars: float) -> None:
+    """A rating of the item was deleted: its count and sum shrink."""
+    await repository.add_rating_to_item(conn, item_type, item_id, count_delta=-1, sum_delta=-stars)
+
+
+async def recompute_rating_aggregates(conn: Connection) -> None:
+    """Every item's rating count and average from the ratings themselves (after bulk loads)."""
+    await repository.recompute_rating_aggregates(conn)

@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cinelibre.auth import repository as auth_repository
-from cinelibre.catalog import repository as catalog_repository
+from cinelibre.auth import service as auth_service
 from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.schemas import BookCreate, MovieCreate
+from cinelibre.database import locks
 from cinelibre.database.connection import Connection
-from cinelibre.ratings import repository as ratings_repository
+from cinelibre.database.locks import AdvisoryLock
+from cinelibre.ratings import service as ratings_service
 
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 DEMO_SOURCE = "demo"
 DEMO_USER_COUNT = 80
-DEMO_LOAD_LOCK_ID = 72_410_002
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,17 @@ def read_catalogue() -> tuple[list[MovieCreate], list[BookCreate]]:
 async def load_if_empty(conn: Connection) -> DemoLoad | None:
     """Load the demo catalogue and raters into an empty catalogue; do nothing otherwise.
     Safe when several instances start at once: they queue on a lock and only the first loads."""
-    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (DEMO_LOAD_LOCK_ID,))
-    if await catalog_repository.count_items(conn) > 0:
+    await locks.wait_in_transaction(conn, AdvisoryLock.DEMO_LOAD)
+    if await catalog_service.count_items(conn) > 0:
         return None
     return await load(conn)
 
 
 async def load(conn: Connection) -> DemoLoad:
     movies, books = read_catalogue()
-    await catalog_repository.insert_movies(conn, movies)
-    await catalog_repository.insert_books(conn, books)
-    items = await catalog_repository.item_summaries(conn)
-    user_ids = await auth_repository.ensure_imported_users(
+    await catalog_service.insert_new_items(conn, movies=movies, books=books)
+    items = await catalog_service.item_summaries(conn)
+    user_ids = await auth_service.ensure_imported_users(
         conn, source=DEMO_SOURCE, external_ids=list(range(1, DEMO_USER_COUNT + 1))
     )
     ratings = [
@@ -67,8 +66,8 @@ async def load(conn: Connection) -> DemoLoad:
         for external_id in range(1, DEMO_USER_COUNT + 1)
         for item_type, item_id, stars in demo_ratings(external_id, items)
     ]
-    await ratings_repository.insert_many(conn, ratings)
-    await catalog_repository.recompute_rating_aggregates(conn)
+    await ratings_service.insert_many(conn, ratings)
+    await catalog_service.recompute_rating_aggregates(conn)
     loaded = DemoLoad(movies=len(movies), books=len(books), users=len(user_ids), ratings=len(ratings))
     logger.info("demo catalogue loaded: %s", loaded)
     return loaded

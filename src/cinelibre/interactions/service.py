@@ -31,3 +31,7 @@ async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
 
 async def all_of_user(conn: Connection, *, user_id: int) -> list[InteractionPublic]:
     return [InteractionPublic.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]
+
+
+async def record_search(conn: Connection, *, user_id: int, query: str) -> None:
+    await repository.insert(conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query)

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from cinelibre.catalog import repository as catalog_repository
+from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.pagination import Page, PageRequest
@@ -35,9 +35,7 @@ async def delete(conn: Connection, *, user_id: int, rating_id: int) -> None:
     if row is None:
         # Someone else's rating answers exactly like a missing one.
         raise NotFoundError(f"Rating {rating_id} does not exist.")
-    await catalog_repository.add_rating_to_item(
-        conn, ItemType(row["item_type"]), row["item_id"], count_delta=-1, sum_delta=-row["rating"]
-    )
+    await catalog_service.take_rating_from_item(conn, ItemType(row["item_type"]), row["item_id"], stars=row["rating"])
 
 
 async def list_mine(
@@ -57,3 +55,8 @@ async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
 
 async def all_of_user(conn: Connection, *, user_id: int) -> list[RatingWithItem]:
     return [RatingWithItem.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]
+
+
+async def insert_many(conn: Connection, rows: list[tuple[int, str, int, float]]) -> None:
+    """Bulk-insert (user_id, item_type, item_id, stars) rows; the caller recomputes the items' aggregates."""
+    await repository.insert_many(conn, rows)

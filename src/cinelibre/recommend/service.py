@@ -5,7 +5,6 @@ from typing import Any
 import numpy as np
 
 from cinelibre.cache import Cache, cached
-from cinelibre.catalog import repository as catalog_repository
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
@@ -16,8 +15,7 @@ from cinelibre.recommend.schemas import Prediction, Recommendations, Recommended
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
-from cinelibre.search.repository import Candidate
-from cinelibre.search.schemas import BookHit, MovieHit, SearchResults
+from cinelibre.search.schemas import BookHit, Candidate, MovieHit, SearchResults
 from cinelibre.types import ItemType
 
 # Item-to-item collaborative filtering joins the content neighbours once an item has this many
@@ -45,7 +43,7 @@ async def similar_items(
     )
     if content is None:
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.")
-    raters = await catalog_repository.rating_count(conn, item_type, item_id)
+    raters = await catalog_service.rating_count(conn, item_type, item_id)
     if raters < CO_RATING_MIN_RATERS:
         return content[:limit]
     model = await repository.active_model(conn, RATING_MODEL)
@@ -218,7 +216,7 @@ HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user
 class _Candidate:
     item_type: str
     item_id: int
-    seed_stars: float | None = None  # the seed's user-kNN prediction (when no model is trained)
+    knn_stars: float | None = None  # the Pearson user-kNN's prediction (when no model is trained)
     linked: float = float("nan")  # the ranking model's summed weight
     because: dict[str, Any] | None = None  # the liked item that links to it most
     content: float = float("nan")  # cosine similarity to the user's profile
@@ -273,7 +271,7 @@ async def personalized(
 ) -> list[RecommendedMovie | RecommendedBook]:
     """The hybrid list (algorithms.blend, the same weighing the evaluation measures): popular for
     a user with no ratings; a content profile (mean embedding of what they liked) blended with
-    popular for a few; the trained models (or, before any training, the seed's user-kNN) taking
+    popular for a few; the trained models (or, before any training, the Pearson user-kNN) taking
     over as ratings grow; diversified by MMR on the embeddings. Never an item they rated; by
     default not one they viewed many times."""
     summary = await repository.rating_summary(conn, user_id)
@@ -306,11 +304,11 @@ async def personalized(
             if row["because_title"] is not None:
                 found.because = {"title": row["because_title"], "rating": row["because_rating"]}
     elif summary["count"]:
-        # No trained model yet: the seed's user-based CF, computed live.
+        # No trained model yet: the Pearson user-kNN, computed live in SQL.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
-            candidate(row["item_type"], row["item_id"]).seed_stars = row["predicted_rating"]
+            candidate(row["item_type"], row["item_id"]).knn_stars = row["predicted_rating"]
     if summary["count"]:
         for kind in [item_type] if item_type else list(ItemType):
             for row in await repository.content_candidates(
@@ -334,7 +332,7 @@ async def personalized(
         for c, learnt in zip(pool, known, strict=True):
             c.known = bool(learnt)
     else:
-        collaborative = blend.stars_to_unit(np.array([c.seed_stars or 0.5 for c in pool]))
+        collaborative = blend.stars_to_unit(np.array([c.knn_stars or 0.5 for c in pool]))
         known = None
     signals = blend.blend(
         ratings=summary["count"],
@@ -369,7 +367,7 @@ async def personalized(
         await _predicted_stars_for(conn, folded, [c.key for c in chosen], with_neighbours=True) if folded else {}
     )
     for c in chosen:
-        c.stars = predicted.get(c.key, c.seed_stars)
+        c.stars = predicted.get(c.key, c.knn_stars)
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
     languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
     for c in chosen:

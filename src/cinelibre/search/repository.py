@@ -6,7 +6,10 @@ from typing import Any
 import numpy as np
 from psycopg import sql
 
+from cinelibre.database import locks
 from cinelibre.database.connection import Connection
+from cinelibre.database.locks import AdvisoryLock
+from cinelibre.search.schemas import Candidate
 from cinelibre.types import ItemType
 
 TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
@@ -38,16 +41,6 @@ class FullTextQuery:
 
     all_words: str
     any_word: str
-
-
-@dataclass(frozen=True)
-class Candidate:
-    item_type: ItemType
-    item_id: int
-    # The retriever's own score (cosine similarity, text rank or word similarity): higher is better.
-    score: float
-    # Cosine similarity to the query, when the item has an embedding from the current model.
-    similarity: float | None
 
 
 # ----- embeddings -----------------------------------------------------------------------------
@@ -147,7 +140,7 @@ async def nearest(
     filters: SearchFilters = SearchFilters(),
     exclude_id: int | None = None,
 ) -> list[Candidate]:
-    """Vector neighbours through the seed's match_movies()/match_books()."""
+    """Vector neighbours through the SQL functions match_movies()/match_books()."""
     query = sql.SQL(
         """SELECT id, similarity FROM {function}(%(vector)s, %(threshold)s, %(limit)s, %(model)s,
             %(language)s, %(genre)s, %(year_from)s, %(year_to)s, %(exclude_id)s)"""
@@ -166,7 +159,7 @@ async def nearest(
 
 async def refresh_vocabulary(conn: Connection) -> None:
     """Rebuild search_terms and search_words from the catalogue (one process at a time)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(72410003)")
+    await locks.wait_in_transaction(conn, AdvisoryLock.SEARCH_VOCABULARY)
     await conn.execute("DELETE FROM search_terms")
     await conn.execute(
         """

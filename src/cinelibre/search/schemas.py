@@ -1,9 +1,23 @@
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.types import ItemType
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One item a retriever found."""
+
+    item_type: ItemType
+    item_id: int
+    # The retriever's own score (cosine similarity, text rank or word similarity): higher is better.
+    score: float
+    # Cosine similarity to the query, when the item has an embedding from the current model.
+    similarity: float | None
 
 
 class SearchScope(StrEnum):

@@ -12,15 +12,22 @@ import numpy as np
 from anyio import to_thread
 from psycopg_pool import AsyncConnectionPool
 
-from cinelibre.cache import Cache, cached
+from cinelibre.cache import Cache, cached, cached_in_two_tiers
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
-from cinelibre.health.metrics import cache_requests
-from cinelibre.interactions import repository as interactions_repository
+from cinelibre.interactions import service as interactions_service
 from cinelibre.search import repository
 from cinelibre.search.embedder import Embedder, ModelUnavailableError
-from cinelibre.search.repository import Candidate, FullTextQuery, SearchFilters
-from cinelibre.search.schemas import BookHit, EmbeddingStatus, MovieHit, SearchMode, SearchResults, SearchScope
+from cinelibre.search.repository import FullTextQuery, SearchFilters
+from cinelibre.search.schemas import (
+    BookHit,
+    Candidate,
+    EmbeddingStatus,
+    MovieHit,
+    SearchMode,
+    SearchResults,
+    SearchScope,
+)
 from cinelibre.types import ItemType
 
 logger = logging.getLogger(__name__)
@@ -161,22 +168,19 @@ async def query_vector(embedder: Embedder, cache: Cache | None, query: str) -> n
 
 
 async def _query_vector(embedder: Embedder, cache: Cache | None, query: str) -> np.ndarray:
-    vector = embedder.cached_query(query)
-    if vector is not None:
-        cache_requests.labels("query_embedding", "hit").inc()
-        return vector
-    if cache is None or not cache.shared:
-        cache_requests.labels("query_embedding", "miss").inc()
+    async def compute() -> np.ndarray:
         return await to_thread.run_sync(embedder.embed_query, query)
 
-    async def compute() -> bytes:
-        return (await to_thread.run_sync(embedder.embed_query, query)).astype(np.float32).tobytes()
-
-    normalised = " ".join(query.split())
-    key = f"{embedder.model_name}:{hashlib.sha256(normalised.encode()).hexdigest()}"
-    vector = np.frombuffer(await cached(cache, "query_embedding", key, QUERY_VECTOR_TTL_SECONDS, compute), np.float32)
-    embedder.remember_query(query, vector)
-    return vector
+    return await cached_in_two_tiers(
+        "query_embedding",
+        embedder.query_key(query),
+        local=embedder.query_vectors,
+        shared=cache,
+        ttl_seconds=QUERY_VECTOR_TTL_SECONDS,
+        compute=compute,
+        encode=lambda vector: vector.astype(np.float32).tobytes(),
+        decode=lambda body: np.frombuffer(body, np.float32),
+    )
 
 
 async def search(
@@ -295,9 +299,7 @@ async def search_cached(
     key = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
     body = await cached(cache, "search", key, ttl_seconds, compute)
     if user_id is not None:
-        await interactions_repository.insert(
-            conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query
-        )
+        await interactions_service.record_search(conn, user_id=user_id, query=query)
     return body
 
 

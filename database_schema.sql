@@ -97,7 +97,7 @@ CREATE INDEX books_language_idx ON books (language);
 CREATE INDEX books_categories_idx ON books USING gin (categories);
 CREATE INDEX books_title_idx ON books (lower(title), id);
 
--- A rating or interaction names its item by (item_type, item_id), as the seed's API does. The two
+-- A rating or interaction names its item by (item_type, item_id), as the API does. The two
 -- generated columns let PostgreSQL enforce that the item exists, and refuse to delete an item
 -- that users have rated.
 CREATE TABLE ratings (
@@ -136,7 +136,7 @@ CREATE INDEX interactions_item_idx ON interactions (item_type, item_id, created_
 CREATE INDEX interactions_created_idx ON interactions (created_at);
 
 -- ===== 0002_search =====
--- Semantic and full-text search: item documents, their embeddings, and the seed's match functions.
+-- Semantic and full-text search: item documents, their embeddings, and the match functions.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -253,7 +253,7 @@ CREATE TABLE search_words (
 );
 CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops);
 
--- The seed's semantic search functions, also callable through Supabase's RPC. They return the
+-- The semantic search functions, also callable through Supabase's RPC. They return the
 -- closest items to query_embedding made by the same model, best first, with their cosine
 -- similarity; filters are optional.
 CREATE FUNCTION match_movies(
@@ -325,7 +325,7 @@ AS $$
 $$;
 
 -- ===== 0003_recommend =====
--- The seed's recommendation functions, also callable through Supabase's RPC.
+-- The SQL recommendation functions, also callable through Supabase's RPC.
 
 -- Popular items: ranked by a Bayesian average of our users' ratings. The prior is pessimistic,
 -- prior_weight phantom ratings at the middle of the scale (2.75 stars): a prior at the mean would
@@ -392,7 +392,7 @@ AS $$
     )
 $$;
 
--- The seed's user-based collaborative filtering: Pearson correlation with every user over the
+-- Classic user-based collaborative filtering (Pearson user-kNN): Pearson correlation with every user over the
 -- items both rated; neighbours need at least 3 such items and a correlation above 0.3; the 50
 -- most correlated are kept. An unrated item's predicted rating is the target user's mean plus
 -- the similarity-weighted mean of the neighbours' mean-centred ratings of it. With only_item_id

@@ -15,7 +15,7 @@ from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import MostRated, Popular
 from cinelibre.recommend.algorithms.rating_model import RatingModel
-from cinelibre.recommend.algorithms.user_knn import SeedUserKNN
+from cinelibre.recommend.algorithms.user_knn import PearsonUserKNN
 from cinelibre.recommend.evaluation import evaluate_ml100k, genre_vectors
 
 
@@ -41,7 +41,7 @@ def sparse_ease() -> EASE:
     return EASE(10.0, neighbours=5)
 
 
-# Not the seed's user-kNN: Pearson correlation is undefined between users whose common ratings are
+# Not the Pearson user-kNN: Pearson correlation is undefined between users whose common ratings are
 # all 5 stars, as here; the hand-computed example below covers it.
 @pytest.mark.parametrize("make", [ItemKNN, EASE, sparse_ease, served_hybrid, BiasedMF], ids=lambda m: m.__name__)
 def test_personal_models_recommend_the_missing_item_of_the_users_taste(make) -> None:
@@ -53,7 +53,9 @@ def test_personal_models_recommend_the_missing_item_of_the_users_taste(make) -> 
     assert firsts == [user % 5 if user < 10 else 5 + user % 5 for user in range(20)]
 
 
-@pytest.mark.parametrize("make", [ItemKNN, EASE, served_hybrid, SeedUserKNN, BiasedMF, RatingModel, Popular, MostRated])
+@pytest.mark.parametrize(
+    "make", [ItemKNN, EASE, served_hybrid, PearsonUserKNN, BiasedMF, RatingModel, Popular, MostRated]
+)
 def test_recommendations_never_repeat_what_the_user_rated(make) -> None:
     matrix = two_tastes()
     model = make().fit(matrix)
@@ -131,12 +133,12 @@ def test_neighbour_correction_is_a_damped_similarity_weighted_mean_of_the_users_
     assert neighbour_correction(similarities, residuals).tolist() == [(0.5 - 1.5) / (2.0 + 1.0), 0.0]
 
 
-def test_seed_user_knn_in_python_matches_the_hand_computed_sql_example() -> None:
+def test_pearson_user_knn_in_python_matches_the_hand_computed_sql_example() -> None:
     # The table of test_recommend.py: rows target, alice, bob, carol, dave; items i1..i6.
     table = [[5, 3, 4, 1, 0, 0], [4, 2, 3, 1, 5, 0], [1, 5, 2, 0, 0, 4], [5, 4, 0, 0, 2, 0], [3, 1, 2, 2, 1, 5]]
     users, items = np.nonzero(np.array(table))
     stars = np.array(table, dtype=np.float32)[users, items]
-    model = SeedUserKNN().fit(RatingMatrix.from_triples(users, items, stars, (5, 6)))
+    model = PearsonUserKNN().fit(RatingMatrix.from_triples(users, items, stars, (5, 6)))
 
     neighbours, correlations = model.neighbours(0)
     predicted = model.predict(np.array([0, 0]), np.array([5, 4]))

@@ -33,7 +33,7 @@ def pearson(xs: list[float], ys: list[float]) -> float:
     return cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
 
 
-# ----- the seed's user-based CF, by hand ---------------------------------------------------------
+# ----- the Pearson user-kNN (get_collaborative_recommendations), by hand ---------------------------
 #
 #          i1  i2  i3  i4  i5  i6
 # target    5   3   4   1   .   .
@@ -44,7 +44,7 @@ def pearson(xs: list[float], ys: list[float]) -> float:
 
 
 @pytest.fixture
-async def seed_example(conn) -> dict[str, int]:
+async def pearson_example(conn) -> dict[str, int]:
     items = {f"i{n}": await add_movie(conn, title=f"Film {n}") for n in range(1, 7)}
     table = {
         "target": {"i1": 5, "i2": 3, "i3": 4, "i4": 1},
@@ -61,9 +61,9 @@ async def seed_example(conn) -> dict[str, int]:
     return ids
 
 
-async def test_seed_cf_predicts_from_similar_users_only(conn, seed_example: dict[str, int]) -> None:
+async def test_pearson_knn_predicts_from_similar_users_only(conn, pearson_example: dict[str, int]) -> None:
     rows = await (
-        await conn.execute("SELECT * FROM get_collaborative_recommendations(%s)", (seed_example["target"],))
+        await conn.execute("SELECT * FROM get_collaborative_recommendations(%s)", (pearson_example["target"],))
     ).fetchall()
 
     target_mean = (5 + 3 + 4 + 1) / 4
@@ -73,29 +73,32 @@ async def test_seed_cf_predicts_from_similar_users_only(conn, seed_example: dict
     i6 = target_mean + dave_r * (5 - dave_mean) / dave_r
     i5 = target_mean + (alice_r * (5 - alice_mean) + dave_r * (1 - dave_mean)) / (alice_r + dave_r)
     assert (round(alice_r, 5), round(dave_r, 5)) == (0.98271, 0.47809)
-    assert [(r["item_id"], r["neighbour_count"]) for r in rows] == [(seed_example["i6"], 1), (seed_example["i5"], 2)]
+    assert [(r["item_id"], r["neighbour_count"]) for r in rows] == [
+        (pearson_example["i6"], 1),
+        (pearson_example["i5"], 2),
+    ]
     assert [r["predicted_rating"] for r in rows] == pytest.approx([i6, i5])
     assert [round(r["predicted_rating"], 4) for r in rows] == [5.9167, 4.1591]
 
 
-async def test_seed_cf_needs_three_common_items_and_correlation_above_0_3(conn, seed_example) -> None:
+async def test_pearson_knn_needs_three_common_items_and_correlation_above_0_3(conn, pearson_example) -> None:
     strict = await (
         await conn.execute(
-            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 3, 0.5)", (seed_example["target"],)
+            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 3, 0.5)", (pearson_example["target"],)
         )
     ).fetchall()
     few_in_common = await (
         await conn.execute(
-            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 5)", (seed_example["target"],)
+            "SELECT * FROM get_collaborative_recommendations(%s, 20, NULL, 5)", (pearson_example["target"],)
         )
     ).fetchall()
 
     # With correlation > 0.5 only alice remains: i5 is predicted from her alone, i6 not at all.
-    assert [(r["item_id"], round(r["predicted_rating"], 4)) for r in strict] == [(seed_example["i5"], 5.25)]
+    assert [(r["item_id"], round(r["predicted_rating"], 4)) for r in strict] == [(pearson_example["i5"], 5.25)]
     assert few_in_common == []
 
 
-async def test_seed_cf_for_a_user_without_ratings_is_empty(conn) -> None:
+async def test_pearson_knn_for_a_user_without_ratings_is_empty(conn) -> None:
     lonely = await add_user(conn, "lonely")
 
     rows = await (await conn.execute("SELECT * FROM get_collaborative_recommendations(%s)", (lonely,))).fetchall()
@@ -174,15 +177,17 @@ async def test_popular_refuses_bad_parameters(client: httpx.AsyncClient, params:
 # ----- predicted ratings ----------------------------------------------------------------------
 
 
-async def test_prediction_uses_similar_users_then_falls_back_to_the_baseline(conn, seed_example) -> None:
-    target = seed_example["target"]
+async def test_prediction_uses_similar_users_then_falls_back_to_the_baseline(conn, pearson_example) -> None:
+    target = pearson_example["target"]
 
     from_neighbours = await recommend_service.predict(
-        conn, user_id=target, item_type=ItemType.MOVIE, item_id=seed_example["i5"]
+        conn, user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i5"]
     )
-    own = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE, item_id=seed_example["i1"])
+    own = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i1"])
     lonely = await add_user(conn, "lonely")
-    cold = await recommend_service.predict(conn, user_id=lonely, item_type=ItemType.MOVIE, item_id=seed_example["i1"])
+    cold = await recommend_service.predict(
+        conn, user_id=lonely, item_type=ItemType.MOVIE, item_id=pearson_example["i1"]
+    )
 
     assert (from_neighbours.predicted_rating, from_neighbours.method, from_neighbours.neighbour_count) == (
         4.2,

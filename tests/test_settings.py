@@ -52,7 +52,7 @@ def test_a_read_url_through_the_transaction_pooler_gets_pooler_connections() -> 
     assert connection_kwargs(settings, settings.database_read_url)["prepare_threshold"] is None
 
 
-def test_seed_supabase_settings_without_database_url_stop_startup_with_directions(tmp_path) -> None:
+def test_supabase_client_settings_without_database_url_stop_startup_with_directions(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"SUPABASE_URL": "https://abc.supabase.co", "SUPABASE_KEY": "key", "CINELIBRE_DATA_DIR": str(tmp_path)}
 

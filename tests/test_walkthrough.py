@@ -1,4 +1,4 @@
-"""The seed guide's walkthrough, verbatim, over real HTTP against `cinelibre serve` started the way a
+"""The README's walkthrough, over real HTTP against `cinelibre serve` started the way a
 new user starts it: embedded database, demo catalogue, Ctrl-C to stop, data kept for the next start."""
 
 from collections.abc import Iterator
@@ -17,7 +17,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     stop_leftover_database(folder)
 
 
-def test_seed_walkthrough_then_ctrl_c_then_restart_keeps_data(data_dir: Path) -> None:
+def test_walkthrough_then_ctrl_c_then_restart_keeps_data(data_dir: Path) -> None:
     server = Server(data_dir)
     with httpx.Client(base_url=server.base_url, timeout=10) as http:
         health = http.get("/")

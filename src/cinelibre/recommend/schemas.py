@@ -33,7 +33,7 @@ class Prediction(BaseModel):
     item_id: int
     predicted_rating: float = Field(description="Stars, 0.5 to 5, rounded to one decimal.")
     method: Literal["your rating", "rating model", "collaborative", "baseline"] = Field(
-        description="Your own rating; the trained rating model; similar users' ratings (the seed's CF); or your "
+        description="Your own rating; the trained rating model; similar users' ratings (Pearson user-kNN); or your "
         "mean adjusted by the item's."
     )
     neighbour_count: int = Field(description="How many similar users rated the item (collaborative only).")

@@ -6,7 +6,7 @@ from cinelibre.recommend.algorithms.fold_in import fold_in
 
 
 class BiasedMF(Recommender):
-    """Matrix factorisation with user and item biases (the seed's "SVD" step), fitted by
+    """Matrix factorisation with user and item biases (the "SVD" of rating prediction), fitted by
     alternating least squares: rating ≈ mean + b_u + b_i + p_u · q_i. The L2 penalty grows with
     how many ratings a user or item has (ALS-WR), which measured better than a fixed one."""
 

@@ -1,4 +1,4 @@
-"""The seed's user-based collaborative filtering, exactly as get_collaborative_recommendations()
+"""The classic user-based collaborative filtering (Pearson user-kNN), exactly as get_collaborative_recommendations()
 computes it in SQL: Pearson correlation over co-rated items, neighbours with at least 3 common
 items and a correlation above 0.3, the 50 most correlated; a prediction is the user's mean plus
 the similarity-weighted mean of the neighbours' mean-centred ratings of the item."""
@@ -8,8 +8,8 @@ import numpy as np
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 
 
-class SeedUserKNN(Recommender):
-    name = "seed user-kNN (Pearson)"
+class PearsonUserKNN(Recommender):
+    name = "user-kNN (Pearson)"
     predicts_ratings = True
 
     def __init__(self, min_common: int = 3, min_correlation: float = 0.3, max_neighbours: int = 50) -> None:
@@ -17,7 +17,7 @@ class SeedUserKNN(Recommender):
         self.min_correlation = min_correlation
         self.max_neighbours = max_neighbours
 
-    def fit(self, matrix: RatingMatrix) -> "SeedUserKNN":
+    def fit(self, matrix: RatingMatrix) -> "PearsonUserKNN":
         self.matrix = matrix
         self._dense = matrix.ratings.toarray().astype(np.float64)
         self._rated = self._dense > 0

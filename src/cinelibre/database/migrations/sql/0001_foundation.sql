@@ -91,7 +91,7 @@ CREATE INDEX books_language_idx ON books (language);
 CREATE INDEX books_categories_idx ON books USING gin (categories);
 CREATE INDEX books_title_idx ON books (lower(title), id);
 
--- A rating or interaction names its item by (item_type, item_id), as the seed's API does. The two
+-- A rating or interaction names its item by (item_type, item_id), as the API does. The two
 -- generated columns let PostgreSQL enforce that the item exists, and refuse to delete an item
 -- that users have rated.
 CREATE TABLE ratings (

@@ -1,4 +1,4 @@
--- Semantic and full-text search: item documents, their embeddings, and the seed's match functions.
+-- Semantic and full-text search: item documents, their embeddings, and the match functions.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -115,7 +115,7 @@ CREATE TABLE search_words (
 );
 CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops);
 
--- The seed's semantic search functions, also callable through Supabase's RPC. They return the
+-- The semantic search functions, also callable through Supabase's RPC. They return the
 -- closest items to query_embedding made by the same model, best first, with their cosine
 -- similarity; filters are optional.
 CREATE FUNCTION match_movies(

@@ -1,4 +1,4 @@
--- The seed's recommendation functions, also callable through Supabase's RPC.
+-- The SQL recommendation functions, also callable through Supabase's RPC.
 
 -- Popular items: ranked by a Bayesian average of our users' ratings. The prior is pessimistic,
 -- prior_weight phantom ratings at the middle of the scale (2.75 stars): a prior at the mean would
@@ -65,7 +65,7 @@ AS $$
     )
 $$;
 
--- The seed's user-based collaborative filtering: Pearson correlation with every user over the
+-- Classic user-based collaborative filtering (Pearson user-kNN): Pearson correlation with every user over the
 -- items both rated; neighbours need at least 3 such items and a correlation above 0.3; the 50
 -- most correlated are kept. An unrated item's predicted rating is the target user's mean plus
 -- the similarity-weighted mean of the neighbours' mean-centred ratings of it. With only_item_id

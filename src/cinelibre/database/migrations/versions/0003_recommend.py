@@ -1,4 +1,4 @@
-"""The seed's get_popular_items() and get_collaborative_recommendations().
+"""The SQL functions get_popular_items() and get_collaborative_recommendations().
 
 Revision ID: 0003_recommend
 Revises: 0002_search

@@ -191,3 +191,19 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     for router in (*routers, admin_router, search_router, recommend_router):
         app.include_router(router)
     return app
+
+
+def serve_forever(settings: Settings, *, host: str, port: int) -> None:
+    """`cinelibre serve`: uvicorn in this process until Ctrl-C, with our logging and access line
+    instead of uvicorn's. (Production runs gunicorn with the same create_app.)"""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings),  # which sets up logging
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

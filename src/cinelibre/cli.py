@@ -2,25 +2,22 @@
 prints. Commands import what they use when they run, so that starting (`--help` included) does
 not load NumPy, SciPy, Matplotlib, the embedder or the database drivers."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from cinelibre.errors import InvalidInputError, NotFoundError
 from cinelibre.logs import configure_logging
 from cinelibre.settings import ConfigurationError, Settings, get_settings
+from cinelibre.terminal import console, print_table, progress
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
     from cinelibre.database.connection import Connection
-    from cinelibre.sync.schemas import SourceReport
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -29,9 +26,16 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
-console = Console(stderr=True)
-# Starts a progress bar with a description and a total; returns the function that advances it.
-StartProgress = Callable[[str, int], Callable[[int], None]]
+
+
+@contextmanager
+def _exit_on(errors: type[Exception] | tuple[type[Exception], ...], code: int, template: str) -> Iterator[None]:
+    """A known failure ends the command with one line (`template` around the error) and `code`."""
+    try:
+        yield
+    except errors as error:
+        console.print(template.format(error))
+        raise typer.Exit(code) from error
 
 
 def _settings() -> Settings:
@@ -44,38 +48,6 @@ def _settings() -> Settings:
         raise typer.Exit(2) from error
 
 
-@contextmanager
-def _progress(*columns: ProgressColumn) -> Iterator[StartProgress]:
-    """Progress bars on a terminal; on anything else (CI, a log file) they stay silent."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        *columns,
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bars:
-
-        def start(description: str, total: int) -> Callable[[int], None]:
-            task = bars.add_task(description, total=total)
-            return lambda advanced: bars.advance(task, advanced)
-
-        yield start
-
-
-def _print_table(
-    title: str, columns: Iterable[str], rows: Iterable[list[str]], *, min_width: int, numbers_right: bool = True
-) -> None:
-    """On stdout, at least `min_width` wide so that a narrow terminal does not wrap the numbers."""
-    table = Table(title=title)
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="right" if numbers_right and index else "left")
-    for row in rows:
-        table.add_row(*row)
-    Console(width=max(console.width, min_width)).print(table)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: HOST or 127.0.0.1).")] = None,
@@ -83,22 +55,12 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load the demo catalogue into an empty database.")] = True,
 ) -> None:
     """Run the API (with the embedded database unless DATABASE_URL is set). Ctrl-C stops both."""
-    import uvicorn
-
-    from cinelibre.app import create_app
+    from cinelibre.app import serve_forever
 
     settings = _settings()
     if not demo:
         settings = settings.model_copy(update={"load_demo_catalogue": False})
-    uvicorn.run(
-        create_app(settings),  # which sets up logging
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve_forever(settings, host=host or settings.host, port=port or settings.port)
 
 
 @db_app.command("url")
@@ -135,12 +97,9 @@ def _change_admin(email: str, is_admin: bool) -> None:
     from cinelibre.auth import service as auth_service
     from cinelibre.database.runner import in_one_transaction, run_with_database
 
-    try:
+    with _exit_on(NotFoundError, 1, "[red]{}[/red]"):
         job = in_one_transaction(lambda conn: auth_service.set_admin(conn, email=email, is_admin=is_admin))
         run_with_database(_settings(), job)
-    except NotFoundError as error:
-        console.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(1) from error
     console.print(f"{email} is now an administrator." if is_admin else f"{email} is no longer an administrator.")
 
 
@@ -163,7 +122,7 @@ async def _embed_catalogue(pool: "AsyncConnectionPool[Connection]", settings: Se
     from cinelibre.search import service as search_service
     from cinelibre.search.embedder import Embedder
 
-    with _progress() as start_progress:
+    with progress() as start_progress:
         run = await search_service.embed_catalogue(
             pool, Embedder(settings), everything=everything, start_progress=start_progress
         )
@@ -226,13 +185,13 @@ def evaluate(
     from cinelibre.recommend.evaluation_chart import write_chart
 
     numbers = tuple(int(number) for number in folds.split(","))
-    with _progress() as start_progress:
+    with progress() as start_progress:
         advance = start_progress("Evaluating", len(numbers))
         results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: advance(1))
     means = {name: [scores.mean(metric) for metric in EVALUATION_METRICS] for name, scores in results.items()}
     rows = [[name, *("–" if value is None else f"{value:.3f}" for value in row)] for name, row in means.items()]
     title = f"{dataset.name}, folds {folds} (mean over folds)"
-    _print_table(title, ["algorithm", *EVALUATION_METRICS], rows, min_width=150)
+    print_table(title, ["algorithm", *EVALUATION_METRICS], rows, min_width=150)
     write_chart(results, chart)
     console.print(f"Chart written to {chart}")
 
@@ -246,13 +205,10 @@ def train() -> None:
 
     settings = _settings()
     configure_logging(settings)
-    try:
+    with _exit_on((training.NothingToLearnError, training.TrainingBusyError), 1, "[yellow]Not trained:[/yellow] {}."):
         trained = run_with_database(
             settings, lambda pool: training.train(pool, max_items=settings.ranking_model_max_items)
         )
-    except (training.NothingToLearnError, training.TrainingBusyError) as error:
-        console.print(f"[yellow]Not trained:[/yellow] {error}.")
-        raise typer.Exit(1) from error
     console.print(f"Rating model v{trained.version}: {trained.ratings_seen} ratings of {trained.items} items.")
 
 
@@ -262,20 +218,19 @@ def import_movielens(
     ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
 ) -> None:
     """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m). Idempotent."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
     from cinelibre.database.runner import in_one_transaction, run_with_database
     from cinelibre.movielens import service as movielens_service
 
     async def import_folder(conn: "Connection") -> movielens_service.ImportReport:
-        with _progress(DownloadColumn(), TransferSpeedColumn()) as start_progress:
+        with progress(DownloadColumn(), TransferSpeedColumn()) as start_progress:
             return await movielens_service.import_from_folder(
                 conn, path, with_ratings=ratings, start_progress=start_progress
             )
 
-    try:
+    with _exit_on(InvalidInputError, 2, "[red]{}[/red]"):
         report = run_with_database(_settings(), in_one_transaction(import_folder))
-    except InvalidInputError as error:
-        console.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(2) from error
     console.print(
         f"Imported {report.dataset}: {report.movies_read} films read, {report.movies_added} added, "
         f"{report.movies_linked} linked to films already here; {report.users_added} users added; "
@@ -291,7 +246,6 @@ LanguagesOption = Annotated[
     str | None,
     typer.Option("--languages", help="Comma-separated TMDB original languages, e.g. hi,ta (default: TMDB_LANGUAGES)."),
 ]
-SYNC_COUNTS = ("fetched", "new", "updated", "unchanged", "skipped", "failed")
 ERRORS_SHOWN = 10
 
 
@@ -301,13 +255,14 @@ def _run_sync(
     from cinelibre.database.runner import run_with_database
     from cinelibre.sync import service as sync_service
     from cinelibre.sync.http import UpstreamError
+    from cinelibre.sync.schemas import SourceReport
 
     settings = _settings()
     configure_logging(settings)
     chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
 
-    async def sync(pool: "AsyncConnectionPool[Connection]") -> list["SourceReport"]:
-        with _progress() as start_progress:
+    async def sync(pool: "AsyncConnectionPool[Connection]") -> list[SourceReport]:
+        with progress() as start_progress:
             return await sync_service.run_sync(
                 pool,
                 settings,
@@ -320,23 +275,11 @@ def _run_sync(
                 on_source_skipped=lambda reason: console.print(f"[yellow]{reason}[/yellow]"),
             )
 
-    try:
+    with _exit_on((UpstreamError, sync_service.SyncBusyError), 1, "[red]Sync stopped:[/red] {}"):
         reports = run_with_database(settings, sync)
-    except (UpstreamError, sync_service.SyncBusyError) as error:
-        console.print(f"[red]Sync stopped:[/red] {error}")
-        raise typer.Exit(1) from error
-    rows = [
-        [
-            f"{report.source} (resumed run {report.run_id})" if report.resumed else report.source,
-            *(str(count) for count in report.counts().values()),
-            str(report.embedded),
-            str(report.requests),
-            f"{report.seconds:.1f} s",
-        ]
-        for report in reports
-    ]
     title = "Sync (dry run: nothing written)" if dry_run else "Sync"
-    _print_table(title, ["source", *SYNC_COUNTS, "embedded", "requests", "time"], rows, min_width=120)
+    rows = [report.summary_cells() for report in reports]
+    print_table(title, SourceReport.SUMMARY_COLUMNS, rows, min_width=120)
     for report in reports:
         for error in report.errors[:ERRORS_SHOWN]:
             console.print(f"[yellow]{report.source}:[/yellow] {error}")
@@ -377,21 +320,11 @@ def sync_status(runs: Annotated[int, typer.Option(min=1, max=1000, help="How man
     """Recent sync runs with their counts."""
     from cinelibre.database.runner import in_one_transaction, run_with_database
     from cinelibre.sync import service as sync_service
+    from cinelibre.sync.schemas import RECENT_RUN_COLUMNS, recent_run_cells
 
     recent = run_with_database(_settings(), in_one_transaction(lambda conn: sync_service.recent_runs(conn, runs)))
-    rows = [
-        [
-            str(run["id"]),
-            run["source"],
-            f"{run['started_at']:%Y-%m-%d %H:%M}",
-            run["status"],
-            *(str(run["counts"].get(name, 0)) for name in SYNC_COUNTS),
-            str(run["error_count"]),
-        ]
-        for run in recent
-    ]
-    columns = ["run", "source", "started", "status", *SYNC_COUNTS, "errors"]
-    _print_table("Recent syncs", columns, rows, min_width=120, numbers_right=False)
+    rows = [recent_run_cells(run) for run in recent]
+    print_table("Recent syncs", RECENT_RUN_COLUMNS, rows, min_width=120, numbers_right=False)
 
 
 config_app = typer.Typer(help="The settings.", no_args_is_help=True)
@@ -408,19 +341,4 @@ def config_docs(
     """Write .env.example and docs/configuration.md from the settings' descriptions (or --check them)."""
     from cinelibre import settings_reference
 
-    if not (root / "pyproject.toml").is_file():
-        console.print(f"[red]{root.resolve()} is not the repository root[/red] (no pyproject.toml): pass --root.")
-        raise typer.Exit(2)
-    if check:
-        stale = settings_reference.stale_reference_files(root)
-        if stale:
-            names = ", ".join(str(path.relative_to(root)) for path in stale)
-            console.print(f"[red]Out of date:[/red] {names}. Regenerate them with `cinelibre config docs`.")
-            raise typer.Exit(1)
-        console.print("The configuration reference is up to date.")
-        return
-    changed = settings_reference.write_reference_files(root)
-    for path in changed:
-        console.print(f"Wrote {path.relative_to(root)}")
-    if not changed:
-        console.print("The configuration reference was already up to date.")
+    raise typer.Exit(settings_reference.main([*(["--check"] if check else []), "--root", str(root)]))

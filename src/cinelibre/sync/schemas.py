@@ -1,6 +1,6 @@
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -82,3 +82,21 @@ class SourceReport:
     def add_counts(self, counts: dict[str, int]) -> None:
         for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + int(counts.get(name, 0)))
+
+    SUMMARY_COLUMNS = ("source", *COUNTS, "embedded", "requests", "time")
+
+    def summary_cells(self) -> list[str]:
+        """The run as one table row under SUMMARY_COLUMNS."""
+        source = f"{self.source} (resumed run {self.run_id})" if self.resumed else self.source
+        counts = (str(count) for count in self.counts().values())
+        return [source, *counts, str(self.embedded), str(self.requests), f"{self.seconds:.1f} s"]
+
+
+RECENT_RUN_COLUMNS = ("run", "source", "started", "status", *SourceReport.COUNTS, "errors")
+
+
+def recent_run_cells(run: dict[str, Any]) -> list[str]:
+    """A stored run (as sync_service.recent_runs gives it) as one table row under RECENT_RUN_COLUMNS."""
+    counts = (str(run["counts"].get(name, 0)) for name in SourceReport.COUNTS)
+    started = f"{run['started_at']:%Y-%m-%d %H:%M}"
+    return [str(run["id"]), run["source"], started, run["status"], *counts, str(run["error_count"])]

@@ -134,3 +134,21 @@ def test_every_logger_message_argument_and_traceback_is_redacted() -> None:
     assert lines[1]["message"] == "request failed"
     assert lines[1]["exc_info"].endswith("RuntimeError: login failed for password=[redacted]")
     assert "topsecret" not in stream.getvalue()
+
+
+@pytest.mark.parametrize("shape", ["eyJ-", "a://b:", 'password="', "x"])
+def test_hostile_runs_are_left_as_they_are_and_a_secret_after_them_is_still_found(shape: str) -> None:
+    hostile = shape * (64 * 1024 // len(shape))
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+
+    redacted = redact(f"{hostile} {jwt} postgresql://app:hunter2@db/cinelibre")
+
+    assert redacted.endswith(" [redacted] postgresql://app:[redacted]@db/cinelibre")
+    assert "hunter2" not in redacted and jwt not in redacted
+
+
+def test_the_access_line_carries_at_most_512_characters_of_a_path() -> None:
+    from cinelibre.middleware import _logged_path
+
+    assert _logged_path("/movies/1") == "/movies/1"
+    assert _logged_path("/" + "a" * 600) == "/" + "a" * 511 + "…[89 more characters]"

@@ -29,9 +29,12 @@ SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 REDACTED = "[redacted]"
 # A setting or field name that holds a secret, with an optional closing quote ("password": ...).
 SECRET_KEY = r"""(\b[a-z0-9_]*(?:password|passwd|pwd|secret|secret_key|api_?key|access_token|token)["']?)"""
+# Every pattern runs in time linear in its input, whatever an attacker puts in a URL or header:
+# a match may start only where a run of its characters starts (a lookbehind), so no run is
+# scanned once per position inside it, and runs are taken possessively (`*+`), never given back.
 SECRET_PATTERNS = [
     # A JWT: three base64url parts, the first a JSON header ('{"' encodes as "eyJ").
-    (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+"), REDACTED),
     # Whatever follows "Bearer" in an Authorization header.
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
     # password=..., "password": "...", JWT_SECRET_KEY=..., api_key: ..., access_token=... (in messages,
@@ -39,7 +42,7 @@ SECRET_PATTERNS = [
     (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)([\"'])(?:(?!\3).)*\3"), rf"\g<1>\g<2>\g<3>{REDACTED}\g<3>"),
     (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)(?![\"'\[])[^\s&\"',;}}]+"), rf"\g<1>\g<2>{REDACTED}"),
     # The password in scheme://user:password@host (postgresql://, redis://, https://, ...).
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^@/\s]+@"), rf"\g<1>{REDACTED}@"),
+    (re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*+://[^:/?#@\s]*+:)[^@/\s]++@"), rf"\g<1>{REDACTED}@"),
 ]
 
 

@@ -11,6 +11,9 @@ from cinelibre import metrics
 from cinelibre.errors import error_response
 
 access_log = logging.getLogger("cinelibre.access")
+# The access line carries at most this much of a path: enough to recognise any real URL, and a
+# bound on what every log filter after it must read.
+LOGGED_PATH_CHARACTERS = 512
 
 
 class RequestMetrics:
@@ -46,20 +49,27 @@ class RequestMetrics:
             metrics.http_requests.labels(method, route, str(status)).inc()
             metrics.http_request_duration.labels(method, route).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
+                path = _logged_path(scope["path"])
                 access_log.info(
                     "%s %s %s %.1f ms",
                     method,
-                    scope["path"],
+                    path,
                     status,
                     elapsed * 1000,
                     extra={
                         "method": method,
-                        "path": scope["path"],
+                        "path": path,
                         "route": route,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
+
+
+def _logged_path(path: str) -> str:
+    if len(path) <= LOGGED_PATH_CHARACTERS:
+        return path
+    return f"{path[:LOGGED_PATH_CHARACTERS]}…[{len(path) - LOGGED_PATH_CHARACTERS} more characters]"
 
 
 def _route_template(scope: Scope) -> str:

@@ -17,7 +17,9 @@ from cinelibre.sync.schemas import MAX_NAME, MAX_NAMES, MAX_OVERVIEW, SyncedBook
 
 TMDB_IMAGE_BASE = "https://image.tmdb.org/t/p/w500"
 TOP_CAST = 8
-_BREAKS = re.compile(r"<\s*(br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
+# Possessive runs of spaces: two adjacent `\s*` around an optional "/" would split a long run of
+# spaces every possible way before failing (quadratic time on hostile upstream text).
+_BREAKS = re.compile(r"<\s*+(br|/p|/div|/li)\s*+(?:/\s*+)?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -9,11 +9,10 @@ A cache that fails (Redis down) is a miss, logged, never a failed request.
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Generic, Protocol, TypeVar
 
-from cachetools import TLRUCache
+from cachetools import LRUCache, TLRUCache
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -119,24 +118,18 @@ class LocalLRU(Generic[Value]):
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._values: OrderedDict[str, Value] = OrderedDict()
+        self._values: LRUCache[str, Value] = LRUCache(maxsize=max(max_entries, 1))
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Value | None:
         with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
+            return self._values.get(key)
 
     def put(self, key: str, value: Value) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
             self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.max_entries:
-                self._values.popitem(last=False)
 
 
 async def cached_in_two_tiers(

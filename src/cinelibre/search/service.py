@@ -7,6 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from anyio import to_thread
@@ -201,64 +202,23 @@ async def search(
     item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
     lexemes, catalogue_size = await repository.query_lexemes(conn, query)
     text_query = full_text_query(lexemes, catalogue_size)
-    model = embedder.model_name
+    # What every retriever is told; each is asked once per item type, its lists merged best first.
+    shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
     ranked_lists: list[list[Candidate]] = []
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
-        ranked_lists.append(
-            _best_first(
-                [
-                    await repository.nearest(
-                        conn,
-                        t,
-                        vector=vector,
-                        model=model,
-                        limit=CANDIDATES_PER_LIST,
-                        threshold=threshold,
-                        filters=filters,
-                    )
-                    for t in item_types
-                ]
-            )
-        )
+        nearest = partial(repository.nearest, conn, limit=CANDIDATES_PER_LIST, threshold=threshold, **shared)
+        ranked_lists.append(_best_first([await nearest(t) for t in item_types]))
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
-        ranked_lists.append(
-            _best_first(
-                [
-                    await repository.full_text(
-                        conn,
-                        t,
-                        query=text_query,
-                        vector=vector,
-                        model=model,
-                        limit=CANDIDATES_PER_LIST,
-                        filters=filters,
-                    )
-                    for t in item_types
-                ]
-            )
-        )
+        full_text = partial(repository.full_text, conn, query=text_query, limit=CANDIDATES_PER_LIST, **shared)
+        ranked_lists.append(_best_first([await full_text(t) for t in item_types]))
     if mode is SearchMode.HYBRID and len(query.split()) <= NAME_QUERY_MAX_WORDS:
         corrections = await repository.spelling_corrections(
             conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
         )
         if corrections:
             name_query = " | ".join(_quoted(word) for word in corrections)
-            ranked_lists.append(
-                _best_first(
-                    [
-                        await repository.name_matches(
-                            conn,
-                            t,
-                            name_query=name_query,
-                            vector=vector,
-                            model=model,
-                            limit=NAME_CANDIDATES,
-                            filters=filters,
-                        )
-                        for t in item_types
-                    ]
-                )
-            )
+            names = partial(repository.name_matches, conn, name_query=name_query, limit=NAME_CANDIDATES, **shared)
+            ranked_lists.append(_best_first([await names(t) for t in item_types]))
     fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
     return await load_hits(conn, fused[:limit])
 

@@ -39,13 +39,10 @@ def _exit_on(errors: type[Exception] | tuple[type[Exception], ...], code: int, t
 
 
 def _settings() -> Settings:
-    try:
+    with _exit_on(ConfigurationError, 2, "[red]Configuration error:[/red] {}"):
         settings = get_settings()
         settings.check_database_configuration()
-        return settings
-    except ConfigurationError as error:
-        console.print(f"[red]Configuration error:[/red] {error}")
-        raise typer.Exit(2) from error
+    return settings
 
 
 @app.command()
@@ -118,27 +115,25 @@ def revoke_admin(email: EmailArgument) -> None:
     _change_admin(email, False)
 
 
-async def _embed_catalogue(pool: "AsyncConnectionPool[Connection]", settings: Settings, *, everything: bool) -> int:
-    from cinelibre.search import service as search_service
-    from cinelibre.search.embedder import Embedder
-
-    with progress() as start_progress:
-        run = await search_service.embed_catalogue(
-            pool, Embedder(settings), everything=everything, start_progress=start_progress
-        )
-    return run.embedded
-
-
 @app.command()
 def embed(
     everything: Annotated[bool, typer.Option("--all", help="Embed every item again, not only what changed.")] = False,
 ) -> None:
     """Embed the catalogue with the configured EMBEDDING_MODEL (what is new or changed, or --all)."""
     from cinelibre.database.runner import run_with_database
+    from cinelibre.search import service as search_service
+    from cinelibre.search.embedder import Embedder
 
     settings = _settings()
-    embedded = run_with_database(settings, lambda pool: _embed_catalogue(pool, settings, everything=everything))
-    console.print(f"Embedded {embedded} items with {settings.embedding_model}.")
+
+    async def embed_catalogue(pool: "AsyncConnectionPool[Connection]") -> search_service.EmbeddingRun:
+        with progress() as start_progress:
+            return await search_service.embed_catalogue(
+                pool, Embedder(settings), everything=everything, start_progress=start_progress
+            )
+
+    run = run_with_database(settings, embed_catalogue)
+    console.print(f"Embedded {run.embedded} items with {settings.embedding_model}.")
 
 
 @import_app.command("catalogue")
@@ -147,30 +142,22 @@ def import_catalogue(
 ) -> None:
     """Add or update movies and books from a JSONL file (see the README for the fields); new or changed
     items are embedded. Idempotent: items are matched by external id, else by title and year."""
-    from cinelibre.catalog import service as catalog_service
-    from cinelibre.catalog.service import UpsertOutcome
     from cinelibre.database.runner import run_with_database
+    from cinelibre.search import service as search_service
+    from cinelibre.search.embedder import Embedder
 
     settings = _settings()
 
-    async def import_then_embed(pool: "AsyncConnectionPool[Connection]") -> int:
-        async with pool.connection() as conn, conn.transaction():
-            with path.open(encoding="utf-8") as file:
-                report = await catalog_service.import_catalogue(conn, file)
-        for number, reason in report.bad_lines:
-            console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
-        counts = report.counts
-        console.print(
-            f"Catalogue {path.name}: {counts[UpsertOutcome.INSERTED]} added, {counts[UpsertOutcome.UPDATED]} updated, "
-            f"{counts[UpsertOutcome.UNCHANGED]} unchanged, {len(report.bad_lines)} bad lines skipped."
-        )
-        return await _embed_catalogue(pool, settings, everything=False)
+    async def import_file(pool: "AsyncConnectionPool[Connection]") -> tuple:
+        with progress() as start_progress:
+            embedder = Embedder(settings)
+            return await search_service.import_catalogue_file(pool, embedder, path, start_progress=start_progress)
 
-    embedded = run_with_database(settings, import_then_embed)
-    console.print(f"Embedded {embedded} new or changed items.")
-
-
-EVALUATION_METRICS = ("RMSE", "MAE", "NDCG@10", "P@10", "R@10", "coverage", "ILS", "fit s")
+    report, run = run_with_database(settings, import_file)
+    for number, reason in report.bad_lines:
+        console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
+    console.print(report.summary(path.name))
+    console.print(f"Embedded {run.embedded} new or changed items.")
 
 
 @app.command()
@@ -181,17 +168,15 @@ def evaluate(
 ) -> None:
     """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table
     and a PNG chart. Runs the same recommender code the service uses."""
-    from cinelibre.recommend.evaluation import evaluate_ml100k
+    from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k
     from cinelibre.recommend.evaluation_chart import write_chart
 
     numbers = tuple(int(number) for number in folds.split(","))
     with progress() as start_progress:
         advance = start_progress("Evaluating", len(numbers))
         results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: advance(1))
-    means = {name: [scores.mean(metric) for metric in EVALUATION_METRICS] for name, scores in results.items()}
-    rows = [[name, *("–" if value is None else f"{value:.3f}" for value in row)] for name, row in means.items()]
-    title = f"{dataset.name}, folds {folds} (mean over folds)"
-    print_table(title, ["algorithm", *EVALUATION_METRICS], rows, min_width=150)
+    rows = [[name, *scores.mean_cells()] for name, scores in results.items()]
+    print_table(f"{dataset.name}, folds {folds} (mean over folds)", ["algorithm", *TABLE_METRICS], rows, min_width=150)
     write_chart(results, chart)
     console.print(f"Chart written to {chart}")
 
@@ -231,11 +216,7 @@ def import_movielens(
 
     with _exit_on(InvalidInputError, 2, "[red]{}[/red]"):
         report = run_with_database(_settings(), in_one_transaction(import_folder))
-    console.print(
-        f"Imported {report.dataset}: {report.movies_read} films read, {report.movies_added} added, "
-        f"{report.movies_linked} linked to films already here; {report.users_added} users added; "
-        f"{report.ratings_written} ratings written."
-    )
+    console.print(report.summary())
 
 
 sync_app = typer.Typer(help="Keep the catalogue fresh from TMDB and Google Books.")
@@ -260,19 +241,15 @@ def _run_sync(
     settings = _settings()
     configure_logging(settings)
     chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
+    options = {"limit": limit, "languages": chosen, "dry_run": dry_run, "full": full}
+
+    def warn(reason: str) -> None:
+        console.print(f"[yellow]{reason}[/yellow]")
 
     async def sync(pool: "AsyncConnectionPool[Connection]") -> list[SourceReport]:
         with progress() as start_progress:
             return await sync_service.run_sync(
-                pool,
-                settings,
-                sources,
-                limit=limit,
-                languages=chosen,
-                dry_run=dry_run,
-                full=full,
-                start_progress=start_progress,
-                on_source_skipped=lambda reason: console.print(f"[yellow]{reason}[/yellow]"),
+                pool, settings, sources, **options, start_progress=start_progress, on_source_skipped=warn
             )
 
     with _exit_on((UpstreamError, sync_service.SyncBusyError), 1, "[red]Sync stopped:[/red] {}"):
@@ -281,11 +258,8 @@ def _run_sync(
     rows = [report.summary_cells() for report in reports]
     print_table(title, SourceReport.SUMMARY_COLUMNS, rows, min_width=120)
     for report in reports:
-        for error in report.errors[:ERRORS_SHOWN]:
-            console.print(f"[yellow]{report.source}:[/yellow] {error}")
-        if len(report.errors) > ERRORS_SHOWN:
-            more = len(report.errors) - ERRORS_SHOWN
-            console.print(f"[yellow]{report.source}:[/yellow] … and {more} more (see `cinelibre sync status`)")
+        for line in report.error_lines(shown=ERRORS_SHOWN):
+            console.print(f"[yellow]{report.source}:[/yellow] {line}")
 
 
 @sync_app.callback(invoke_without_command=True)

@@ -78,6 +78,13 @@ class CatalogueImport:
     counts: Counter[UpsertOutcome] = field(default_factory=Counter)
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
 
+    def summary(self, name: str) -> str:
+        counts = self.counts
+        return (
+            f"Catalogue {name}: {counts[UpsertOutcome.INSERTED]} added, {counts[UpsertOutcome.UPDATED]} updated, "
+            f"{counts[UpsertOutcome.UNCHANGED]} unchanged, {len(self.bad_lines)} bad lines skipped."
+        )
+
 
 _catalogue_item: TypeAdapter[MovieCreate | BookCreate] = TypeAdapter(
     Annotated[MovieCreate | BookCreate, Field(discriminator="item_type")]

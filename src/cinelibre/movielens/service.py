@@ -20,6 +20,13 @@ class ImportReport:
     users_added: int
     ratings_written: int
 
+    def summary(self) -> str:
+        return (
+            f"Imported {self.dataset}: {self.movies_read} films read, {self.movies_added} added, "
+            f"{self.movies_linked} linked to films already here; {self.users_added} users added; "
+            f"{self.ratings_written} ratings written."
+        )
+
 
 def _id_column(dataset: Dataset) -> str:
     return "movielens_100k_id" if dataset.layout is Layout.ML_100K else "movielens_id"

@@ -52,6 +52,15 @@ class Scores:
         values = self.values.get(metric)
         return float(np.mean(values)) if values else None
 
+    def mean_cells(self) -> list[str]:
+        """The mean of each of TABLE_METRICS, to three decimals ("–" where not measured)."""
+        means = (self.mean(metric) for metric in TABLE_METRICS)
+        return ["–" if value is None else f"{value:.3f}" for value in means]
+
+
+# The columns of the evaluation table, in order.
+TABLE_METRICS = ("RMSE", "MAE", "NDCG@10", "P@10", "R@10", "coverage", "ILS", "fit s")
+
 
 def _read_triples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     table = np.loadtxt(path, dtype=np.int64, usecols=(0, 1, 2))

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from anyio import to_thread
@@ -113,6 +114,20 @@ async def embed_catalogue(
     pending = status.missing + status.outdated + status.other_model
     advance = start_progress(f"Embedding with {embedder.model_name}", pending)
     return await embed_pending(pool, embedder, on_progress=advance)
+
+
+async def import_catalogue_file(
+    pool: AsyncConnectionPool[Connection],
+    embedder: Embedder,
+    path: Path,
+    *,
+    start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda embedded: None,
+) -> tuple[catalog_service.CatalogueImport, EmbeddingRun]:
+    """Add or update the items of a JSONL file (one transaction), then embed what is new or changed."""
+    async with pool.connection() as conn, conn.transaction():
+        with path.open(encoding="utf-8") as file:
+            report = await catalog_service.import_catalogue(conn, file)
+    return report, await embed_catalogue(pool, embedder, start_progress=start_progress)
 
 
 def _quoted(lexeme: str) -> str:

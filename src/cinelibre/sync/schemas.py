@@ -85,6 +85,13 @@ class SourceReport:
 
     SUMMARY_COLUMNS = ("source", *COUNTS, "embedded", "requests", "time")
 
+    def error_lines(self, shown: int) -> list[str]:
+        """The first `shown` errors, then how many more there were."""
+        lines = self.errors[:shown]
+        if len(self.errors) > shown:
+            lines.append(f"… and {len(self.errors) - shown} more (see `cinelibre sync status`)")
+        return lines
+
     def summary_cells(self) -> list[str]:
         """The run as one table row under SUMMARY_COLUMNS."""
         source = f"{self.source} (resumed run {self.run_id})" if self.resumed else self.source

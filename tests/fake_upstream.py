@@ -103,6 +103,17 @@ TMDB_FAULT_BODIES: dict[int, tuple[int, str]] = {
     503: (9, "Service offline: This service is temporarily offline, try again later."),
     504: (24, "Your request to the backend server timed out. Try again."),
 }
+# What Google answers a request whose API key it does not accept.
+GOOGLE_BAD_KEY = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "errors": [
+            {"message": "API key not valid. Please pass a valid API key.", "domain": "global", "reason": "badRequest"}
+        ],
+        "status": "INVALID_ARGUMENT",
+    }
+}
 GOOGLE_FAULT_REASONS: dict[int, str] = {
     400: "invalid",
     401: "authError",
@@ -235,12 +246,17 @@ class FakeUpstream:
         books: list[dict] | None = None,
         tmdb_api_key: str = "fake-v3-key",
         tmdb_read_token: str = "eyJfake.read.token",
+        google_books_api_key: str | None = None,
     ) -> None:
+        """With `google_books_api_key`, Google Books answers only requests that send it in the
+        X-Goog-Api-Key header, and refuses any that carry a `key` in the URL; without it,
+        anonymous requests are answered, as Google does within its anonymous quota."""
         # Deep copies: tests mutate these, and the same generated list is often shared by several servers.
         self.movies: dict[int, dict] = {int(movie["id"]): copy.deepcopy(movie) for movie in movies or []}
         self.books: dict[str, dict] = {str(book["id"]): copy.deepcopy(book) for book in books or []}
         self.tmdb_api_key = tmdb_api_key
         self.tmdb_read_token = tmdb_read_token
+        self.google_books_api_key = google_books_api_key
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
@@ -393,6 +409,8 @@ class FakeUpstream:
                 return _json_answer(404, TMDB_NOT_FOUND)
             return self._tmdb(path[len(TMDB_PREFIX) :], query)
         if path == GOOGLE_BOOKS_PREFIX or path.startswith(GOOGLE_BOOKS_PREFIX + "/"):
+            if not self._google_books_authorized(query, headers):
+                return _json_answer(400, GOOGLE_BAD_KEY)
             if method != "GET":
                 return _json_answer(404, _google_error(404, "Not Found", "notFound"))
             return self._google_books(path[len(GOOGLE_BOOKS_PREFIX) :], query)
@@ -403,6 +421,11 @@ class FakeUpstream:
             return True
         scheme, _, token = headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and token.strip() == self.tmdb_read_token
+
+    def _google_books_authorized(self, query: dict[str, str], headers: dict[str, str]) -> bool:
+        if self.google_books_api_key is None:
+            return True
+        return "key" not in query and headers.get("x-goog-api-key") == self.google_books_api_key
 
     def _tmdb(self, route: str, query: dict[str, str]) -> _Answer:
         if route == "/genre/movie/list":

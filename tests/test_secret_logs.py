@@ -104,6 +104,10 @@ def test_the_server_log_holds_no_password_token_or_secret(server: Server) -> Non
         ),
         ("rediss://default:pw@cache:6380/0", "rediss://default:[redacted]@cache:6380/0"),
         ("https://api.example/3/movie?api_key=k3y&page=2", "https://api.example/3/movie?api_key=[redacted]&page=2"),
+        ("GET /books/v1/volumes?q=x&key=AIza9&startIndex=0", "GET /books/v1/volumes?q=x&key=[redacted]&startIndex=0"),
+        ("https://api.example/me?access_token=t0k&x=1", "https://api.example/me?access_token=[redacted]&x=1"),
+        ("X-Goog-Api-Key: AIza9", "X-Goog-Api-Key: [redacted]"),
+        ("monkey=3 turkey=4 keys: 5", "monkey=3 turkey=4 keys: 5"),
         ("GET /movies 200 3.2 ms", "GET /movies 200 3.2 ms"),
         ("postgresql://app@db:5432/films", "postgresql://app@db:5432/films"),
         ("cinelibre.auth: tokens: 5, token_type: bearer", "cinelibre.auth: tokens: 5, token_type: bearer"),
@@ -136,7 +140,7 @@ def test_every_logger_message_argument_and_traceback_is_redacted() -> None:
     assert "topsecret" not in stream.getvalue()
 
 
-@pytest.mark.parametrize("shape", ["eyJ-", "a://b:", 'password="', "x"])
+@pytest.mark.parametrize("shape", ["eyJ-", "a://b:", 'password="', "?key=", "x"])
 def test_hostile_runs_are_left_as_they_are_and_a_secret_after_them_is_still_found(shape: str) -> None:
     hostile = shape * (64 * 1024 // len(shape))
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"

@@ -4,19 +4,24 @@ A sync commits page by page through its own pool, so each test gets a fresh data
 from a migrated template rather than the usual rolled-back transaction."""
 
 import asyncio
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
 
 from cinelibre.database import migrate
 from cinelibre.database.connection import Connection, open_pool
+from cinelibre.logs import CHATTY_LIBRARY_LOGGERS, configure_logging
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 from cinelibre.sync import google_books, tmdb
@@ -413,3 +418,79 @@ async def test_a_film_listed_twice_is_stored_once(sync_pool, upstream) -> None:
     assert (films.fetched, films.new, films.skipped) == (3, 2, 1)
     assert films.errors == ["skipped TMDB 100001: listed twice"]
     assert upstream.count("/tmdb/3/movie/100001") == 1
+
+
+TMDB_KEY = "tmdb-v3-key-8f3a61c2d94b"
+GOOGLE_BOOKS_KEY = "AIzaSy-google-books-key-5e0b7d"
+
+
+@contextmanager
+def service_logging() -> Iterator[io.StringIO]:
+    """The service's logging set-up at DEBUG, writing JSON lines into the stream it yields;
+    the test run's own logging is put back afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, {name: logging.getLogger(name).level for name in CHATTY_LIBRARY_LOGGERS}
+    stream = io.StringIO()
+    try:
+        configure_logging(Settings(_env_file=None, log_level="debug", log_format="json"))
+        root.handlers[0].setStream(stream)
+        yield stream
+    finally:
+        root.handlers, root.level = saved[0], saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_no_upstream_key_reaches_any_log_line(sync_pool, settings) -> None:
+    keyed = FakeUpstream(
+        movies=make_movies(6, ("hi",)),
+        books=make_books(6, ("indian literature",)),
+        tmdb_api_key=TMDB_KEY,
+        google_books_api_key=GOOGLE_BOOKS_KEY,
+    )
+    with keyed, service_logging() as log_output:
+        # Every record of every logger: httpx and httpcore too, past the WARNING they are set to.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        keyed.fail("/tmdb/3/discover/movie", status=503)  # a retried request logs too
+        keyed.fail("/books/v1/volumes", status=503)
+        reports = await sync_service.run_sync(
+            sync_pool,
+            settings.model_copy(
+                update={
+                    "tmdb_api_key": SecretStr(TMDB_KEY),
+                    "tmdb_api_base_url": keyed.tmdb_base_url,
+                    "tmdb_languages": ["hi"],
+                    "tmdb_films_per_language": 6,
+                    "google_books_api_key": SecretStr(GOOGLE_BOOKS_KEY),
+                    "google_books_api_base_url": keyed.google_books_base_url,
+                    "google_books_queries": ["indian literature"],
+                    "google_books_per_query": 6,
+                    "sync_backoff_seconds": 0,
+                }
+            ),
+            ["movies", "books"],
+            dry_run=True,
+        )
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    books_requests = [r for r in keyed.requests if r.path.startswith("/books/v1/")]
+
+    assert [(report.source, report.fetched, report.failed) for report in reports] == [
+        ("tmdb", 6, 0),
+        ("google_books", 6, 0),
+    ]
+    assert len(books_requests) == 2
+    assert all(r.headers["x-goog-api-key"] == GOOGLE_BOOKS_KEY and "key" not in r.query for r in books_requests)
+    assert [line["message"] for line in lines if TMDB_KEY in str(line) or GOOGLE_BOOKS_KEY in str(line)] == []
+    # The capture did include the client library's request lines, with the TMDB key (which v3
+    # sends in the URL) redacted.
+    httpx_lines = [line["message"] for line in lines if line["logger"] == "httpx"]
+    assert any("api_key=[redacted]" in message and "/discover/movie" in message for message in httpx_lines)
+    assert any("/books/v1/volumes?" in message for message in httpx_lines)
+
+
+def test_client_libraries_log_only_their_warnings() -> None:
+    with service_logging():
+        levels = {name: logging.getLogger(name).getEffectiveLevel() for name in ("httpx", "httpcore", "cinelibre")}
+
+    assert levels == {"httpx": logging.WARNING, "httpcore": logging.WARNING, "cinelibre": logging.DEBUG}

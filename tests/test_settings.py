@@ -1,4 +1,5 @@
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from psycopg.rows import dict_row
 
 from cinelibre.auth.security import resolve_jwt_secret
 from cinelibre.database.connection import connection_kwargs
-from cinelibre.settings import ConfigurationError, Settings
+from cinelibre.settings import ConfigurationError, Settings, estimated_entropy_bits
 
 
 def test_production_refuses_to_start_without_a_jwt_secret() -> None:
@@ -64,3 +65,41 @@ def test_supabase_client_settings_without_database_url_stop_startup_with_directi
     assert "DATABASE_URL" in result.stderr
     assert "Transaction pooler" in result.stderr
     assert not (tmp_path / "pgdata").exists()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a" * 64,
+        "ab" * 32,
+        "password" * 5,
+        "correcthorsebatterystaple" * 3,
+        "0123456789" * 4,
+        "CHANGE_ME_" * 4,
+    ],
+)
+def test_production_refuses_a_long_but_guessable_jwt_secret(secret: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"too easy to guess.*secrets\.token_urlsafe\(32\)"):
+        Settings(_env_file=None, environment="production", jwt_secret_key=secret)
+
+
+def test_production_accepts_generated_jwt_secrets() -> None:
+    generated = [secrets.token_urlsafe(32) for _ in range(200)] + [secrets.token_hex(32) for _ in range(200)]
+
+    accepted = [Settings(_env_file=None, environment="production", jwt_secret_key=s) for s in generated]
+
+    assert len(accepted) == 400
+
+
+@pytest.mark.parametrize(
+    ("secret", "bits"),
+    [
+        ("a" * 40, 0.0),
+        ("ab" * 20, 2.0),
+        ("abcd" * 10, 8.0),
+        ("abcdabcdab", pytest.approx(7.884, abs=1e-3)),
+        ("abcdefgh", 24.0),
+    ],
+)
+def test_entropy_is_estimated_over_the_unit_a_secret_repeats(secret: str, bits: object) -> None:
+    assert estimated_entropy_bits(secret) == bits

@@ -167,6 +167,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         version=__version__,
         summary="Ratings, search and recommendations for movies and books.",
         lifespan=_lifespan if manage_database else None,
+        # Without the schema FastAPI serves neither /docs nor /redoc: all three answer 404.
+        openapi_url="/openapi.json" if settings.serves_api_docs else None,
     )
     app.state.settings = settings
     install_error_handlers(app)

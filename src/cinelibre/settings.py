@@ -1,6 +1,8 @@
 """Service configuration, read once from the environment (and an optional `.env` file)."""
 
+import math
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -16,6 +18,9 @@ from cinelibre.types import LanguageCode
 # server-side prepared statements between transactions.
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 MIN_JWT_SECRET_LENGTH = 32
+# What `secrets.token_urlsafe(32)` comfortably exceeds (about 200 by the estimate below).
+MIN_JWT_SECRET_BITS = 128
+MAKE_A_JWT_SECRET = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 DEFAULT_JWT_ISSUER = "cinelibre"
 DEFAULT_JWT_AUDIENCE = "cinelibre-api"
 # What a browser origin looks like to the CORS check: scheme, host and port, nothing after.
@@ -24,6 +29,28 @@ ORIGIN_PATTERN = re.compile(r"^https?://[^/\s]+$")
 
 class ConfigurationError(RuntimeError):
     """The environment cannot run the service; the message tells the operator what to change."""
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """A cautious guess of how many bits an attacker must guess: the Shannon entropy of the
+    secret's own characters, times the length of the unit it repeats ("abab..." counts as "ab",
+    "passwordpassword..." as "password"). Random secrets score close to their true strength;
+    repetitive or few-character ones score low."""
+    counts = Counter(secret)
+    per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_character * _repeating_unit_length(secret)
+
+
+def _repeating_unit_length(text: str) -> int:
+    """The length of the shortest prefix that `text` repeats (its last copy may be cut short),
+    from the Knuth-Morris-Pratt border table in linear time."""
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + 1 if text[i] == text[k] else 0
+    return len(text) - border[-1] if text else 0
 
 
 # The documentation of every setting lives in its Field(description=...); settings_reference.py
@@ -77,9 +104,27 @@ class Settings(BaseSettings):
         "`text`: plain lines for reading in a terminal.",
         json_schema_extra=SERVICE_SECTION,
     )
-    metrics_enabled: bool = Field(
-        default=True,
-        description="Serve `GET /metrics` in Prometheus' text format; `false` answers it 404.",
+    metrics_enabled: bool | None = Field(
+        default=None,
+        description="Serve `GET /metrics` in Prometheus' text format; `false` answers it 404. Unset: on in "
+        "development; with `ENVIRONMENT=production` on only when `METRICS_TOKEN` is set.",
+        examples=[True],
+        json_schema_extra=SERVICE_SECTION,
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` answers only requests with `Authorization: Bearer <this token>` "
+        "(others get 401); in Prometheus, the scrape job's `authorization: {credentials: ...}`. Unset: "
+        "`/metrics` asks for no token, so keep it off the public network.",
+        examples=["<a-long-random-token>"],
+        json_schema_extra=SERVICE_SECTION,
+    )
+    api_docs_enabled: bool | None = Field(
+        default=None,
+        description="Serve the interactive API documentation (`/docs`, `/redoc`) and the OpenAPI schema "
+        "(`/openapi.json`); when off they answer 404. Unset: on in development, off with "
+        "`ENVIRONMENT=production`.",
+        examples=[True],
         json_schema_extra=SERVICE_SECTION,
     )
 
@@ -524,16 +569,33 @@ class Settings(BaseSettings):
         if self.environment == "production" and (secret is None or len(secret) < MIN_JWT_SECRET_LENGTH):
             raise ConfigurationError(
                 f"JWT_SECRET_KEY must be set to at least {MIN_JWT_SECRET_LENGTH} characters when "
-                "ENVIRONMENT=production. Generate one with: "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                f"ENVIRONMENT=production. {MAKE_A_JWT_SECRET}"
             )
         if secret is not None and len(secret) < MIN_JWT_SECRET_LENGTH:
             raise ConfigurationError(f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_LENGTH} characters long.")
+        if self.environment == "production" and secret is not None:
+            bits = estimated_entropy_bits(secret)
+            if bits < MIN_JWT_SECRET_BITS:
+                raise ConfigurationError(
+                    f"JWT_SECRET_KEY is too easy to guess: about {bits:.0f} bits of entropy, at least "
+                    f"{MIN_JWT_SECRET_BITS} needed (it repeats itself or uses few distinct characters). "
+                    f"{MAKE_A_JWT_SECRET}"
+                )
         return self
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.is_development if self.api_docs_enabled is None else self.api_docs_enabled
+
+    @property
+    def serves_metrics(self) -> bool:
+        if self.metrics_enabled is not None:
+            return self.metrics_enabled
+        return self.is_development or self.metrics_token is not None
 
     @property
     def rate_limits_enabled(self) -> bool:

@@ -1,5 +1,8 @@
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cinelibre import SERVICE_NAME, __version__
@@ -8,8 +11,10 @@ from cinelibre.errors import NotFoundError
 from cinelibre.health import service
 from cinelibre.health.schemas import Liveness, Readiness, ServiceStatus
 from cinelibre.search.dependencies import EmbedderDep
+from cinelibre.settings import Settings
 
 router = APIRouter(tags=["health"])
+_bearer = HTTPBearer(auto_error=False)
 
 
 @router.get("/")
@@ -40,9 +45,15 @@ async def ready(request: Request, embedder: EmbedderDep) -> Readiness:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, embedder: EmbedderDep) -> Response:
+async def metrics(
+    request: Request,
+    embedder: EmbedderDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Response:
     """Prometheus' text format."""
-    if not request.app.state.settings.metrics_enabled:
-        raise NotFoundError("Metrics are turned off (METRICS_ENABLED=false).")
+    settings: Settings = request.app.state.settings
+    if not settings.serves_metrics:
+        raise NotFoundError("Not Found")
+    service.check_metrics_token(settings.metrics_token, credentials.credentials if credentials else None)
     await service.refresh_metrics(request.app.state.pool, request.app.state.read_pool, embedder)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

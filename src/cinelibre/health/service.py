@@ -2,14 +2,17 @@
 
 import asyncio
 import logging
+import secrets
 
 import psycopg
 import psycopg_pool
 from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
 
 from cinelibre import metrics
 from cinelibre.database.connection import Connection, pool_statistics
 from cinelibre.database.schema_state import latest_revision
+from cinelibre.errors import AuthenticationError
 from cinelibre.health import repository
 from cinelibre.health.schemas import Readiness
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL
@@ -18,6 +21,7 @@ from cinelibre.search.embedder import Embedder
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 2.0
+EMBEDDING_MODEL_FAILED = "failed: cannot be loaded (the reason is in the server log)"
 MODEL_KIND_LABELS = {RATING_MODEL: "rating", ITEM_MODEL: "ranking"}
 
 
@@ -36,12 +40,23 @@ async def readiness(pool: AsyncConnectionPool[Connection], embedder: Embedder) -
     if embedder.loaded:
         embedding = "loaded"
     elif embedder.load_error is not None:
-        embedding = f"failed: {embedder.load_error}"
+        # The error itself (paths, library messages) went to the log when loading failed; the
+        # probe, which anyone may call, learns only which part is failing.
+        embedding = EMBEDDING_MODEL_FAILED
     else:
         embedding = "loading"
     ready = database == "reachable" and migrations == "current"
     status = "not_ready" if not ready else "ready" if embedding == "loaded" else "degraded"
     return Readiness(status=status, database=database, migrations=migrations, embedding_model=embedding)
+
+
+def check_metrics_token(expected: SecretStr | None, sent: str | None) -> None:
+    """With METRICS_TOKEN set, a scrape must send it as its Bearer token (compared in constant
+    time, so the answer's timing tells nothing about how much of a guess was right)."""
+    if expected is None:
+        return
+    if sent is None or not secrets.compare_digest(sent.encode(), expected.get_secret_value().encode()):
+        raise AuthenticationError("Send the metrics token: 'Authorization: Bearer <METRICS_TOKEN>'.")
 
 
 async def refresh_metrics(

@@ -70,3 +70,19 @@ def test_train_command_trains_and_versions_the_rating_model(server_url: str, tmp
     assert first.returncode == 0, first.stderr
     assert "Rating model v1: 4 ratings of 3 items." in first.stderr
     assert "Rating model v2: 4 ratings of 3 items." in second.stderr
+
+
+def test_evaluate_without_matplotlib_says_which_extra_to_install(tmp_path: Path) -> None:
+    # None in sys.modules makes `import matplotlib` fail as it does where the extra is not installed.
+    hide_matplotlib = "import sys; sys.modules['matplotlib'] = None; from cinelibre.cli import app; app()"
+
+    result = subprocess.run(
+        [sys.executable, "-c", hide_matplotlib, "evaluate", "--dataset", str(tmp_path)],
+        env=os.environ | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "the chart needs pip install 'cinelibre[evaluation]'." in result.stderr

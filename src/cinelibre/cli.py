@@ -90,6 +90,53 @@ def db_schema() -> None:
     typer.echo(schema_sql(), nl=False)
 
 
+BackupFileArgument = Annotated[
+    Path, typer.Argument(dir_okay=False, help="The backup file (PostgreSQL's custom format).")
+]
+
+
+@db_app.command("backup")
+def db_backup(path: BackupFileArgument) -> None:
+    """Write the whole database (accounts, ratings, views, catalogue, vectors, trained models) to
+    FILE with pg_dump. Safe while the API runs: the backup is one consistent snapshot."""
+    from cinelibre.database import backup
+    from cinelibre.database.embedded import open_database
+
+    settings = _settings()
+    with (
+        _exit_on(backup.BackupError, 1, "[red]Backup failed:[/red] {}"),
+        open_database(settings.database_url, settings.data_dir) as database,
+        progress() as start_progress,
+    ):
+        report = backup.backup(database.url, path, start_progress=start_progress)
+    console.print(report.summary())
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file written by `cinelibre db backup`.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the data the database holds now with the backup's.")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database, in one transaction. Refuses a database that
+    already holds CineLibre data unless --replace is given. Stop the API first."""
+    from cinelibre.database import backup
+    from cinelibre.database.embedded import open_database
+    from cinelibre.database.schema_state import latest_revision
+
+    settings = _settings()
+    with (
+        _exit_on((backup.BackupError, backup.DatabaseNotEmptyError), 1, "[red]Not restored:[/red] {}."),
+        open_database(settings.database_url, settings.data_dir) as database,
+        progress() as start_progress,
+    ):
+        report = backup.restore(database.url, path, replace=replace, start_progress=start_progress)
+    console.print(report.summary())
+    if report.revision != latest_revision():
+        console.print("The backup's schema is older than this release: `cinelibre db migrate` brings it up to date.")
+
+
 def _change_admin(email: str, is_admin: bool) -> None:
     from cinelibre.auth import service as auth_service
     from cinelibre.database.runner import in_one_transaction, run_with_database
@@ -169,7 +216,10 @@ def evaluate(
     """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table
     and a PNG chart. Runs the same recommender code the service uses."""
     from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k
-    from cinelibre.recommend.evaluation_chart import write_chart
+
+    # Matplotlib is an optional extra (the service never draws): say so before any work is done.
+    with _exit_on(ModuleNotFoundError, 2, "[red]{}[/red]: the chart needs pip install 'cinelibre\\[evaluation]'."):
+        from cinelibre.recommend.evaluation_chart import write_chart
 
     numbers = tuple(int(number) for number in folds.split(","))
     with progress() as start_progress:

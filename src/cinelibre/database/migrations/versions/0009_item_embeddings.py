@@ -15,4 +15,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0009_item_embeddings cannot be undone: restore a backup from before it.")
+    raise NotImplementedError(
+        "0009_item_embeddings cannot be undone: restore a backup made before it with "
+        "`cinelibre db restore --replace FILE` (docs/operations.md, Backups)."
+    )

@@ -1,6 +1,7 @@
 """Faults: PostgreSQL stopped and started again under a running API, concurrent duplicate writes,
-and a sync killed halfway. What fails must fail cleanly (a prompt 503, a 409, a rolled-back
-page), and what was acknowledged or committed is exactly what the database holds afterwards."""
+a sync killed halfway, and queries that outlast the statement timeout. What fails must fail
+cleanly (a prompt 503, a 409, a rolled-back page), and what was acknowledged or committed is exactly
+what the database holds afterwards."""
 
 import asyncio
 import json
@@ -21,8 +22,12 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from cinelibre.database import migrate
+from cinelibre.database.connection import Connection, open_pool
 from cinelibre.database.embedded import EMBEDDED_DATABASE_NAME
-from tests.conftest import database_url_for
+from cinelibre.database.runner import in_one_transaction, run_with_database
+from cinelibre.settings import Settings
+from tests.conftest import app_on_database, client_for, database_url_for, recreate_database
 from tests.fake_upstream import FakeUpstream
 from tests.live_server import Server, stop_leftover_database
 from tests.test_sync import cli_environment, run_cli, sync_pool, sync_template, upstream  # noqa: F401 (fixtures)
@@ -116,7 +121,7 @@ def register_users(base_url: str, emails: list[str]) -> list[tuple[int, str]]:
     """(user id, access token) for each new account."""
     users = []
     for email in emails:
-        response = httpx.post(base_url + "/auth/register", json={"email": email, "password": "test123", "name": "R"})
+        response = httpx.post(base_url + "/auth/register", json={"email": email, "password": "test1234", "name": "R"})
         assert response.status_code == 201, response.text
         users.append((response.json()["user"]["id"], response.json()["access_token"]))
     return users
@@ -420,3 +425,90 @@ def test_a_sync_killed_while_writing_a_page_leaves_whole_pages_and_the_rerun_fin
         for tmdb_id, total in ((RATED_ON_FIRST_PAGE, 4.5), (RATED_ON_SECOND_PAGE, 3.0))
     ]
     assert query(url, AGGREGATES_OFF) == []
+
+
+# -- statement timeouts ----------------------------------------------------------------------------------------------
+
+API_STATEMENT_TIMEOUT_SECONDS = 0.3
+
+
+@pytest.fixture
+def timeout_settings(settings: Settings, server_url: str) -> Settings:
+    """Settings on a database of its own (the tests below commit), with a short API statement timeout."""
+    url = recreate_database(server_url, "cinelibre_statement_timeout")
+    migrate.upgrade_to_head(url)
+    return settings.model_copy(
+        update={"database_url": url, "database_statement_timeout_seconds": API_STATEMENT_TIMEOUT_SECONDS}
+    )
+
+
+@pytest.mark.parametrize("transaction_pooler", [False, True], ids=["own session", "transaction pooler"])
+async def test_an_api_query_longer_than_the_statement_timeout_is_cancelled_by_postgresql(
+    timeout_settings: Settings, transaction_pooler: bool
+) -> None:
+    settings = timeout_settings.model_copy(update={"database_transaction_pooler": transaction_pooler})
+    pool = await open_pool(settings.database_url, settings)
+    try:
+        async with pool.transaction() as conn:
+            shown = await (await conn.execute("SHOW statement_timeout")).fetchone()
+            await conn.execute("SELECT pg_sleep(0.1)")
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            async with pool.transaction() as conn:
+                await conn.execute("SELECT pg_sleep(5)")
+        cancelled_after = time.monotonic() - started
+        async with pool.connection() as conn:
+            # Behind a transaction pooler the limit ends with each transaction, leaving the server
+            # session as the pooler's next client expects it.
+            session = await (await conn.execute("SHOW statement_timeout")).fetchone()
+    finally:
+        await pool.close()
+
+    assert shown == {"statement_timeout": "300ms"}
+    assert session == {"statement_timeout": "0" if transaction_pooler else "300ms"}
+    assert API_STATEMENT_TIMEOUT_SECONDS <= cancelled_after < API_STATEMENT_TIMEOUT_SECONDS + 1
+
+
+def test_a_command_runs_statements_longer_than_the_api_statement_timeout(timeout_settings: Settings) -> None:
+    async def sleep_past_the_api_limit(conn: Connection) -> dict[str, Any] | None:
+        await conn.execute("SELECT pg_sleep(%s)", (API_STATEMENT_TIMEOUT_SECONDS * 2,))
+        return await (await conn.execute("SHOW statement_timeout")).fetchone()
+
+    assert run_with_database(timeout_settings, in_one_transaction(sleep_past_the_api_limit)) == {
+        "statement_timeout": "0"
+    }
+
+
+async def test_a_rating_that_waits_past_the_statement_timeout_is_answered_503_with_retry_after(
+    timeout_settings: Settings,
+) -> None:
+    url = timeout_settings.database_url
+    with psycopg.connect(url) as conn:
+        movie_id = conn.execute("INSERT INTO movies (title) VALUES ('Locked') RETURNING id").fetchone()[0]
+    async with app_on_database(url, timeout_settings) as application, client_for(application) as http:
+        registered = await http.post(
+            "/auth/register", json={"email": "patient@example.com", "password": "test1234", "name": "P"}
+        )
+        headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        # Another session holds the film's row, which every rating of it updates: the rating waits.
+        with psycopg.connect(url) as holder:
+            holder.execute("SELECT id FROM movies WHERE id = %s FOR UPDATE", (movie_id,))
+            started = time.monotonic()
+            response = await http.post(
+                "/ratings", json={"item_id": movie_id, "item_type": "movie", "rating": 4.0}, headers=headers
+            )
+            answered_after = time.monotonic() - started
+            holder.rollback()
+
+    assert registered.status_code == 201
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.json() == {
+        "error": {
+            "code": "service_unavailable",
+            "message": "The database took too long to answer; try again shortly.",
+            "details": [],
+        }
+    }
+    assert API_STATEMENT_TIMEOUT_SECONDS <= answered_after < API_STATEMENT_TIMEOUT_SECONDS + 1
+    assert query(url, "SELECT count(*) AS n FROM ratings") == [{"n": 0}]

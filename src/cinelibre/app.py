@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.cors import CORSMiddleware
 
-from cinelibre import SERVICE_NAME, __version__
+from cinelibre import SERVICE_NAME, __version__, metrics
 from cinelibre.accounts.endpoints import router as accounts_router
 from cinelibre.admin.endpoints import router as admin_router
 from cinelibre.admin.jobs import ChildProcessLauncher
@@ -29,7 +29,7 @@ from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
-from cinelibre.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from cinelibre.middleware import BodySizeLimit, RequestDeadline, RequestMetrics, SecurityHeaders
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
@@ -141,6 +141,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             background = [
                 asyncio.create_task(_prepare_search(pool, app.state.embedder, settings)),
                 asyncio.create_task(_retrain_when_due(pool, app.state.job_launcher, settings)),
+                asyncio.create_task(metrics.watch_event_loop_lag()),
             ]
             try:
                 yield
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # Added inside out: the request id is set first, so the metrics' access line and everything
     # below carry it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(RequestMetrics)
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
     if settings.cors_origins:

@@ -154,9 +154,28 @@ async def _handle_http_exception(request: Request, exc: Exception) -> JSONRespon
     return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
 
+# Seconds a client is asked to wait after a 503 about the database: about one reconnection attempt.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
 async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", exc)
-    return error_response(503, "The database is not reachable right now; try again shortly.")
+    return error_response(
+        503,
+        "The database is not reachable right now; try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _handle_query_cancelled(request: Request, exc: Exception) -> JSONResponse:
+    # DATABASE_STATEMENT_TIMEOUT_SECONDS ran out (or an operator cancelled the query): the database
+    # is up, but too busy or this query too slow; a retry may find it less busy.
+    logger.error("query cancelled on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "The database took too long to answer; try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -170,4 +189,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _handle_database_unavailable)
     app.add_exception_handler(psycopg.OperationalError, _handle_database_unavailable)
+    app.add_exception_handler(psycopg.errors.QueryCanceled, _handle_query_cancelled)
     app.add_exception_handler(Exception, _handle_unexpected)

@@ -2,6 +2,8 @@
 the rest describe shared state (models, sync runs, pools) and are read when /metrics is scraped,
 so every instance reports the same models and runs."""
 
+import asyncio
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The *_created series (when each counter was made) say nothing an operator needs here.
@@ -43,3 +45,23 @@ cache_requests = Counter(
     ["cache", "result"],
 )
 embedding_model_loaded = Gauge("cinelibre_embedding_model_loaded", "1 once the embedding model is loaded.")
+
+# The loop is woken this often to see how late it wakes: often enough to catch a stall of a tenth of
+# a second, rarely enough to cost nothing (20 wake-ups a second).
+LAG_SAMPLE_SECONDS = 0.05
+event_loop_lag = Histogram(
+    "cinelibre_event_loop_lag_seconds",
+    "How late the event loop ran a timer it had been asked to run: the time every request waited for "
+    "the loop, beyond its own work.",
+    buckets=LATENCY_BUCKETS,
+)
+
+
+async def watch_event_loop_lag() -> None:
+    """Until cancelled, sleep LAG_SAMPLE_SECONDS at a time and record how much later than that the
+    loop woke: anything that holds the loop (a slow regular expression, a blocking call) shows here."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(LAG_SAMPLE_SECONDS)
+        event_loop_lag.observe(max(0.0, loop.time() - asked - LAG_SAMPLE_SECONDS))

@@ -1,5 +1,6 @@
 """ASGI middleware (plain ASGI: BaseHTTPMiddleware would cost a task and a copy per request)."""
 
+import asyncio
 import logging
 import time
 
@@ -8,8 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cinelibre import metrics
-from cinelibre.errors import error_response
+from cinelibre.errors import DATABASE_RETRY_AFTER_SECONDS, error_response
 
+logger = logging.getLogger(__name__)
 access_log = logging.getLogger("cinelibre.access")
 # The access line carries at most this much of a path: enough to recognise any real URL, and a
 # bound on what every log filter after it must read.
@@ -109,6 +111,64 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class RequestDeadline:
+    """Answer 503, with Retry-After, a request that has not begun its answer within `seconds`, and
+    cancel its work.
+
+    A database, or a network or pooler on the way to it, that stops answering without closing the
+    connection would otherwise hold the request, and its client, until TCP gives up (never, when the
+    stall is in a pooler that still acknowledges every packet). The work runs in a task of its own
+    and unwinds in the background: cancelled in the middle of a query, psycopg first asks the
+    server to cancel it, which takes seconds more when the server cannot be reached, and only then
+    closes the connection. That task per request (a few microseconds) is the price of answering on
+    time all the same."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.message = f"The request took more than {seconds:g} s; try again shortly."
+        # Cancelled work still unwinding; asyncio keeps only weak references to tasks.
+        self._unwinding: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answering = expired = False
+
+        async def send_unless_expired(message: Message) -> None:
+            nonlocal answering
+            if expired:
+                return  # the client has had its 503
+            if message["type"] == "http.response.start":
+                answering = True
+            await send(message)
+
+        work = asyncio.create_task(self.app(scope, receive, send_unless_expired))
+        try:
+            await asyncio.wait((work,), timeout=self.seconds)
+        except asyncio.CancelledError:
+            work.cancel()  # the server is shutting down, or the client has gone
+            raise
+        if work.done() or answering:
+            await work  # its result, or its exception for the handlers outside
+            return
+        expired = True
+        work.cancel()
+        self._unwinding.add(work)
+        work.add_done_callback(self._forget)
+        logger.warning(
+            "%s %s not answered in %g s: cancelled", scope["method"], _logged_path(scope["path"]), self.seconds
+        )
+        answer = error_response(503, self.message, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        await answer(scope, receive, send)
+
+    def _forget(self, work: asyncio.Task[None]) -> None:
+        self._unwinding.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            logger.warning("cancelled request ended in %r", work.exception())
 
 
 # API answers are JSON that no browser should render, frame or take scripts into.

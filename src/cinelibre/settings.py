@@ -185,6 +185,14 @@ class Settings(BaseSettings):
         "it is answered 503. Once the database has stopped answering, requests wait at most 2 seconds.",
         json_schema_extra=DATABASE_SECTION,
     )
+    database_statement_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Longest an API query may run before PostgreSQL cancels it and the request is answered 503 "
+        "with `Retry-After` (0: no limit). Commands such as `cinelibre train`, `sync` and `import` run without "
+        "this limit.",
+        json_schema_extra=DATABASE_SECTION,
+    )
     load_demo_catalogue: bool = Field(
         default=True,
         description="On start, load the bundled demo catalogue (films, books and the demo raters' ratings) into "
@@ -465,6 +473,15 @@ class Settings(BaseSettings):
         ge=1024,
         description="Request bodies larger than this many bytes (65536: 64 KiB) are answered 413, whether or "
         "not they declare their length.",
+        json_schema_extra=AUTH_SECTION,
+    )
+    request_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="A request that has not begun its answer after this many seconds is answered 503 with "
+        "`Retry-After`, and its work is cancelled: the bound on a request when the database or the network "
+        "to it stops answering without closing the connection. Keep it above "
+        "`DATABASE_POOL_TIMEOUT_SECONDS` + `DATABASE_STATEMENT_TIMEOUT_SECONDS`.",
         json_schema_extra=AUTH_SECTION,
     )
 

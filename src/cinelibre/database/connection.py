@@ -1,7 +1,7 @@
 """Connection pool and the per-request transaction."""
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from time import monotonic
 from typing import Annotated, Any
 
@@ -55,6 +55,8 @@ OUTAGE_WAIT_SECONDS = 2.0
 # so that, while requests come in, there is an attempt about every second: once the database is
 # back, service resumes within about a second.
 RECONNECT_TIMEOUT_SECONDS = 2.0
+# A parameter, unlike SET; the flag says whether the setting ends with the transaction.
+SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, %s)"
 
 
 class Pool(AsyncConnectionPool[Connection]):
@@ -64,11 +66,34 @@ class Pool(AsyncConnectionPool[Connection]):
     is replaced instead of failing a request. A request waits for a connection in turns of at most
     OUTAGE_WAIT_SECONDS, up to the pool's timeout, and stops waiting as soon as a check or another
     request has found the database gone. (A request still waiting after a turn queues again
-    behind newer ones: the price, in an overloaded pool, of a bounded wait in an outage.)"""
+    behind newer ones: the price, in an overloaded pool, of a bounded wait in an outage.)
 
-    def __init__(self, conninfo: str, **kwargs: Any) -> None:
-        super().__init__(conninfo, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS, **kwargs)
+    PostgreSQL cancels any query that runs longer than the pool's statement timeout."""
+
+    def __init__(
+        self, conninfo: str, *, statement_timeout_seconds: float, transaction_pooler: bool, **kwargs: Any
+    ) -> None:
+        self.statement_timeout = f"{round(statement_timeout_seconds * 1000)}ms"  # "0ms": no limit
+        self.transaction_pooler = transaction_pooler
         self.database_lost = False
+        super().__init__(conninfo, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS, configure=self._prepare, **kwargs)
+
+    async def _prepare(self, conn: Connection) -> None:
+        await prepare_connection(conn)
+        if not self.transaction_pooler:
+            # The session is this connection's alone: one setting lasts its life.
+            await conn.execute(SET_STATEMENT_TIMEOUT, (self.statement_timeout, False))
+            await conn.commit()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction, committed when the block ends and rolled back if it raises.
+        Through a transaction pooler each transaction may run in another server session, where a
+        session setting made earlier does not hold, so the statement timeout is set in every one."""
+        async with self.connection() as conn, conn.transaction():
+            if self.transaction_pooler:
+                await conn.execute(SET_STATEMENT_TIMEOUT, (self.statement_timeout, True))
+            yield conn
 
     async def getconn(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109 (the base signature)
         started = monotonic()
@@ -101,14 +126,21 @@ class Pool(AsyncConnectionPool[Connection]):
         await super().putconn(conn)
 
 
-async def open_pool(database_url: str, settings: Settings, *, name: str = "primary") -> Pool:
+async def open_pool(
+    database_url: str, settings: Settings, *, name: str = "primary", statement_timeout_seconds: float | None = None
+) -> Pool:
+    """A pool whose queries PostgreSQL cancels after `statement_timeout_seconds` (0: never; by
+    default DATABASE_STATEMENT_TIMEOUT_SECONDS, the API's limit)."""
+    if statement_timeout_seconds is None:
+        statement_timeout_seconds = settings.database_statement_timeout_seconds
     pool = Pool(
         database_url,
+        statement_timeout_seconds=statement_timeout_seconds,
+        transaction_pooler=settings.transaction_pooler_at(database_url),
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,
         timeout=settings.database_pool_timeout_seconds,
         kwargs=connection_kwargs(settings, database_url),
-        configure=prepare_connection,
         open=False,
         name=name,
     )
@@ -118,8 +150,8 @@ async def open_pool(database_url: str, settings: Settings, *, name: str = "prima
 
 async def request_transaction(request: Request) -> AsyncIterator[Connection]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
-    pool: AsyncConnectionPool[Connection] = request.app.state.pool
-    async with pool.connection() as conn, conn.transaction():
+    pool: Pool = request.app.state.pool
+    async with pool.transaction() as conn:
         yield conn
 
 
@@ -128,7 +160,7 @@ async def request_transaction(request: Request) -> AsyncIterator[Connection]:
 DbConnection = Annotated[Connection, Depends(request_transaction, scope="function")]
 
 
-def read_pool(request: Request) -> AsyncConnectionPool[Connection]:
+def read_pool(request: Request) -> Pool:
     """DATABASE_READ_URL's pool when one is configured, else the primary."""
     return request.app.state.read_pool
 
@@ -136,7 +168,7 @@ def read_pool(request: Request) -> AsyncConnectionPool[Connection]:
 async def read_transaction(request: Request) -> AsyncIterator[Connection]:
     """For routes that only read shared data (the catalogue, popular, similar): a replica may
     serve them, a little behind the primary."""
-    async with read_pool(request).connection() as conn, conn.transaction():
+    async with read_pool(request).transaction() as conn:
         yield conn
 
 
@@ -147,7 +179,7 @@ class LazyConnection:
     """A read connection taken from the pool only when first asked for, so an answer served from
     the cache costs the database nothing."""
 
-    def __init__(self, pool: AsyncConnectionPool[Connection] | None, *, connection: Connection | None = None) -> None:
+    def __init__(self, pool: Pool | None, *, connection: Connection | None = None) -> None:
         self._pool = pool
         self._connection = connection
         self.exit_stack = AsyncExitStack()
@@ -155,8 +187,7 @@ class LazyConnection:
     async def get(self) -> Connection:
         if self._connection is None:
             assert self._pool is not None
-            self._connection = await self.exit_stack.enter_async_context(self._pool.connection())
-            await self.exit_stack.enter_async_context(self._connection.transaction())
+            self._connection = await self.exit_stack.enter_async_context(self._pool.transaction())
         return self._connection
 
 

@@ -5,15 +5,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from psycopg_pool import AsyncConnectionPool
-
 from cinelibre.database import migrate
-from cinelibre.database.connection import Connection, open_pool
+from cinelibre.database.connection import Connection, Pool, open_pool
 from cinelibre.database.embedded import DatabaseHandle, open_database
 from cinelibre.settings import Settings
 
 T = TypeVar("T")
-Job = Callable[[AsyncConnectionPool[Connection]], Awaitable[T]]
+# Training, sync and imports run single statements that take minutes on a large catalogue: the
+# API's statement timeout, or one the database role carries, must not cut them short.
+NO_STATEMENT_TIMEOUT = 0.0
+Job = Callable[[Pool], Awaitable[T]]
 
 
 @contextmanager
@@ -32,7 +33,7 @@ def run_with_database(settings: Settings, job: Job[T]) -> T:
 
 
 async def _run_on_pool(database_url: str, settings: Settings, job: Job[T]) -> T:
-    pool = await open_pool(database_url, settings)
+    pool = await open_pool(database_url, settings, statement_timeout_seconds=NO_STATEMENT_TIMEOUT)
     try:
         return await job(pool)
     finally:
@@ -43,8 +44,8 @@ def in_one_transaction(work: Callable[[Connection], Awaitable[T]]) -> Job[T]:
     """A job that does all its work on one connection in one transaction, committed when `work`
     returns and rolled back if it raises."""
 
-    async def job(pool: AsyncConnectionPool[Connection]) -> T:
-        async with pool.connection() as conn, conn.transaction():
+    async def job(pool: Pool) -> T:
+        async with pool.transaction() as conn:
             return await work(conn)
 
     return job

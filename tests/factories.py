@@ -34,7 +34,7 @@ async def add_book(conn: Connection, **fields: Any) -> int:
 
 
 async def register(
-    client: httpx.AsyncClient, email: str = "reader@example.com", password: str = "test123", name: str = "Reader"
+    client: httpx.AsyncClient, email: str = "reader@example.com", password: str = "test1234", name: str = "Reader"
 ) -> dict[str, str]:
     """Register an account; returns the Authorization header for it."""
     response = await client.post("/auth/register", json={"email": email, "password": password, "name": name})

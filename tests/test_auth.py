@@ -15,7 +15,7 @@ from tests.factories import register
 
 async def test_register_returns_token_and_user(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/auth/register", json={"email": "test@example.com", "password": "test123", "name": "Test User"}
+        "/auth/register", json={"email": "test@example.com", "password": "test1234", "name": "Test User"}
     )
 
     assert response.status_code == 201
@@ -51,9 +51,9 @@ async def test_email_is_stored_lowercase_and_unique_case_insensitively(client: h
 
 
 async def test_login_accepts_any_case_of_the_email(client: httpx.AsyncClient) -> None:
-    await register(client, email="login@example.com", password="test123")
+    await register(client, email="login@example.com", password="test1234")
 
-    response = await client.post("/auth/login", json={"email": "LOGIN@example.com", "password": "test123"})
+    response = await client.post("/auth/login", json={"email": "LOGIN@example.com", "password": "test1234"})
 
     assert response.status_code == 200
     assert response.json()["user"]["email"] == "login@example.com"
@@ -71,12 +71,12 @@ async def test_wrong_password_and_unknown_email_get_the_same_401(client: httpx.A
 
 
 async def test_password_is_stored_as_a_bcrypt_hash(client: httpx.AsyncClient, conn) -> None:
-    await register(client, email="hash@example.com", password="test123")
+    await register(client, email="hash@example.com", password="test1234")
 
     row = await (await conn.execute("SELECT password_hash FROM users WHERE email = 'hash@example.com'")).fetchone()
 
     assert row["password_hash"].startswith("$2b$04$")
-    assert "test123" not in row["password_hash"]
+    assert "test1234" not in row["password_hash"]
 
 
 async def test_me_without_token_is_401_with_bearer_challenge(client: httpx.AsyncClient) -> None:
@@ -358,3 +358,41 @@ async def test_registering_a_taken_email_hashes_the_password_like_a_new_one(
 
     assert taken.status_code == 409
     assert calls.hashed == 2
+
+
+async def test_a_new_password_needs_eight_characters(client: httpx.AsyncClient) -> None:
+    seven = await client.post("/auth/register", json={"email": "seven@example.com", "password": "x" * 7, "name": "S"})
+    eight = await client.post("/auth/register", json={"email": "eight@example.com", "password": "x" * 8, "name": "E"})
+    headers = {"Authorization": f"Bearer {eight.json()['access_token']}"}
+    changed_to_seven = await client.post(
+        "/auth/password", headers=headers, json={"current_password": "x" * 8, "new_password": "y" * 7}
+    )
+
+    assert (seven.status_code, eight.status_code, changed_to_seven.status_code) == (422, 201, 422)
+    assert seven.json()["error"]["details"] == [
+        {"field": "body.password", "message": "String should have at least 8 characters"}
+    ]
+    assert changed_to_seven.json()["error"]["details"] == [
+        {"field": "body.new_password", "message": "String should have at least 8 characters"}
+    ]
+
+
+async def test_an_account_with_an_older_six_character_password_can_log_in_and_change_it(
+    client: httpx.AsyncClient, conn
+) -> None:
+    old_hash = bcrypt.hashpw(b"abc123", bcrypt.gensalt(4)).decode()
+    await conn.execute(
+        "INSERT INTO users (email, name, password_hash) VALUES ('older@example.com', 'Older', %s)", (old_hash,)
+    )
+
+    logged_in = await client.post("/auth/login", json={"email": "older@example.com", "password": "abc123"})
+    changed = await client.post(
+        "/auth/password",
+        headers={"Authorization": f"Bearer {logged_in.json()['access_token']}"},
+        json={"current_password": "abc123", "new_password": "a-longer-password"},
+    )
+    with_the_new_one = await client.post(
+        "/auth/login", json={"email": "older@example.com", "password": "a-longer-password"}
+    )
+
+    assert (logged_in.status_code, changed.status_code, with_the_new_one.status_code) == (200, 200, 200)

@@ -44,7 +44,7 @@ def fuzz(server: Server, token: str, *selection: str) -> subprocess.CompletedPro
 
 def register(server: Server, email: str) -> str:
     registered = httpx.post(
-        server.base_url + "/auth/register", json={"email": email, "password": "test123", "name": "F"}
+        server.base_url + "/auth/register", json={"email": email, "password": "test1234", "name": "F"}
     )
     return registered.json()["access_token"]
 

@@ -131,7 +131,7 @@ TEN_MEGABYTES = 10 * 1024 * 1024
 
 
 async def test_a_ten_megabyte_registration_is_413(client: httpx.AsyncClient) -> None:
-    body = b'{"email": "big@example.com", "password": "test123", "name": "' + b"x" * TEN_MEGABYTES + b'"}'
+    body = b'{"email": "big@example.com", "password": "test1234", "name": "' + b"x" * TEN_MEGABYTES + b'"}'
 
     response = await client.post("/auth/register", content=body, headers={"Content-Type": "application/json"})
 
@@ -144,7 +144,7 @@ async def test_a_ten_megabyte_registration_is_413(client: httpx.AsyncClient) -> 
 
 async def test_a_ten_megabyte_registration_sent_in_chunks_without_a_length_is_413(client: httpx.AsyncClient) -> None:
     async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"email": "big@example.com", "password": "test123", "name": "'
+        yield b'{"email": "big@example.com", "password": "test1234", "name": "'
         for _ in range(10):
             yield b"x" * (TEN_MEGABYTES // 10)
         yield b'"}'

@@ -24,7 +24,7 @@ def test_walkthrough_then_ctrl_c_then_restart_keeps_data(data_dir: Path) -> None
         assert health.json()["database"] == "reachable"
 
         registered = http.post(
-            "/auth/register", json={"email": "test@example.com", "password": "test123", "name": "Test User"}
+            "/auth/register", json={"email": "test@example.com", "password": "test1234", "name": "Test User"}
         )
         assert registered.status_code == 201
         token = registered.json()["access_token"]

@@ -7,7 +7,7 @@ from cinelibre.types import bounded_text
 
 # bcrypt only reads the first 72 bytes of a password; longer ones are refused, not silently cut.
 BCRYPT_MAX_PASSWORD_BYTES = 72
-MIN_PASSWORD_LENGTH = 6
+MIN_PASSWORD_LENGTH = 8
 
 Name = bounded_text(min_length=1, max_length=100)
 
@@ -18,9 +18,15 @@ def _fits_bcrypt(password: str) -> str:
     return password
 
 
-# Not stripped: spaces are part of a password.
-Password = Annotated[
+# Not stripped: spaces are part of a password. A password being chosen (registering, changing
+# it) needs MIN_PASSWORD_LENGTH characters; one being checked (logging in, confirming) only has
+# to fit bcrypt, so an account made when the minimum was shorter can still log in and change it.
+NewPassword = Annotated[
     bounded_text(min_length=MIN_PASSWORD_LENGTH, max_length=BCRYPT_MAX_PASSWORD_BYTES, strip=False),
+    AfterValidator(_fits_bcrypt),
+]
+Password = Annotated[
+    bounded_text(min_length=1, max_length=BCRYPT_MAX_PASSWORD_BYTES, strip=False),
     AfterValidator(_fits_bcrypt),
 ]
 
@@ -33,6 +39,7 @@ class _Credentials(BaseModel):
 
 
 class UserRegister(_Credentials):
+    password: NewPassword
     name: Name
 
 
@@ -44,7 +51,7 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class UserPublic(BaseModel):

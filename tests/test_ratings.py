@@ -1,5 +1,9 @@
 import httpx
+import pytest
 
+from cinelibre.errors import AuthenticationError
+from cinelibre.ratings import service as ratings_service
+from cinelibre.ratings.schemas import RatingWrite
 from tests.factories import add_book, add_movie, register
 
 
@@ -141,3 +145,47 @@ async def test_rating_values_must_be_half_stars_between_half_and_five(client: ht
         "True": 422,
         "None": 422,
     }
+
+
+async def account_deleted_after_sign_in(
+    client: httpx.AsyncClient, conn, *, rated_movie_id: int | None = None
+) -> tuple[int, int | None]:
+    """An account deleted (as by a concurrent request) after it was authenticated, having first
+    rated `rated_movie_id` if given: its user id and that rating's id."""
+    headers = await register(client, email="leaving@example.com")
+    rating_id = None
+    if rated_movie_id is not None:
+        body = {"item_id": rated_movie_id, "item_type": "movie", "rating": 3}
+        rating_id = (await client.post("/ratings", headers=headers, json=body)).json()["id"]
+    user_id = (await client.get("/auth/me", headers=headers)).json()["id"]
+    await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+    return user_id, rating_id
+
+
+async def test_a_rating_from_an_account_deleted_after_sign_in_is_unauthorised_not_a_missing_movie(
+    client: httpx.AsyncClient, conn
+) -> None:
+    movie_id = await add_movie(conn)
+    user_id, _ = await account_deleted_after_sign_in(client, conn)
+
+    with pytest.raises(AuthenticationError) as refused:
+        await ratings_service.rate(
+            conn, user_id=user_id, data=RatingWrite(item_id=movie_id, item_type="movie", rating=4.5)
+        )
+
+    assert (refused.value.status_code, refused.value.code) == (401, "not_authenticated")
+    assert refused.value.message == "The account this access token belongs to no longer exists."
+    assert await item_aggregates(conn, "movies", movie_id) == (0, None)
+
+
+async def test_deleting_a_rating_of_an_account_deleted_after_sign_in_is_unauthorised(
+    client: httpx.AsyncClient, conn
+) -> None:
+    movie_id = await add_movie(conn)
+    user_id, rating_id = await account_deleted_after_sign_in(client, conn, rated_movie_id=movie_id)
+    assert rating_id is not None
+
+    with pytest.raises(AuthenticationError) as refused:
+        await ratings_service.delete(conn, user_id=user_id, rating_id=rating_id)
+
+    assert (refused.value.status_code, refused.value.code) == (401, "not_authenticated")

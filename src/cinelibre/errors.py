@@ -178,6 +178,18 @@ async def _handle_query_cancelled(request: Request, exc: Exception) -> JSONRespo
     )
 
 
+async def _handle_transient_conflict(request: Request, exc: Exception) -> JSONResponse:
+    # A deadlock or serialization failure (that survived its retry, where the operation has one):
+    # the database is fine, the request collided with others changing the same rows, and sending
+    # it again is the right move.
+    logger.warning("transient conflict on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        409,
+        "Other requests were changing the same data at the same moment; send this one again.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "Internal server error", code="internal_error")
@@ -189,5 +201,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _handle_database_unavailable)
     app.add_exception_handler(psycopg.OperationalError, _handle_database_unavailable)
+    # Subclasses of OperationalError, but no outage: the most specific handler wins.
+    app.add_exception_handler(psycopg.errors.DeadlockDetected, _handle_transient_conflict)
+    app.add_exception_handler(psycopg.errors.SerializationFailure, _handle_transient_conflict)
     app.add_exception_handler(psycopg.errors.QueryCanceled, _handle_query_cancelled)
     app.add_exception_handler(Exception, _handle_unexpected)

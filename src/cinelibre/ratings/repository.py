@@ -4,16 +4,22 @@ from psycopg import sql
 from psycopg.errors import ForeignKeyViolation
 
 from cinelibre.database.connection import Connection
-from cinelibre.errors import NotFoundError
+from cinelibre.errors import AuthenticationError, NotFoundError
 from cinelibre.types import ItemType
 
 RATING_COLUMNS = "id, item_id, item_type, rating::float8 AS rating, created_at, updated_at"
 
 
 ITEM_TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
+# The name PostgreSQL gave ratings.user_id's foreign key (migration 0001 leaves it unnamed).
+USER_REFERENCE = "ratings_user_id_fkey"
+ACCOUNT_GONE = "The account this access token belongs to no longer exists."
 
 # A rating and its item's aggregates change in one statement (one round trip): the item row's
 # lock serialises concurrent raters of the item, and the aggregates never disagree with the rows.
+# Every statement that adds, changes or removes a rating takes its locks in one order: the rating
+# row, then the item row (the aggregates), then the user row (the activity_version trigger, which
+# runs at the end of the statement). Two statements can then never each hold what the other waits for.
 INSERT_COUNTED = """
     WITH inserted AS (
         INSERT INTO ratings (user_id, item_type, item_id, rating)
@@ -53,6 +59,9 @@ async def insert_counted(
     try:
         cursor = await conn.execute(query, params)
     except ForeignKeyViolation as error:
+        if error.diag.constraint_name == USER_REFERENCE:
+            # The account was deleted after this request was authenticated.
+            raise AuthenticationError(ACCOUNT_GONE) from error
         # The rating's generated movie_id/book_id references the item: the database checks it.
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.", field="item_id") from error
     return await cursor.fetchone()
@@ -73,12 +82,35 @@ async def update_counted(
     return await (await conn.execute(query, params)).fetchone()
 
 
-async def delete_owned(conn: Connection, *, rating_id: int, user_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(
-        f"DELETE FROM ratings WHERE id = %s AND user_id = %s RETURNING {RATING_COLUMNS}",
-        (rating_id, user_id),
+# Removing a rating and taking it out of its item's aggregates, in one statement and in the same
+# lock order as INSERT_COUNTED: the rating row, its item, then (the trigger) the user.
+DELETE_COUNTED = """
+    WITH removed AS (
+        DELETE FROM ratings WHERE id = %(rating_id)s AND user_id = %(user_id)s
+        RETURNING id, item_id, item_type, rating, created_at, updated_at
+    ), movie_counted AS (
+        UPDATE movies SET rating_count = rating_count - 1, rating_sum = rating_sum - removed.rating
+        FROM removed WHERE removed.item_type = 'movie' AND movies.id = removed.item_id
+    ), book_counted AS (
+        UPDATE books SET rating_count = rating_count - 1, rating_sum = rating_sum - removed.rating
+        FROM removed WHERE removed.item_type = 'book' AND books.id = removed.item_id
     )
+    SELECT id, item_id, item_type, rating::float8 AS rating, created_at, updated_at FROM removed
+"""
+
+
+async def delete_owned_counted(conn: Connection, *, rating_id: int, user_id: int) -> dict[str, Any] | None:
+    """Delete the user's rating and take it out of its item's aggregates; None if the user has no
+    rating with that id."""
+    cursor = await conn.execute(DELETE_COUNTED, {"rating_id": rating_id, "user_id": user_id})
     return await cursor.fetchone()
+
+
+async def account_exists(conn: Connection, *, user_id: int) -> bool:
+    row = await (
+        await conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE id = %s) AS found", (user_id,))
+    ).fetchone()
+    return bool(row and row["found"])
 
 
 async def list_for_user(

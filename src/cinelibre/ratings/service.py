@@ -1,8 +1,9 @@
 from dataclasses import dataclass
+from functools import partial
 
-from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
-from cinelibre.errors import NotFoundError
+from cinelibre.database.retry import retried_once_on_conflict
+from cinelibre.errors import AuthenticationError, NotFoundError
 from cinelibre.pagination import Page, PageRequest
 from cinelibre.ratings import repository
 from cinelibre.ratings.schemas import RatingPublic, RatingWithItem, RatingWrite
@@ -17,6 +18,10 @@ class SavedRating:
 
 async def rate(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
     """Create the caller's rating of an item, or change it; keeps the item's aggregates in step."""
+    return await retried_once_on_conflict(conn, partial(_insert_or_update, conn, user_id=user_id, data=data))
+
+
+async def _insert_or_update(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
     key = {"user_id": user_id, "item_type": data.item_type, "item_id": data.item_id, "rating": data.rating}
     # Two attempts: a concurrent request may delete the rating between our insert (which found
     # it) and our update (which then does not).
@@ -31,11 +36,17 @@ async def rate(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRat
 
 
 async def delete(conn: Connection, *, user_id: int, rating_id: int) -> None:
-    row = await repository.delete_owned(conn, rating_id=rating_id, user_id=user_id)
-    if row is None:
-        # Someone else's rating answers exactly like a missing one.
-        raise NotFoundError(f"Rating {rating_id} does not exist.")
-    await catalog_service.take_rating_from_item(conn, ItemType(row["item_type"]), row["item_id"], stars=row["rating"])
+    """Delete the caller's rating and take it out of its item's aggregates."""
+    row = await retried_once_on_conflict(
+        conn, partial(repository.delete_owned_counted, conn, rating_id=rating_id, user_id=user_id)
+    )
+    if row is not None:
+        return
+    if not await repository.account_exists(conn, user_id=user_id):
+        # The account was deleted (its ratings with it) after this request was authenticated.
+        raise AuthenticationError(repository.ACCOUNT_GONE)
+    # Someone else's rating answers exactly like a missing one.
+    raise NotFoundError(f"Rating {rating_id} does not exist.")
 
 
 async def list_mine(

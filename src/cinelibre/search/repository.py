@@ -46,31 +46,53 @@ class FullTextQuery:
 # ----- embeddings -----------------------------------------------------------------------------
 
 
-async def claim_pending_documents(conn: Connection, item_type: ItemType, *, model: str, limit: int) -> list[dict]:
-    """Items whose embedding is missing, from another model, or from an older document. Locked
-    with SKIP LOCKED so that several processes embedding at once share the work."""
+async def id_range(conn: Connection, item_type: ItemType) -> tuple[int, int] | None:
+    """The lowest and highest item id, None for an empty table."""
+    query = sql.SQL("SELECT min(id) AS lowest, max(id) AS highest FROM {}").format(TABLES[item_type])
+    row = await (await conn.execute(query)).fetchone()
+    return (row["lowest"], row["highest"]) if row and row["lowest"] is not None else None
+
+
+async def pending_documents(
+    conn: Connection, item_type: ItemType, *, model: str, after_id: int, up_to_id: int | None, limit: int
+) -> list[dict]:
+    """Items with ids in (after_id, up_to_id] whose embedding is missing, from another model, or
+    from an older document, by id. No row is locked: the model runs for seconds, and a rating of
+    the item must not wait for it (store_embeddings checks that the text is still the same)."""
     query = sql.SQL(
         """
         SELECT item.id, item.document, md5(item.document) AS content_hash
         FROM {table} AS item LEFT JOIN {vectors} AS vector ON vector.{key} = item.id
-        WHERE vector.model IS DISTINCT FROM %(model)s OR vector.content_hash IS DISTINCT FROM md5(item.document)
+        WHERE item.id > %(after_id)s AND (%(up_to_id)s::bigint IS NULL OR item.id <= %(up_to_id)s)
+          AND (vector.model IS DISTINCT FROM %(model)s OR vector.content_hash IS DISTINCT FROM md5(item.document))
         ORDER BY item.id LIMIT %(limit)s
-        FOR UPDATE OF item SKIP LOCKED
         """
     ).format(table=TABLES[item_type], vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
-    return await (await conn.execute(query, {"model": model, "limit": limit})).fetchall()
+    params = {"model": model, "after_id": after_id, "up_to_id": up_to_id, "limit": limit}
+    return await (await conn.execute(query, params)).fetchall()
 
 
 async def store_embeddings(
     conn: Connection, item_type: ItemType, *, model: str, rows: list[tuple[int, str, np.ndarray]]
-) -> None:
+) -> int:
+    """Write each (item id, md5 of the embedded document, vector) if the item's document still has
+    that md5 and the item does not already have this model's vector of it (another process may
+    have embedded it meanwhile); returns how many were written. An item whose text changed since
+    it was read keeps its old vector, which no longer matches: the next pass embeds it again."""
     query = sql.SQL(
-        """INSERT INTO {vectors} ({key}, model, content_hash, embedding) VALUES (%s, %s, %s, %s)
+        """INSERT INTO {vectors} ({key}, model, content_hash, embedding)
+        SELECT item.id, %(model)s, %(content_hash)s, %(embedding)s FROM {table} AS item
+        WHERE item.id = %(id)s AND md5(item.document) = %(content_hash)s
         ON CONFLICT ({key}) DO UPDATE
-        SET model = excluded.model, content_hash = excluded.content_hash, embedding = excluded.embedding"""
-    ).format(vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
+        SET model = excluded.model, content_hash = excluded.content_hash, embedding = excluded.embedding
+        WHERE ({vectors}.model, {vectors}.content_hash) IS DISTINCT FROM (excluded.model, excluded.content_hash)"""
+    ).format(table=TABLES[item_type], vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
+    params = [
+        {"id": item_id, "model": model, "content_hash": digest, "embedding": vector} for item_id, digest, vector in rows
+    ]
     async with conn.cursor() as cursor:
-        await cursor.executemany(query, [(item_id, model, digest, vector) for item_id, digest, vector in rows])
+        await cursor.executemany(query, params)
+        return cursor.rowcount
 
 
 async def forget_content_hashes(conn: Connection, item_type: ItemType) -> None:

@@ -4,6 +4,7 @@ typo-tolerant name matches fused with Reciprocal Rank Fusion."""
 import hashlib
 import json
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,30 +62,55 @@ async def embed_pending(
     *,
     on_progress: Callable[[int], None] = lambda embedded: None,
 ) -> EmbeddingRun:
-    """Embed every item whose document changed (or that another model embedded), a batch per
-    transaction, so an interrupted run keeps what it finished."""
+    """Embed every item whose document changed (or that another model embedded), a batch at a time.
+
+    A batch is read without locking any row and embedded with no transaction open, and each vector
+    is written only if its item's text is still the one embedded: ratings and edits never wait for
+    the model, and an item edited meanwhile is left for the next pass. Each pass walks the ids from
+    a random place (to the end, then from the start), so processes embedding at the same time
+    mostly work on different items; what one has written, the others' next batches skip."""
     total = 0
     for item_type in ItemType:
-        while True:
-            async with pool.connection() as conn, conn.transaction():
-                rows = await repository.claim_pending_documents(
-                    conn, item_type, model=embedder.model_name, limit=EMBED_BATCH
-                )
-                if not rows:
-                    break
-                vectors = await to_thread.run_sync(embedder.embed_documents, [row["document"] for row in rows])
-                await repository.store_embeddings(
-                    conn,
-                    item_type,
-                    model=embedder.model_name,
-                    rows=[(row["id"], row["content_hash"], vector) for row, vector in zip(rows, vectors, strict=True)],
-                )
-            total += len(rows)
-            on_progress(len(rows))
+        async with pool.connection() as conn:
+            ids = await repository.id_range(conn, item_type)
+        if ids is None:
+            continue
+        start = random.randint(ids[0], ids[1])
+        for after_id, up_to_id in ((start - 1, None), (ids[0] - 1, start - 1)):
+            total += await _embed_range(pool, embedder, item_type, after_id, up_to_id, on_progress)
     if total:
         async with pool.connection() as conn, conn.transaction():
             await repository.refresh_vocabulary(conn)
     return EmbeddingRun(embedded=total)
+
+
+async def _embed_range(
+    pool: AsyncConnectionPool[Connection],
+    embedder: Embedder,
+    item_type: ItemType,
+    after_id: int,
+    up_to_id: int | None,
+    on_progress: Callable[[int], None],
+) -> int:
+    """Embed the pending items with ids in (after_id, up_to_id]; returns how many vectors were written."""
+    written = 0
+    while True:
+        async with pool.connection() as conn, conn.transaction():
+            rows = await repository.pending_documents(
+                conn, item_type, model=embedder.model_name, after_id=after_id, up_to_id=up_to_id, limit=EMBED_BATCH
+            )
+        if not rows:
+            return written
+        after_id = rows[-1]["id"]
+        vectors = await to_thread.run_sync(embedder.embed_documents, [row["document"] for row in rows])
+        async with pool.connection() as conn, conn.transaction():
+            written += await repository.store_embeddings(
+                conn,
+                item_type,
+                model=embedder.model_name,
+                rows=[(row["id"], row["content_hash"], vector) for row, vector in zip(rows, vectors, strict=True)],
+            )
+        on_progress(len(rows))
 
 
 async def mark_all_for_embedding(conn: Connection) -> None:

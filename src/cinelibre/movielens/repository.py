@@ -135,3 +135,33 @@ async def merge_staged_ratings(conn: Connection, *, source: str, id_column: str)
         (source,),
     )
     return cursor.rowcount
+
+
+async def recount_imported_films(conn: Connection, *, id_column: str) -> None:
+    """Set the rating count and sum of every film the staged ratings are about from its rating rows,
+    while people may be rating those films. The films are locked first, in id order (the order
+    every other multi-film update takes), and counted in the next statement: its snapshot holds
+    every rating committed before the locks were granted, and a rating arriving later waits for
+    them and then adds itself to the new count. (Counting in the statement that waits would
+    overwrite the ratings committed while it waited.)"""
+    films = sql.SQL("SELECT m.id FROM ml_ratings r JOIN movies m ON m.{column} = r.movielens_id").format(
+        column=sql.Identifier(id_column)
+    )
+    await conn.execute(
+        sql.SQL("SELECT id FROM movies WHERE id IN ({films}) ORDER BY id FOR NO KEY UPDATE").format(films=films)
+    )
+    await conn.execute(
+        sql.SQL(
+            """
+            UPDATE movies SET rating_count = counted.n, rating_sum = counted.total
+            FROM (
+                SELECT film.id, count(r.id) AS n, coalesce(sum(r.rating), 0) AS total
+                FROM movies film LEFT JOIN ratings r ON r.movie_id = film.id
+                WHERE film.id IN ({films})
+                GROUP BY film.id
+            ) AS counted
+            WHERE movies.id = counted.id
+              AND (movies.rating_count, movies.rating_sum) IS DISTINCT FROM (counted.n, counted.total)
+            """
+        ).format(films=films)
+    )

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.movielens import repository
 from cinelibre.movielens.reader import Dataset, Layout, open_dataset, read_movies
@@ -50,7 +49,7 @@ async def import_dataset(
         users_added = await repository.create_staged_users(conn, source)
         ratings_written = await repository.merge_staged_ratings(conn, source=source, id_column=_id_column(dataset))
         if ratings_written:
-            await catalog_service.recompute_rating_aggregates(conn)
+            await repository.recount_imported_films(conn, id_column=_id_column(dataset))
     return ImportReport(
         dataset=dataset.name,
         movies_read=len(movies),

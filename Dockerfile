@@ -20,13 +20,12 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 
-# The dependencies first, from pyproject.toml alone, so code changes reuse this (large) layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > requirements.txt \
-    && pip install -r requirements.txt
+# The dependencies first, exactly as locked (every file checked against its SHA-256), so code
+# changes reuse this (large) layer; then CineLibre itself, which brings nothing else.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-deps .
 

@@ -91,7 +91,7 @@ def db_schema() -> None:
 
 
 BackupFileArgument = Annotated[
-    Path, typer.Argument(dir_okay=False, help="The backup file (PostgreSQL's custom format).")
+    Path, typer.Argument(dir_okay=False, metavar="FILE", help="The backup file (PostgreSQL's custom format).")
 ]
 
 
@@ -114,7 +114,10 @@ def db_backup(path: BackupFileArgument) -> None:
 
 @db_app.command("restore")
 def db_restore(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file written by `cinelibre db backup`.")],
+    path: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, metavar="FILE", help="A file written by `cinelibre db backup`."),
+    ],
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace the data the database holds now with the backup's.")
     ] = False,

@@ -79,6 +79,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         bcrypt_rounds=4,
         embedding_threads=2,
         data_dir=tmp_path_factory.mktemp("data"),
+        # Property tests send hundreds of searches and recommendation requests from one address;
+        # tests/test_rate_limits.py sets the limits it is about.
+        search_rate_limit="100000/minute",
+        recommendation_rate_limit="100000/minute",
     )
 
 

@@ -223,3 +223,20 @@ async def test_export_needs_a_token(client: httpx.AsyncClient) -> None:
     response = await client.get("/auth/me/export")
 
     assert response.status_code == 401
+
+
+async def test_a_long_history_is_exported_whole_and_in_order_as_it_is_read(client: httpx.AsyncClient, conn) -> None:
+    headers = await register(client, email="long-history@example.com")
+    await conn.execute(
+        """INSERT INTO interactions (user_id, kind, query)
+        SELECT u.id, 'search', 'query ' || n FROM users u, generate_series(1, 450) AS n
+        WHERE u.email = 'long-history@example.com' ORDER BY n"""
+    )
+
+    response = await client.get("/auth/me/export", headers=headers)
+
+    assert response.status_code == 200
+    assert "content-length" not in response.headers  # sent in pieces, not built whole first
+    body = response.json()
+    assert body["ratings"] == []
+    assert [i["query"] for i in body["interactions"]] == [f"query {n}" for n in range(1, 451)]

@@ -1,5 +1,11 @@
-import httpx
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import httpx
+import pytest
+
+from cinelibre.settings import Settings
+from tests.conftest import app_on, client_for
 from tests.factories import add_movie, register
 
 
@@ -69,3 +75,79 @@ async def test_interactions_validate_kind_item_and_query(client: httpx.AsyncClie
 async def test_interactions_need_a_token(client: httpx.AsyncClient) -> None:
     assert (await client.post("/interactions", json={"kind": "search", "query": "x"})).status_code == 401
     assert (await client.get("/interactions/my")).status_code == 401
+
+
+@pytest.fixture
+def quota_client(settings: Settings, conn, pool, embedder):
+    """A client on an app whose quotas are a few interactions a minute, or a day."""
+
+    @asynccontextmanager
+    async def make(**quota: int) -> AsyncIterator[httpx.AsyncClient]:
+        async with client_for(app_on(conn, settings.model_copy(update=quota), pool, embedder)) as http:
+            yield http
+
+    return make
+
+
+async def recorded(conn, email: str) -> list[str]:
+    cursor = await conn.execute(
+        "SELECT i.query FROM interactions i JOIN users u ON u.id = i.user_id WHERE u.email = %s ORDER BY i.id",
+        (email,),
+    )
+    return [row["query"] for row in await cursor.fetchall()]
+
+
+def search(query: str) -> dict[str, str]:
+    return {"kind": "search", "query": query}
+
+
+async def test_over_the_minute_quota_nothing_is_recorded_and_the_wait_is_told(quota_client, conn) -> None:
+    async with quota_client(interactions_per_minute=3) as http:
+        headers = await register(http, email="busy@example.com")
+        answers = [
+            (await http.post("/interactions", headers=headers, json=search(f"q{n}"))).status_code for n in range(3)
+        ]
+        over = await http.post("/interactions", headers=headers, json=search("one too many"))
+        someone_else = await http.post("/interactions", headers=await register(http), json=search("mine"))
+
+    assert answers == [201, 201, 201]
+    assert over.status_code == 429
+    assert over.headers["retry-after"] == "60"  # the oldest of the three leaves the window in a minute
+    assert over.json() == {
+        "error": {
+            "code": "rate_limited",
+            "message": "At most 3 interactions per minute are recorded for an account; try again in 60 s.",
+            "details": [],
+        }
+    }
+    assert await recorded(conn, "busy@example.com") == ["q0", "q1", "q2"]
+    assert someone_else.status_code == 201
+
+
+async def test_the_day_quota_counts_signed_in_searches_too(quota_client, conn) -> None:
+    async with quota_client(interactions_per_day=2) as http:
+        headers = await register(http, email="searcher@example.com")
+        sent = await http.post("/interactions", headers=headers, json=search("sent by the app"))
+        searched = await http.get("/search/semantic", headers=headers, params={"q": "monsoon"})
+        over = await http.get("/search/semantic", headers=headers, params={"q": "rain"})
+        anonymous = await http.get("/search/semantic", params={"q": "rain"})
+
+    assert (sent.status_code, searched.status_code) == (201, 200)
+    assert over.status_code == 429
+    assert over.headers["retry-after"] == str(24 * 3600)
+    assert over.json()["error"]["message"] == (
+        f"At most 2 interactions per day are recorded for an account; try again in {24 * 3600} s."
+    )
+    assert await recorded(conn, "searcher@example.com") == ["sent by the app", "monsoon"]
+    assert anonymous.status_code == 200
+
+
+async def test_a_quota_of_zero_bounds_nothing(quota_client, conn) -> None:
+    async with quota_client(interactions_per_minute=0, interactions_per_day=0) as http:
+        headers = await register(http, email="unbounded@example.com")
+        answers = [
+            (await http.post("/interactions", headers=headers, json=search(f"q{n}"))).status_code for n in range(5)
+        ]
+
+    assert answers == [201] * 5
+    assert len(await recorded(conn, "unbounded@example.com")) == 5

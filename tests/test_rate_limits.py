@@ -1,5 +1,7 @@
-"""Registering and logging in are rate limited per client address and per account, with a growing
-wait after failed logins; counters are shared through Redis when REDIS_URL is set."""
+"""Registering and logging in are rate limited per client address, with a growing wait after
+repeated failed logins from one address and a limit on an account's failed logins that holds back
+only the addresses that failed; searches and recommendations are limited per address and per
+user. Counters are shared through Redis when REDIS_URL is set."""
 
 import asyncio
 import os
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 from cinelibre.auth.rate_limits import RateLimitPolicy, address_key
 from cinelibre.settings import Settings
 from tests.conftest import app_on, empty_redis_database
+from tests.factories import add_movie
 
 REDIS_URL = os.environ.get("TEST_RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Limits high enough to stay out of the way of the one a test is about.
@@ -22,6 +25,8 @@ LOOSE = {
     "login_account_rate_limit": "1000/minute",
     "register_rate_limit": "1000/minute",
     "login_backoff_after_failures": 1000,
+    "search_rate_limit": "1000/minute",
+    "recommendation_rate_limit": "1000/minute",
 }
 
 
@@ -70,20 +75,51 @@ async def test_logins_from_one_address_are_limited(make_app) -> None:
     assert elsewhere.status_code == 401
 
 
-async def test_logins_to_one_account_are_limited_from_any_address(make_app) -> None:
+async def test_failed_logins_to_one_account_hold_back_only_the_addresses_that_failed(make_app) -> None:
     app = make_app(login_account_rate_limit="2/minute")
-    async with client_at(app, "198.51.100.1") as first, client_at(app, "198.51.100.2") as second:
-        await register(first, "target@example.com")
+    async with (
+        client_at(app, "198.51.100.1") as first,
+        client_at(app, "198.51.100.2") as second,
+        client_at(app, "198.51.100.3") as third,
+    ):
+        await register(third, "target@example.com")
         answers = [
             (await login(first, "target@example.com")).status_code,
             (await login(second, "TARGET@example.com")).status_code,
         ]
-        over = await login(second, "target@example.com", password="the-password")
+        failed_before = await login(second, "target@example.com", password="the-password")
         other_account = await login(second, "someone@example.com")
+        never_failed = await login(third, "target@example.com", password="the-password")
 
     assert answers == [401, 401]
-    assert_rate_limited(over, least=55, most=60)
+    assert_rate_limited(failed_before, least=59, most=60)
     assert other_account.status_code == 401
+    assert never_failed.status_code == 200
+
+
+async def test_an_attacker_failing_at_one_address_never_locks_the_owner_out_at_another(make_app) -> None:
+    app = make_app(login_account_rate_limit="5/minute", login_backoff_after_failures=5)
+    async with client_at(app, "203.0.113.66") as attacker, client_at(app, "198.51.100.20") as owner:
+        await register(owner, "victim@example.com")
+        guesses = [(await login(attacker, "victim@example.com", f"guess-{n}")).status_code for n in range(50)]
+        owners_login = await login(owner, "victim@example.com", password="the-password")
+        attacker_with_the_password = await login(attacker, "victim@example.com", password="the-password")
+
+    assert guesses == [401] * 5 + [429] * 45
+    assert owners_login.status_code == 200
+    # The account's failure window (the first failure plus a minute) outlasts the 1 s backoff:
+    # the first refusal already names the wait that really applies.
+    assert_rate_limited(attacker_with_the_password, least=60, most=60)
+
+
+async def test_the_first_refusal_states_the_whole_wait(make_app) -> None:
+    app = make_app(login_account_rate_limit="2/minute", login_backoff_after_failures=2)
+    async with client_at(app) as http:
+        failures = [(await login(http, "patient@example.com")).status_code for _ in range(2)]
+        first_refusal = await login(http, "patient@example.com")
+
+    assert failures == [401, 401]
+    assert_rate_limited(first_refusal, least=60, most=60)
 
 
 async def test_registrations_from_one_address_are_limited(make_app) -> None:
@@ -206,7 +242,8 @@ async def test_two_instances_share_the_counters_through_redis(make_app, redis_ur
                 (await login(on_second, "shared@example.com")).status_code,
             ]
             waiting = await login(on_first, "shared@example.com")
-            over = await login(on_second, "another@example.com")
+            third = await login(on_second, "another@example.com")
+            over = await login(on_first, "another@example.com")
     finally:
         for app in (first, second):
             await app.state.rate_limiter.close()
@@ -214,7 +251,8 @@ async def test_two_instances_share_the_counters_through_redis(make_app, redis_ur
 
     assert backoff == [401, 401]
     assert_rate_limited(waiting, most=1)  # the two failures were counted together
-    assert_rate_limited(over, least=55, most=60)  # 4 logins from the address across both instances
+    assert third.status_code == 401  # a refused login is not counted against the address
+    assert_rate_limited(over, least=55, most=60)  # 3 logins counted from the address across both instances
 
 
 async def test_an_unreachable_redis_lets_logins_through(make_app) -> None:
@@ -227,3 +265,69 @@ async def test_an_unreachable_redis_lets_logins_through(make_app) -> None:
         await app.state.cache.close()
 
     assert answers == [401, 401, 401]
+
+
+def assert_too_many_requests(response: httpx.Response, kind: str, seconds: int) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["retry-after"] == str(seconds)
+    assert response.json() == {
+        "error": {
+            "code": "rate_limited",
+            "message": f"Too many {kind} requests; try again in {seconds} s.",
+            "details": [],
+        }
+    }
+
+
+async def test_searches_are_limited_per_address(make_app) -> None:
+    app = make_app(search_rate_limit="2/minute")
+    async with client_at(app, "198.51.100.30") as busy, client_at(app, "198.51.100.31") as other:
+        answers = [(await busy.get("/search/status")).status_code for _ in range(2)]
+        over = await busy.get("/search/semantic", params={"q": "monsoon"})
+        elsewhere = await other.get("/search/status")
+
+    assert answers == [200, 200]
+    assert_too_many_requests(over, "search", 60)
+    assert elsewhere.status_code == 200
+
+
+async def test_a_signed_in_user_is_limited_from_any_address(make_app) -> None:
+    app = make_app(recommendation_rate_limit="2/minute")
+    async with client_at(app, "198.51.100.40") as first, client_at(app, "198.51.100.41") as second:
+        token = (await register(first, "reader@example.com")).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        answers = [
+            (await first.get("/recommendations/personalized", headers=headers)).status_code,
+            (await second.get("/recommendations/popular", headers=headers)).status_code,
+        ]
+        over = await second.get("/recommendations/popular", headers=headers)
+        anonymous_at_the_same_address = await second.get("/recommendations/popular")
+
+    assert answers == [200, 200]
+    assert_too_many_requests(over, "recommendations", 60)
+    assert anonymous_at_the_same_address.status_code == 200  # that address has counted one request
+
+
+async def test_every_recommendation_route_counts_towards_one_limit(make_app, conn) -> None:
+    movie = await add_movie(conn, title="Charulata")
+    app = make_app(recommendation_rate_limit="3/minute")
+    async with client_at(app) as http:
+        token = (await register(http, "counted@example.com")).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        answers = [
+            (await http.get(f"/recommendations/similar/movie/{movie}")).status_code,
+            (await http.get(f"/recommendations/predict/movie/{movie}", headers=headers)).status_code,
+            (await http.get("/recommendations/popular", params={"window_days": 30})).status_code,
+        ]
+        over = await http.get("/recommendations/personalized", headers=headers)
+
+    assert answers == [200, 200, 200]
+    assert_too_many_requests(over, "recommendations", 60)
+
+
+async def test_rate_limits_off_lets_every_search_through(make_app) -> None:
+    app = make_app(rate_limits="off", search_rate_limit="1/minute")
+    async with client_at(app) as http:
+        answers = [(await http.get("/search/status")).status_code for _ in range(5)]
+
+    assert answers == [200] * 5

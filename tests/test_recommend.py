@@ -166,12 +166,38 @@ async def test_popular_on_an_empty_catalogue_is_an_empty_list(client: httpx.Asyn
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 101}, {"item_type": "song"}, {"window_days": 0}, {"window_days": "x"}]
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"item_type": "song"},
+        {"window_days": 0},
+        {"window_days": 31},
+        {"window_days": "x"},
+    ],
 )
 async def test_popular_refuses_bad_parameters(client: httpx.AsyncClient, params: dict) -> None:
     response = await client.get("/recommendations/popular", params=params)
 
     assert response.status_code == 422
+
+
+async def test_popular_windows_are_a_few_fixed_ones_named_in_the_refusal(client: httpx.AsyncClient) -> None:
+    allowed = [
+        (await client.get("/recommendations/popular", params={"window_days": d})).status_code for d in (7, 30, 90, 365)
+    ]
+    refused = await client.get("/recommendations/popular", params={"window_days": 14})
+
+    assert allowed == [200, 200, 200, 200]
+    message = "must be one of 7, 30, 90, 365, or left out for all time"
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "error": {
+            "code": "validation_error",
+            "message": f"Invalid request: query.window_days: {message}",
+            "details": [{"field": "query.window_days", "message": message}],
+        }
+    }
 
 
 # ----- predicted ratings ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.service import UpsertOutcome
 from cinelibre.database import migrate
 from cinelibre.database.connection import open_pool
+from cinelibre.metrics import cache_requests
 from cinelibre.search import quality
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import (
@@ -18,8 +19,8 @@ from cinelibre.search.embedder import (
     bundled_model_dir,
     memory_bounded_batches,
 )
-from cinelibre.search.repository import FullTextQuery
-from cinelibre.search.schemas import Candidate, SearchMode
+from cinelibre.search.repository import FullTextQuery, SearchFilters
+from cinelibre.search.schemas import Candidate, SearchMode, SearchScope
 from cinelibre.types import ItemType
 from tests.conftest import app_on, client_for, recreate_database
 from tests.factories import register
@@ -170,6 +171,43 @@ async def test_every_result_meets_the_threshold(catalogue_client: httpx.AsyncCli
     assert items
     assert all(item["similarity"] >= 0.35 for item in items)
     assert none == []
+
+
+async def test_another_limit_or_threshold_is_cut_from_the_cached_ranking(
+    catalogue_client: httpx.AsyncClient, catalogue_conn, embedder: Embedder
+) -> None:
+    question = "a family drama set in Kerala"
+    misses_before = cache_requests.labels("search", "miss")._value.get()
+    wide = await search(catalogue_client, q=question, limit=50)
+    narrow = await search(catalogue_client, q=question, limit=5, threshold=0.35)
+    misses = cache_requests.labels("search", "miss")._value.get() - misses_before
+    uncached = await search_service.search(
+        catalogue_conn,
+        embedder=embedder,
+        query=question,
+        scope=SearchScope.ALL,
+        limit=5,
+        threshold=0.35,
+        filters=SearchFilters(),
+    )
+
+    assert misses == 1
+    assert [(i["item_type"], i["id"]) for i in narrow] == [(h.item_type, h.id) for h in uncached]
+    assert narrow == [item for item in wide if item["similarity"] is not None and item["similarity"] >= 0.35][:5]
+    assert len(narrow) == 5
+
+
+async def test_status_is_counted_once_for_calls_close_together(
+    catalogue_client: httpx.AsyncClient, catalogue_conn
+) -> None:
+    first = (await catalogue_client.get("/search/status")).json()
+    await catalogue_conn.execute(
+        "DELETE FROM movie_embeddings WHERE movie_id = (SELECT min(movie_id) FROM movie_embeddings)"
+    )
+    second = (await catalogue_client.get("/search/status")).json()
+
+    assert first["missing"] == 0
+    assert second == first  # the count of a moment ago, not a new one
 
 
 async def test_filters_restrict_every_retriever(catalogue_client: httpx.AsyncClient) -> None:

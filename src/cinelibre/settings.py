@@ -487,7 +487,8 @@ class Settings(BaseSettings):
 
     rate_limits: Literal["on", "off"] = Field(
         default="on",
-        description="`off` lifts every limit below and the login backoff (for load tests and trusted networks). "
+        description="`off` lifts every rate limit below and the login backoff, not the interaction quotas (for "
+        "load tests and trusted networks). "
         "Counters are kept in Redis when `REDIS_URL` is set, else in each process. A limit reads like "
         "`10/minute` or `100 per 2 hours` (second, minute, hour, day, month or year).",
         json_schema_extra=RATE_LIMITING_SECTION,
@@ -500,8 +501,10 @@ class Settings(BaseSettings):
     )
     login_account_rate_limit: str = Field(
         default="5/minute",
-        description="Login attempts per email, from any address, whether or not an account has that email. "
-        "Changing the password and deleting the account check a password too and count here.",
+        description="Failed logins per email, from any address, whether or not an account has that email. "
+        "Once over, the addresses that failed for that email are refused until the window has room; an address "
+        "that has not failed for it still has its password checked, so guessing from elsewhere never locks the "
+        "owner out. Changing the password and deleting the account check a password too and count here.",
         json_schema_extra=RATE_LIMITING_SECTION,
     )
     register_rate_limit: str = Field(
@@ -513,9 +516,10 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         le=1000,
-        description="After this many failed logins in a row for one email, each further attempt is refused "
-        "(429) until 2^(failures − this) seconds have passed: 1, 2, 4, ... seconds. A successful login starts "
-        "the count again; failures are forgotten a day after the first.",
+        description="After this many failed logins in a row for one email from one client address, each further "
+        "attempt from that address is refused (429) until 2^(failures − this) seconds have passed: 1, 2, 4, ... "
+        "seconds; other addresses are not held up. A successful login from the address starts the count again; "
+        "failures are forgotten a day after the first.",
         json_schema_extra=RATE_LIMITING_SECTION,
     )
     login_backoff_max_seconds: int = Field(
@@ -523,6 +527,35 @@ class Settings(BaseSettings):
         ge=1,
         le=86_400,
         description="Longest wait, in seconds, that the login backoff imposes.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    search_rate_limit: str = Field(
+        default="60/minute",
+        description="Semantic searches and `/search/status` calls per client address, and again per signed-in "
+        "user (from any address): a person using the web app stays well under it.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    recommendation_rate_limit: str = Field(
+        default="60/minute",
+        description="Recommendation requests (popular, personalized, similar and predicted ratings) per client "
+        "address, and again per signed-in user (from any address).",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    interactions_per_minute: int = Field(
+        default=120,
+        ge=0,
+        le=1_000_000,
+        description="Most interactions one account records in a minute, counting the searches a signed-in user "
+        "makes (each is recorded). Over it, recording answers 429 and writes nothing. 0: no such quota. Not "
+        "lifted by `RATE_LIMITS=off`: it bounds what an account keeps.",
+        json_schema_extra=RATE_LIMITING_SECTION,
+    )
+    interactions_per_day: int = Field(
+        default=5000,
+        ge=0,
+        le=10_000_000,
+        description="Most interactions one account records in 24 hours, as `INTERACTIONS_PER_MINUTE`. 0: no such "
+        "quota.",
         json_schema_extra=RATE_LIMITING_SECTION,
     )
 
@@ -560,7 +593,13 @@ class Settings(BaseSettings):
     def _empty_means_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("login_rate_limit", "login_account_rate_limit", "register_rate_limit")
+    @field_validator(
+        "login_rate_limit",
+        "login_account_rate_limit",
+        "register_rate_limit",
+        "search_rate_limit",
+        "recommendation_rate_limit",
+    )
     @classmethod
     def _is_a_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError with the offending text

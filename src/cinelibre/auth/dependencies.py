@@ -1,19 +1,20 @@
 """Route dependencies for the signed-in caller."""
 
-from typing import Annotated
+from contextlib import suppress
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cinelibre.auth import service
-from cinelibre.auth.rate_limits import AuthRateLimiter
+from cinelibre.auth.rate_limits import CostlyRead, RateLimiter
 from cinelibre.auth.schemas import SignedInUser
-from cinelibre.auth.security import PasswordHasher, TokenCodec
+from cinelibre.auth.security import InvalidTokenError, PasswordHasher, TokenCodec
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import AuthenticationError, ErrorResponse, ForbiddenError
 
-# The answer routes guarded by the login limiter may give, for their OpenAPI description.
-RATE_LIMITED = {429: {"model": ErrorResponse, "description": "Too many attempts; see the Retry-After header."}}
+# The answer routes guarded by a rate limit may give, for their OpenAPI description.
+RATE_LIMITED = {429: {"model": ErrorResponse, "description": "Too many requests; see the Retry-After header."}}
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from /auth/register or /auth/login.")
 
@@ -28,7 +29,7 @@ async def get_password_hasher(request: Request) -> PasswordHasher:
     return request.app.state.password_hasher
 
 
-async def get_rate_limiter(request: Request) -> AuthRateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
 
 
@@ -40,7 +41,7 @@ async def client_address(request: Request) -> str:
 
 Tokens = Annotated[TokenCodec, Depends(get_token_codec)]
 Hasher = Annotated[PasswordHasher, Depends(get_password_hasher)]
-Limiter = Annotated[AuthRateLimiter, Depends(get_rate_limiter)]
+Limiter = Annotated[RateLimiter, Depends(get_rate_limiter)]
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
@@ -78,3 +79,29 @@ async def admin_user(user: CurrentUser) -> SignedInUser:
 
 
 AdminUser = Annotated[SignedInUser, Depends(admin_user)]
+
+
+def costly_read_limit(kind: CostlyRead) -> Any:
+    """A route dependency that counts the request against `kind`'s limit, per client address and
+    per signed-in user, before the route takes a database connection. The user comes from the
+    token's signature alone: a revoked token is still counted as its user's, and the route's own
+    sign-in check refuses it."""
+
+    async def count(
+        limiter: Limiter,
+        tokens: Tokens,
+        address: ClientAddress,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        user_id = None
+        # A bad token is counted by its address alone; the route itself answers it 401.
+        if credentials is not None:
+            with suppress(InvalidTokenError):
+                user_id = tokens.subject(credentials.credentials).user_id
+        await limiter.costly_read(kind, address=address, user_id=user_id)
+
+    return Depends(count)
+
+
+SEARCH_LIMIT = costly_read_limit(CostlyRead.SEARCH)
+RECOMMENDATION_LIMIT = costly_read_limit(CostlyRead.RECOMMENDATIONS)

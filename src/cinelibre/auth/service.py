@@ -1,7 +1,7 @@
 from typing import Any
 
 from cinelibre.auth import repository
-from cinelibre.auth.rate_limits import AuthRateLimiter
+from cinelibre.auth.rate_limits import RateLimiter
 from cinelibre.auth.schemas import (
     PasswordChange,
     SignedInUser,
@@ -32,7 +32,7 @@ async def register(
     data: UserRegister,
     hasher: PasswordHasher,
     tokens: TokenCodec,
-    limiter: AuthRateLimiter,
+    limiter: RateLimiter,
     address: str,
 ) -> TokenResponse:
     await limiter.register_attempt(address)
@@ -54,7 +54,7 @@ async def login(
     data: UserLogin,
     hasher: PasswordHasher,
     tokens: TokenCodec,
-    limiter: AuthRateLimiter,
+    limiter: RateLimiter,
     address: str,
 ) -> TokenResponse:
     email = normalise_email(data.email)
@@ -63,9 +63,9 @@ async def login(
     password_hash = user["password_hash"] if user else None
     # An unknown email still costs a bcrypt check (against a decoy hash) and counts as a failure.
     if not await hasher.verify(data.password, password_hash) or user is None:
-        await limiter.login_failed(email)
+        await limiter.login_failed(address, email)
         raise AuthenticationError(WRONG_CREDENTIALS)
-    await limiter.login_succeeded(email)
+    await limiter.login_succeeded(address, email)
     return _token_response(user, tokens)
 
 
@@ -87,7 +87,7 @@ async def change_password(
     data: PasswordChange,
     hasher: PasswordHasher,
     tokens: TokenCodec,
-    limiter: AuthRateLimiter,
+    limiter: RateLimiter,
     address: str,
 ) -> TokenResponse:
     """Set a new password; every token issued before stops working. Returns a fresh token."""
@@ -133,16 +133,16 @@ async def confirm_password(
     password: str,
     field: str,
     hasher: PasswordHasher,
-    limiter: AuthRateLimiter,
+    limiter: RateLimiter,
     address: str,
 ) -> None:
     """The same limits and backoff as logging in: a stolen token must not become a way to guess
     the password."""
     await limiter.login_attempt(address, user.email)
     if not await hasher.verify(password, await repository.get_password_hash(conn, user.id)):
-        await limiter.login_failed(user.email)
+        await limiter.login_failed(address, user.email)
         raise InvalidInputError(WRONG_PASSWORD, field=field)
-    await limiter.login_succeeded(user.email)
+    await limiter.login_succeeded(address, user.email)
 
 
 def _token_response(user: dict[str, Any], tokens: TokenCodec) -> TokenResponse:

@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from typing import Any
 
 from cinelibre.database.connection import Connection
@@ -43,9 +44,39 @@ async def delete_all_for_user(conn: Connection, *, user_id: int) -> int:
     return cursor.rowcount
 
 
-async def all_for_user(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
-    """Every interaction of the user, oldest first (for a data export)."""
+async def each_for_user(conn: Connection, *, user_id: int) -> AsyncIterator[dict[str, Any]]:
+    """Every interaction of the user, oldest first (for a data export), read through a server-side
+    cursor: a few hundred rows in memory at a time, however many the user has."""
+    async with conn.cursor(name="interactions_export") as cursor:
+        await cursor.execute(
+            f"SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s ORDER BY created_at, id", (user_id,)
+        )
+        async for row in cursor:
+            yield row
+
+
+async def lock_user_activity(conn: Connection, *, user_id: int) -> None:
+    """Serialise one user's interaction writes until the transaction ends, so two requests at once
+    cannot both find room under a quota (the row the activity trigger updates anyway)."""
+    await conn.execute("SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE", (user_id,))
+
+
+async def recent_count(conn: Connection, *, user_id: int, seconds: int, most: int) -> tuple[int, int]:
+    """How many of the user's interactions are younger than `seconds` (counted up to `most`), and
+    in how many seconds the oldest of those counted leaves that window."""
     cursor = await conn.execute(
-        f"SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s ORDER BY created_at, id", (user_id,)
+        """
+        SELECT count(*) AS recent,
+               coalesce(ceil(extract(epoch FROM min(created_at) + make_interval(secs => %(seconds)s) - now())), 0)
+                   ::int AS frees_in
+        FROM (
+            SELECT created_at FROM interactions
+            WHERE user_id = %(user)s AND created_at > now() - make_interval(secs => %(seconds)s)
+            ORDER BY created_at DESC LIMIT %(most)s
+        ) AS latest
+        """,
+        {"user": user_id, "seconds": seconds, "most": most},
     )
-    return await cursor.fetchall()
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["recent"], row["frees_in"]

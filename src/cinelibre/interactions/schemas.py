@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,3 +52,16 @@ class InteractionPublic(BaseModel):
     item_type: ItemType | None
     query: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class InteractionQuota:
+    """Most interactions one account may record per minute and per day (0: no such bound)."""
+
+    per_minute: int
+    per_day: int
+
+    def windows(self) -> list[tuple[str, int, int]]:
+        """(name, seconds, most) of each bound that is set."""
+        bounds = [("minute", 60, self.per_minute), ("day", 24 * 3600, self.per_day)]
+        return [bound for bound in bounds if bound[2] > 0]

@@ -1,13 +1,19 @@
+from collections.abc import AsyncIterator
+
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
+from cinelibre.errors import TooManyRequestsError
 from cinelibre.interactions import repository
-from cinelibre.interactions.schemas import InteractionPublic, InteractionWrite
+from cinelibre.interactions.schemas import InteractionPublic, InteractionQuota, InteractionWrite
 from cinelibre.pagination import Page, PageRequest
 
 
-async def record(conn: Connection, *, user_id: int, data: InteractionWrite) -> InteractionPublic:
+async def record(
+    conn: Connection, *, user_id: int, data: InteractionWrite, quota: InteractionQuota
+) -> InteractionPublic:
     if data.item_type is not None and data.item_id is not None:
         await catalog_service.ensure_item_exists(conn, data.item_type, data.item_id)
+    await _ensure_room(conn, user_id=user_id, quota=quota)
     row = await repository.insert(
         conn,
         user_id=user_id,
@@ -17,6 +23,27 @@ async def record(conn: Connection, *, user_id: int, data: InteractionWrite) -> I
         query=data.query,
     )
     return InteractionPublic.model_validate(row)
+
+
+async def record_search(conn: Connection, *, user_id: int, query: str, quota: InteractionQuota) -> None:
+    """A signed-in user's search, recorded under the same quota as the interactions they send."""
+    await _ensure_room(conn, user_id=user_id, quota=quota)
+    await repository.insert(conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query)
+
+
+async def _ensure_room(conn: Connection, *, user_id: int, quota: InteractionQuota) -> None:
+    """Refuse (429, nothing written) when one more interaction would pass a quota."""
+    if not quota.windows():
+        return
+    await repository.lock_user_activity(conn, user_id=user_id)
+    for name, seconds, most in quota.windows():
+        recent, frees_in = await repository.recent_count(conn, user_id=user_id, seconds=seconds, most=most)
+        if recent >= most:
+            wait = max(1, frees_in)
+            raise TooManyRequestsError(
+                f"At most {most} interactions per {name} are recorded for an account; try again in {wait} s.",
+                retry_after_seconds=wait,
+            )
 
 
 async def list_mine(conn: Connection, *, user_id: int, page: PageRequest) -> Page[InteractionPublic]:
@@ -29,9 +56,7 @@ async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
     return await repository.delete_all_for_user(conn, user_id=user_id)
 
 
-async def all_of_user(conn: Connection, *, user_id: int) -> list[InteractionPublic]:
-    return [InteractionPublic.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]
-
-
-async def record_search(conn: Connection, *, user_id: int, query: str) -> None:
-    await repository.insert(conn, user_id=user_id, kind="search", item_type=None, item_id=None, query=query)
+async def each_of_user(conn: Connection, *, user_id: int) -> AsyncIterator[InteractionPublic]:
+    """The user's interactions, oldest first, a few at a time (for a data export)."""
+    async for row in repository.each_for_user(conn, user_id=user_id):
+        yield InteractionPublic.model_validate(row)

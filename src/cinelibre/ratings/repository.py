@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from typing import Any
 
 from psycopg import sql
@@ -185,18 +186,21 @@ async def delete_all_counted(conn: Connection, *, user_id: int) -> int:
     return row["removed"]
 
 
-async def all_for_user(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
-    """Every rating of the user with its item's title, oldest first (for a data export)."""
-    cursor = await conn.execute(
-        """
-        SELECT r.id, r.item_id, r.item_type, r.rating::float8 AS rating, r.created_at, r.updated_at,
-               coalesce(m.title, b.title) AS title
-        FROM ratings r
-        LEFT JOIN movies m ON m.id = r.movie_id
-        LEFT JOIN books b ON b.id = r.book_id
-        WHERE r.user_id = %s
-        ORDER BY r.created_at, r.id
-        """,
-        (user_id,),
-    )
-    return await cursor.fetchall()
+async def each_for_user(conn: Connection, *, user_id: int) -> AsyncIterator[dict[str, Any]]:
+    """Every rating of the user with its item's title, oldest first (for a data export), read
+    through a server-side cursor: a few hundred rows in memory at a time."""
+    async with conn.cursor(name="ratings_export") as cursor:
+        await cursor.execute(
+            """
+            SELECT r.id, r.item_id, r.item_type, r.rating::float8 AS rating, r.created_at, r.updated_at,
+                   coalesce(m.title, b.title) AS title
+            FROM ratings r
+            LEFT JOIN movies m ON m.id = r.movie_id
+            LEFT JOIN books b ON b.id = r.book_id
+            WHERE r.user_id = %s
+            ORDER BY r.created_at, r.id
+            """,
+            (user_id,),
+        )
+        async for row in cursor:
+            yield row

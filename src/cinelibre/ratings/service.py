@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -64,8 +65,10 @@ async def delete_all_of_user(conn: Connection, *, user_id: int) -> int:
     return await repository.delete_all_counted(conn, user_id=user_id)
 
 
-async def all_of_user(conn: Connection, *, user_id: int) -> list[RatingWithItem]:
-    return [RatingWithItem.model_validate(row) for row in await repository.all_for_user(conn, user_id=user_id)]
+async def each_of_user(conn: Connection, *, user_id: int) -> AsyncIterator[RatingWithItem]:
+    """The user's ratings with their items' titles, oldest first, a few at a time (for a data export)."""
+    async for row in repository.each_for_user(conn, user_id=user_id):
+        yield RatingWithItem.model_validate(row)
 
 
 async def insert_many(conn: Connection, rows: list[tuple[int, str, int, float]]) -> None:

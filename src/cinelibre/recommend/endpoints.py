@@ -1,8 +1,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator
 
-from cinelibre.auth.dependencies import CurrentUser
+from cinelibre.auth.dependencies import RATE_LIMITED, RECOMMENDATION_LIMIT, CurrentUser
 from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection, LazyReadConnection
 from cinelibre.recommend import service
@@ -11,10 +12,27 @@ from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.schemas import SearchResults
 from cinelibre.types import ItemType, PathId
 
-router = APIRouter(prefix="/recommendations", tags=["recommendations"])
+router = APIRouter(prefix="/recommendations", tags=["recommendations"], dependencies=[RECOMMENDATION_LIMIT])
+
+# A popular list is counted over one of a few fixed windows, so every caller shares a few cached
+# lists instead of making the database count a new window for each number of days asked.
+POPULAR_WINDOWS = (7, 30, 90, 365)
 
 
-@router.get("/similar/{item_type}/{item_id}", response_model=SearchResults)
+def _one_of_the_windows(days: int | None) -> int | None:
+    if days is not None and days not in POPULAR_WINDOWS:
+        raise ValueError(f"must be one of {', '.join(map(str, POPULAR_WINDOWS))}, or left out for all time")
+    return days
+
+
+WindowDays = Annotated[
+    int | None,
+    AfterValidator(_one_of_the_windows),
+    Query(description="Only count the last 7, 30, 90 or 365 days; left out: all time."),
+]
+
+
+@router.get("/similar/{item_type}/{item_id}", response_model=SearchResults, responses=RATE_LIMITED)
 async def similar_items(
     request: Request,
     item_type: ItemType,
@@ -40,16 +58,16 @@ async def similar_items(
 
 
 # These two answer with the cached JSON body as it is: no re-validation on the way out.
-@router.get("/popular", response_model=Recommendations)
+@router.get("/popular", response_model=Recommendations, responses=RATE_LIMITED)
 async def popular_items(
     request: Request,
     db: LazyReadConnection,
     cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
-    window_days: Annotated[int | None, Query(ge=1, le=3650, description="Only count this many recent days.")] = None,
+    window_days: WindowDays = None,
 ) -> Response:
-    """Trending with our users, ranked by a Bayesian-average rating (seed: get_popular_items()).
+    """Trending with our users, ranked by a Bayesian-average rating (get_popular_items()).
     Cached for POPULAR_CACHE_SECONDS."""
     body = await service.popular_cached(
         db,
@@ -62,7 +80,7 @@ async def popular_items(
     return Response(body, media_type="application/json")
 
 
-@router.get("/personalized", response_model=Recommendations)
+@router.get("/personalized", response_model=Recommendations, responses=RATE_LIMITED)
 async def personalized(
     request: Request,
     user: CurrentUser,
@@ -88,7 +106,7 @@ async def personalized(
     return Response(body, media_type="application/json")
 
 
-@router.get("/predict/{item_type}/{item_id}")
+@router.get("/predict/{item_type}/{item_id}", responses=RATE_LIMITED)
 async def predict(item_type: ItemType, item_id: PathId, user: CurrentUser, conn: DbConnection) -> Prediction:
     """The caller's predicted rating for any item."""
     return await service.predict(conn, user_id=user.id, item_type=item_type, item_id=item_id)

@@ -15,6 +15,17 @@ from cinelibre.types import ItemType
 # users with thousands of ratings.
 FEEDBACK_CONSIDERED = 300
 FOLD_IN_RATINGS = 300
+# Items the user only viewed or clicked count from the most recently viewed this many: each
+# brings up to 200 stored neighbours, and a heavy browser's whole history would multiply that.
+VIEWS_CONSIDERED = 100
+# A collaborative prediction for one item asks the item's latest raters at most, and of those
+# the users who share the most rated items with the caller: a popular item's thousands of raters
+# would otherwise each be correlated with the caller on every request.
+PREDICTION_RATERS_CONSIDERED = 2000
+PREDICTION_CO_RATERS_CONSIDERED = 200
+MIN_COMMON_ITEMS = 3
+MIN_CORRELATION = 0.3
+MAX_NEIGHBOURS = 50
 
 
 async def popular_items(
@@ -168,10 +179,50 @@ async def added_since(conn: Connection, items: list[tuple[str, int]], *, since: 
 async def collaborative_prediction(
     conn: Connection, *, user_id: int, item_type: ItemType, item_id: int
 ) -> dict[str, Any] | None:
+    """The Pearson user-kNN's stars for one item (the weighing of get_collaborative_recommendations),
+    from the users who rated it: of its latest PREDICTION_RATERS_CONSIDERED raters, the
+    PREDICTION_CO_RATERS_CONSIDERED sharing the most rated items with the user are correlated,
+    and the closest MAX_NEIGHBOURS above MIN_CORRELATION predict. None when none qualifies.
+    Every step reads through an index: the item's raters, then each rater's ratings."""
     cursor = await conn.execute(
-        "SELECT predicted_rating, neighbour_count FROM get_collaborative_recommendations("
-        "%s, 1, %s, only_item_id => %s)",
-        (user_id, item_type.value, item_id),
+        """
+        WITH target AS MATERIALIZED (
+            SELECT item_type, item_id, rating::float8 AS rating FROM ratings WHERE user_id = %(user)s
+        ), raters AS MATERIALIZED (
+            SELECT user_id, rating::float8 AS rating FROM ratings
+            WHERE item_type = %(type)s AND item_id = %(item)s AND user_id <> %(user)s
+            ORDER BY updated_at DESC LIMIT %(raters)s
+        ), overlap AS MATERIALIZED (
+            SELECT other.user_id, count(*) AS common, corr(target.rating, other.rating::float8) AS pearson
+            FROM raters
+            JOIN ratings other ON other.user_id = raters.user_id
+            JOIN target ON target.item_type = other.item_type AND target.item_id = other.item_id
+            GROUP BY other.user_id
+            HAVING count(*) >= %(min_common)s
+            ORDER BY count(*) DESC, other.user_id LIMIT %(co_raters)s
+        ), neighbours AS (
+            SELECT user_id, pearson FROM overlap WHERE pearson > %(min_correlation)s
+            ORDER BY pearson DESC, user_id LIMIT %(neighbours)s
+        ), neighbour_means AS (
+            SELECT r.user_id, avg(r.rating::float8) AS mean
+            FROM ratings r JOIN neighbours n ON n.user_id = r.user_id GROUP BY r.user_id
+        )
+        SELECT (SELECT avg(rating) FROM target)
+                   + sum(n.pearson * (raters.rating - m.mean)) / sum(abs(n.pearson)) AS predicted_rating,
+               count(*) AS neighbour_count
+        FROM neighbours n JOIN raters USING (user_id) JOIN neighbour_means m USING (user_id)
+        HAVING count(*) > 0
+        """,
+        {
+            "user": user_id,
+            "type": item_type.value,
+            "item": item_id,
+            "raters": PREDICTION_RATERS_CONSIDERED,
+            "co_raters": PREDICTION_CO_RATERS_CONSIDERED,
+            "min_common": MIN_COMMON_ITEMS,
+            "min_correlation": MIN_CORRELATION,
+            "neighbours": MAX_NEIGHBOURS,
+        },
     )
     return await cursor.fetchone()
 
@@ -342,8 +393,9 @@ async def item_model_candidates(
     conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, view_weight: float, limit: int
 ) -> list[dict[str, Any]]:
     """Items the stored ranking model links to the user's feedback (their latest ratings count 1,
-    items they only viewed or clicked `view_weight`), by summed weight, leaving out what they
-    rated; each with the item they liked (3 stars or more) that links to it most, for the reason."""
+    the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them
+    `view_weight`), by summed weight, leaving out what they rated; each with the item they liked
+    (3 stars or more) that links to it most, for the reason."""
     cursor = await conn.execute(
         """
         WITH mine AS MATERIALIZED (
@@ -352,9 +404,11 @@ async def item_model_candidates(
             (SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM mine
              ORDER BY updated_at DESC LIMIT %(considered)s)
             UNION ALL
-            SELECT DISTINCT i.item_type, i.item_id, %(view_weight)s::float8, NULL::numeric FROM interactions i
-            WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
-              AND NOT EXISTS (SELECT 1 FROM mine WHERE mine.item_type = i.item_type AND mine.item_id = i.item_id)
+            (SELECT i.item_type, i.item_id, %(view_weight)s::float8, NULL::numeric FROM interactions i
+             WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
+               AND NOT EXISTS (SELECT 1 FROM mine WHERE mine.item_type = i.item_type AND mine.item_id = i.item_id)
+             GROUP BY i.item_type, i.item_id
+             ORDER BY max(i.created_at) DESC, i.item_type, i.item_id LIMIT %(views)s)
         ), links AS MATERIALIZED (
             SELECT n.neighbour_type, n.neighbour_id, n.weight * feedback.strength AS weight,
                    n.item_type, n.item_id, feedback.rating
@@ -392,6 +446,7 @@ async def item_model_candidates(
             "type": item_type.value if item_type else None,
             "limit": limit,
             "considered": FEEDBACK_CONSIDERED,
+            "views": VIEWS_CONSIDERED,
             "view_weight": view_weight,
         },
         # Planned for each user: a prepared (generic) plan measured four times slower here.

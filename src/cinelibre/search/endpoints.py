@@ -2,10 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cinelibre.auth.dependencies import OptionalUser
+from cinelibre.auth.dependencies import RATE_LIMITED, SEARCH_LIMIT, OptionalUser
 from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import InvalidInputError
+from cinelibre.interactions.dependencies import QuotaDep
 from cinelibre.search import service
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.repository import SearchFilters
@@ -18,13 +19,14 @@ SearchText = Annotated[bounded_text(min_length=1, max_length=500), Query(descrip
 Year = Annotated[int, Query(ge=0, le=2200)]
 
 
-@router.get("/semantic", response_model=SearchResults)
+@router.get("/semantic", response_model=SearchResults, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
 async def semantic_search(
     request: Request,
     conn: DbConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
     user: OptionalUser,
+    quota: QuotaDep,
     q: SearchText,
     type: SearchScope = SearchScope.ALL,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
@@ -36,7 +38,8 @@ async def semantic_search(
     mode: SearchMode = SearchMode.HYBRID,
 ) -> Response:
     """Search in plain language. The same question gets the same answer from the cache for
-    SEARCH_CACHE_SECONDS."""
+    SEARCH_CACHE_SECONDS, whatever its limit and threshold. Limited to SEARCH_RATE_LIMIT per
+    address and per user; a signed-in caller's search counts towards their interaction quota."""
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
     body = await service.search_cached(
@@ -51,11 +54,14 @@ async def semantic_search(
         filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
         mode=mode,
         user_id=user.id if user else None,
+        quota=quota,
     )
     return Response(body, media_type="application/json")
 
 
-@router.get("/status")
-async def embedding_status(conn: DbConnection, embedder: EmbedderDep) -> EmbeddingStatus:
-    """How much of the catalogue the configured model has embedded (and whether another model did)."""
-    return await service.embedding_status(conn, model=embedder.model_name)
+@router.get("/status", response_model=EmbeddingStatus, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
+async def embedding_status(conn: DbConnection, embedder: EmbedderDep, cache: CacheDep) -> Response:
+    """How much of the catalogue the configured model has embedded (and whether another model did),
+    counted at most every few seconds. Counts towards SEARCH_RATE_LIMIT."""
+    body = await service.embedding_status_cached(conn, cache, model=embedder.model_name)
+    return Response(body, media_type="application/json")

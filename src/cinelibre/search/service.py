@@ -19,6 +19,7 @@ from cinelibre.cache import Cache, cached, cached_in_two_tiers
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.interactions import service as interactions_service
+from cinelibre.interactions.schemas import InteractionQuota
 from cinelibre.search import repository
 from cinelibre.search.embedder import Embedder, ModelUnavailableError
 from cinelibre.search.repository import FullTextQuery, SearchFilters
@@ -121,6 +122,20 @@ async def mark_all_for_embedding(conn: Connection) -> None:
 async def embedding_status(conn: Connection, *, model: str) -> EmbeddingStatus:
     counts = await repository.embedding_status(conn, model=model)
     return EmbeddingStatus(model=model, other_models=await repository.other_models(conn, model=model), **counts)
+
+
+# Counting reads every item's text (to tell current vectors from outdated ones): /search/status
+# shares one count for this long, which also makes calling it in a loop cheap.
+STATUS_CACHE_SECONDS = 10
+
+
+async def embedding_status_cached(conn: Connection, cache: Cache, *, model: str) -> bytes:
+    """embedding_status() as a JSON body, shared by every caller for STATUS_CACHE_SECONDS."""
+
+    async def compute() -> bytes:
+        return (await embedding_status(conn, model=model)).model_dump_json().encode()
+
+    return await cached(cache, "embedding_status", model, STATUS_CACHE_SECONDS, compute)
 
 
 async def embed_catalogue(
@@ -237,6 +252,31 @@ async def search(
     mode: SearchMode = SearchMode.HYBRID,
     cache: Cache | None = None,
 ) -> list[MovieHit | BookHit]:
+    ranked = await ranking(conn, embedder=embedder, query=query, scope=scope, filters=filters, mode=mode, cache=cache)
+    return await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
+
+
+def within(
+    ranked: list[tuple[ItemType, int, float | None]], *, limit: int, threshold: float
+) -> list[tuple[ItemType, int, float | None]]:
+    """The first `limit` hits of a ranking whose similarity reaches `threshold` (every hit at 0).
+    Asking the vector retriever for the threshold instead gives the same hits in the same order:
+    what it leaves out is the tail of its list, so the rest keep their ranks."""
+    kept = [hit for hit in ranked if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
+    return kept[:limit]
+
+
+async def ranking(
+    conn: Connection,
+    *,
+    embedder: Embedder,
+    query: str,
+    scope: SearchScope,
+    filters: SearchFilters,
+    mode: SearchMode = SearchMode.HYBRID,
+    cache: Cache | None = None,
+) -> list[tuple[ItemType, int, float | None]]:
+    """Every hit the retrievers find for the query (at most 240), fused, best first."""
     vector = await query_vector(embedder, cache, query)
     if vector is None and mode is SearchMode.VECTOR:
         mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
@@ -247,7 +287,7 @@ async def search(
     shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
     ranked_lists: list[list[Candidate]] = []
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
-        nearest = partial(repository.nearest, conn, limit=CANDIDATES_PER_LIST, threshold=threshold, **shared)
+        nearest = partial(repository.nearest, conn, limit=CANDIDATES_PER_LIST, **shared)
         ranked_lists.append(_best_first([await nearest(t) for t in item_types]))
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
         full_text = partial(repository.full_text, conn, query=text_query, limit=CANDIDATES_PER_LIST, **shared)
@@ -260,8 +300,7 @@ async def search(
             name_query = " | ".join(_quoted(word) for word in corrections)
             names = partial(repository.name_matches, conn, name_query=name_query, limit=NAME_CANDIDATES, **shared)
             ranked_lists.append(_best_first([await names(t) for t in item_types]))
-    fused = [hit for hit in fuse(ranked_lists) if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
-    return await load_hits(conn, fused[:limit])
+    return fuse(ranked_lists)
 
 
 async def search_cached(
@@ -277,31 +316,29 @@ async def search_cached(
     filters: SearchFilters,
     mode: SearchMode,
     user_id: int | None,
+    quota: InteractionQuota,
 ) -> bytes:
-    """search() as a JSON body, shared by everyone asking the same for ttl_seconds (catalogue
-    changes show in search after at most that long). A signed-in caller's search is recorded
-    as an interaction whether or not the answer came from the cache."""
+    """search() as a JSON body. The ranking is shared by everyone asking the same for ttl_seconds
+    (catalogue changes show in search after at most that long), whatever limit and threshold they
+    ask for: those only cut the cached ranking. A signed-in caller's search is recorded as an
+    interaction, under their quota, first: over it, nothing is searched."""
+    if user_id is not None:
+        await interactions_service.record_search(conn, user_id=user_id, query=query, quota=quota)
 
     async def compute() -> bytes:
-        hits = await search(
-            conn,
-            embedder=embedder,
-            query=query,
-            scope=scope,
-            limit=limit,
-            threshold=threshold,
-            filters=filters,
-            mode=mode,
-            cache=cache,
+        ranked = await ranking(
+            conn, embedder=embedder, query=query, scope=scope, filters=filters, mode=mode, cache=cache
         )
-        return SearchResults(items=hits).model_dump_json().encode()
+        return json.dumps([[kind.value, item_id, similarity] for kind, item_id, similarity in ranked]).encode()
 
-    asked = [" ".join(query.split()), scope.value, limit, threshold, mode.value, embedder.model_name, filters.params()]
+    asked = [" ".join(query.split()), scope.value, mode.value, embedder.model_name, filters.params()]
     key = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
-    body = await cached(cache, "search", key, ttl_seconds, compute)
-    if user_id is not None:
-        await interactions_service.record_search(conn, user_id=user_id, query=query)
-    return body
+    ranked = [
+        (ItemType(item_type), item_id, similarity)
+        for item_type, item_id, similarity in json.loads(await cached(cache, "search", key, ttl_seconds, compute))
+    ]
+    hits = await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
+    return SearchResults(items=hits).model_dump_json().encode()
 
 
 async def load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:

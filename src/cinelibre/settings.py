@@ -74,9 +74,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = Field(
         default="development",
-        description="`production` refuses to start without a `JWT_SECRET_KEY` of at least 32 characters and "
-        "adds a Strict-Transport-Security header to every answer. `development` makes up a JWT secret when "
-        "none is set (see `JWT_SECRET_KEY`).",
+        description="`production` refuses to start without a `JWT_SECRET_KEY` of at least 32 characters that is "
+        "hard to guess, answers `/docs`, `/openapi.json` and `/metrics` 404 unless `API_DOCS_ENABLED`, "
+        "`METRICS_ENABLED` or `METRICS_TOKEN` turn them on, and adds a Strict-Transport-Security header to every "
+        "answer. `development` makes up a JWT secret when none is set (see `JWT_SECRET_KEY`).",
         json_schema_extra=SERVICE_SECTION,
     )
     host: str = Field(
@@ -436,8 +437,9 @@ class Settings(BaseSettings):
     jwt_secret_key: SecretStr | None = Field(
         default=None,
         description="The key that signs access tokens (HS256), at least 32 characters, the same on every "
-        "instance; required when `ENVIRONMENT=production`. Unset in development: a random key is generated once "
-        "and kept in the data folder. Make one with "
+        "instance; required when `ENVIRONMENT=production`, which also refuses one that repeats itself or uses "
+        "few distinct characters (under about 128 bits of estimated entropy). Unset in development: a random "
+        "key is generated once and kept in the data folder. Make one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
         examples=["CHANGE_ME"],
         json_schema_extra=AUTH_SECTION,

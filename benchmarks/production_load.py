@@ -359,6 +359,8 @@ def server_environment(data_dir: Path, jwt_secret: str) -> dict[str, str]:
         CINELIBRE_DATA_DIR=str(data_dir),
         ENVIRONMENT="production",
         JWT_SECRET_KEY=jwt_secret,
+        # Production serves /metrics only when asked: the cache hit rates are read from it.
+        METRICS_ENABLED="true",
         RATE_LIMITS="off",
         # As deployed on one small instance (README, Koyeb): training runs as its own scheduled
         # process, not as a child of the worker, which would take the cores from serving for its

@@ -40,7 +40,10 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=DATASET)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        env = benchmark_environment(CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false")
+        # RATE_LIMITS=off: the whole load comes from one address.
+        env = benchmark_environment(
+            CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false", RATE_LIMITS="off"
+        )
         run_cinelibre("import", "movielens", str(args.dataset), env=env)
         training_seconds, training_rss = run_and_watch(cinelibre_command("train"), env)
         with cinelibre_serving(env, "--no-demo") as server:

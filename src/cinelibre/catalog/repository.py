@@ -129,16 +129,6 @@ async def item_exists(conn: Connection, item_type: ItemType, item_id: int) -> bo
     return bool(row and row["found"])
 
 
-async def add_rating_to_item(
-    conn: Connection, item_type: ItemType, item_id: int, *, count_delta: int, sum_delta: float
-) -> None:
-    """Adjust an item's rating aggregates; the row lock serialises concurrent raters correctly."""
-    query = sql.SQL(
-        "UPDATE {} SET rating_count = rating_count + %s, rating_sum = rating_sum + %s WHERE id = %s"
-    ).format(ITEM_TABLES[item_type])
-    await conn.execute(query, (count_delta, sum_delta, item_id))
-
-
 _MOVIE_FIELDS = (
     "title, original_title, year, original_language, genres, overview, directors, cast_members, runtime_minutes, "
     "tmdb_id, imdb_id"

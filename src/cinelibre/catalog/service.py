@@ -150,11 +150,6 @@ async def rating_count(conn: Connection, item_type: ItemType, item_id: int) -> i
     return await repository.rating_count(conn, item_type, item_id)
 
 
-async def take_rating_from_item(conn: Connection, item_type: ItemType, item_id: int, *, stars: float) -> None:
-    """A rating of the item was deleted: its count and sum shrink."""
-    await repository.add_rating_to_item(conn, item_type, item_id, count_delta=-1, sum_delta=-stars)
-
-
 async def recompute_rating_aggregates(conn: Connection) -> None:
     """Every item's rating count and average from the ratings themselves (after bulk loads)."""
     await repository.recompute_rating_aggregates(conn)

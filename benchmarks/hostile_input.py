@@ -1,6 +1,8 @@
-"""What hostile requests cost the server's event loop: 64 KiB paths, 64 KiB query strings and
-1 MiB headers built from runs that make careless patterns backtrack, sent one after another to
-`cinelibre serve` on a scratch database, while a second client asks GET /health/live every 20 ms.
+"""What hostile requests cost the server's event loop: 64 KiB paths, 60 KiB query strings and
+1 MiB headers built from runs that make careless patterns backtrack (refused by the parser or by
+the URL and header limits), and an 8 KiB path and a 15 KiB token just under those limits (read
+by the routes), sent one after another to `cinelibre serve` on a scratch database, while a second
+client asks GET /health/live every 20 ms.
 
     .venv/bin/python benchmarks/hostile_input.py [--requests 20]
 
@@ -70,6 +72,8 @@ def attacks(unit: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
         ("/search/semantic?q=" + run_of(unit, 60 * KIB), ()),
         ("/auth/me", (("Authorization", "Bearer " + run_of(unit, 1024 * KIB)),)),
         ("/auth/me", (("X-Request-ID", run_of(unit, 1024 * KIB)),)),
+        ("/" + run_of(unit, 8 * KIB - 1), ()),
+        ("/auth/me", (("Authorization", "Bearer " + run_of(unit, 15 * KIB)),)),
     ]
 
 
@@ -123,7 +127,7 @@ class LiveProbe:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=20, help="rounds of the four attacks per shape")
+    parser.add_argument("--requests", type=int, default=20, help="rounds of the six attacks per shape")
     args = parser.parse_args()
     rows = []
     with scratch_database() as database:

@@ -1,8 +1,8 @@
-"""Hostile input against a real server: 64 KiB paths and query strings and headers up to 1 MiB,
-built from runs that make careless patterns backtrack (`eyJ-` like a token, `a://b:` like a URL
-with credentials, `key=`, one character). Each must be refused or answered with a 4xx, never a
-5xx, while /health/live keeps answering within 200 ms; and the cleaning of upstream text must
-stay linear on the same kind of input."""
+"""Hostile input against a real server: paths and query strings up to 64 KiB and headers up to
+1 MiB, built from runs that make careless patterns backtrack (`eyJ-` like a token, `a://b:` like
+a URL with credentials, `key=`, one character). Each must be refused or answered with a 4xx (414
+and 431 over the URL and header limits), never a 5xx, while /health/live keeps answering within
+200 ms; and the cleaning of upstream text must stay linear on the same kind of input."""
 
 import socket
 import time
@@ -49,24 +49,28 @@ def hostile_requests() -> list[tuple[str, str, list[tuple[str, str]], int]]:
     """(what, target, headers, the status it must get)."""
     requests = []
     for name, unit in RUNS.items():
-        # Over 64 KiB the HTTP parser refuses the request line itself; just under it, the router
-        # and the query validation answer.
+        # Over 64 KiB the HTTP parser refuses the request line itself; from 8 KiB to it, the
+        # URL limit answers before any route or filter sees the text; under it, the router and
+        # the query validation do.
         requests += [
             (f"64 KiB path of {name}", "/movies/" + run_of(unit, 64 * KIB), [], 400),
-            (f"60 KiB path of {name}", "/" + run_of(unit, 60 * KIB), [], 404),
+            (f"60 KiB path of {name}", "/" + run_of(unit, 60 * KIB), [], 414),
+            (f"8 KiB path of {name}", "/" + run_of(unit, 8 * KIB - 1), [], 404),
             (f"64 KiB query of {name}", "/search/semantic?q=" + run_of(unit, 64 * KIB), [], 400),
-            (f"60 KiB query of {name}", "/search/semantic?q=" + run_of(unit, 60 * KIB), [], 422),
+            (f"60 KiB query of {name}", "/search/semantic?q=" + run_of(unit, 60 * KIB), [], 414),
+            (f"8 KiB query of {name}", "/search/semantic?q=" + run_of(unit, 8 * KIB - 19), [], 422),
         ]
-        for size in (64 * KIB, 1024 * KIB):
+        # Headers over 16 KiB in all are refused before a token, request id or cookie is read.
+        for size, status in ((15 * KIB, 401), (64 * KIB, 431), (1024 * KIB, 431)):
             requests += [
                 (
                     f"{size // KIB} KiB bearer token of {name}",
                     "/auth/me",
                     [("Authorization", "Bearer " + run_of(unit, size))],
-                    401,
+                    status,
                 ),
-                (f"{size // KIB} KiB request id of {name}", "/auth/me", [("X-Request-ID", run_of(unit, size))], 401),
-                (f"{size // KIB} KiB cookie of {name}", "/auth/me", [("Cookie", run_of(unit, size))], 401),
+                (f"{size // KIB} KiB request id of {name}", "/auth/me", [("X-Request-ID", run_of(unit, size))], status),
+                (f"{size // KIB} KiB cookie of {name}", "/auth/me", [("Cookie", run_of(unit, size))], status),
             ]
     return requests
 

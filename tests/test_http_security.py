@@ -156,6 +156,33 @@ async def test_a_ten_megabyte_registration_sent_in_chunks_without_a_length_is_41
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+async def test_a_url_over_eight_kib_is_414_and_headers_over_sixteen_kib_are_431(client: httpx.AsyncClient) -> None:
+    long_url = await client.get("/movies", params={"q": "x" * 8192})
+    long_headers = await client.get("/auth/me", headers={"X-Padding": "x" * 16384})
+
+    assert (long_url.status_code, long_url.json()) == (
+        414,
+        {
+            "error": {
+                "code": "uri_too_long",
+                "message": "The request's path and query string are longer than 8192 bytes.",
+                "details": [],
+            }
+        },
+    )
+    assert (long_headers.status_code, long_headers.json()) == (
+        431,
+        {
+            "error": {
+                "code": "headers_too_large",
+                "message": "The request's headers are larger than 16384 bytes.",
+                "details": [],
+            }
+        },
+    )
+    assert security_headers(long_headers) == API_HEADERS
+
+
 NOT_FOUND = {"error": {"code": "not_found", "message": "Not Found", "details": []}}
 DOCUMENTATION_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 

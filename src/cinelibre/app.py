@@ -29,7 +29,7 @@ from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
-from cinelibre.middleware import BodySizeLimit, RequestDeadline, RequestMetrics, SecurityHeaders
+from cinelibre.middleware import BodySizeLimit, RequestDeadline, RequestHeadLimit, RequestMetrics, SecurityHeaders
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
@@ -179,6 +179,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(RequestMetrics)
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
+    # Before anything reads the URL or the headers (request ids, tokens, routing, the access line).
+    app.add_middleware(
+        RequestHeadLimit,
+        max_url_bytes=settings.max_request_url_bytes,
+        max_header_bytes=settings.max_request_header_bytes,
+    )
     if settings.cors_origins:
         # Outside the body limit and the routes, so their error answers are readable cross-origin too.
         app.add_middleware(

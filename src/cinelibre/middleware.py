@@ -113,6 +113,31 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
+class RequestHeadLimit:
+    """Refuse a request whose URL (414) or headers (431) are larger than a limit, before anything
+    reads them: the HTTP parser accepts a request line of almost 64 KiB and headers of any size,
+    and every layer after this one (request ids, tokens, routing, logs) would otherwise see them
+    whole."""
+
+    def __init__(self, app: ASGIApp, *, max_url_bytes: int, max_header_bytes: int) -> None:
+        self.app = app
+        self.max_url_bytes = max_url_bytes
+        self.max_header_bytes = max_header_bytes
+        self.url_message = f"The request's path and query string are longer than {max_url_bytes} bytes."
+        self.header_message = f"The request's headers are larger than {max_header_bytes} bytes."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            url_bytes = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+            if url_bytes > self.max_url_bytes:
+                await error_response(414, self.url_message)(scope, receive, send)
+                return
+            if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+                await error_response(431, self.header_message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class RequestDeadline:
     """Answer 503, with Retry-After, a request that has not begun its answer within `seconds`, and
     cancel its work.

@@ -477,6 +477,20 @@ class Settings(BaseSettings):
         "not they declare their length.",
         json_schema_extra=AUTH_SECTION,
     )
+    max_request_url_bytes: int = Field(
+        default=8 * 1024,
+        ge=1024,
+        description="A request whose path and query string together are longer than this many bytes (8192: "
+        "8 KiB) is answered 414 before any route, log filter or validation reads them.",
+        json_schema_extra=AUTH_SECTION,
+    )
+    max_request_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=4096,
+        description="A request whose header names and values together are larger than this many bytes (16384: "
+        "16 KiB) is answered 431 before any token, cookie or request id in them is read.",
+        json_schema_extra=AUTH_SECTION,
+    )
     request_timeout_seconds: float = Field(
         default=20.0,
         gt=0,

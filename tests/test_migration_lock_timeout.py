@@ -1,6 +1,7 @@
 """A migration that cannot get a table lock gives up after a few seconds with a message saying
 what to do, instead of queueing every request to that table behind it."""
 
+import threading
 import time
 
 import psycopg
@@ -23,11 +24,18 @@ def test_a_migration_behind_a_held_table_lock_gives_up_clearly_and_changes_nothi
         # An open transaction holding a lock the migration needs, as a long report query or an
         # idle-in-transaction session would.
         holder.execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        # Should the migration wait without a limit, the lock goes away after 30 s and the
+        # migration then succeeds: the test fails instead of hanging.
+        release = threading.Timer(30.0, holder.close)
+        release.start()
         started = time.monotonic()
-        with pytest.raises(
-            RuntimeError, match=r"waited 5s for a table lock .* then run `cinelibre db migrate`"
-        ) as failed:
-            migrate.upgrade_to_head(url)
+        try:
+            with pytest.raises(
+                RuntimeError, match=r"waited 5s for a table lock .* then run `cinelibre db migrate`"
+            ) as failed:
+                migrate.upgrade_to_head(url)
+        finally:
+            release.cancel()
         waited = time.monotonic() - started
         holder.rollback()
 

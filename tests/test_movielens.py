@@ -1,10 +1,19 @@
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
+from cinelibre.database import migrate
+from cinelibre.database.connection import Pool, open_pool
 from cinelibre.errors import InvalidInputError
-from cinelibre.movielens.reader import Layout, open_dataset, parse_title, read_movies
-from cinelibre.movielens.service import import_dataset
+from cinelibre.movielens.reader import Layout, open_dataset, parse_title, read_movies, read_tags
+from cinelibre.movielens.service import import_and_embed, import_dataset
+from cinelibre.search import service as search_service
+from cinelibre.search.embedder import Embedder
+from cinelibre.settings import Settings
+from tests.conftest import database_url_for, recreate_database
 from tests.factories import add_movie
 
 U_GENRE = "unknown|0\nAction|1\nChildren's|2\nComedy|3\nSci-Fi|4\n\n"
@@ -23,6 +32,15 @@ MOVIES_CSV = (
     "4,Twin Film (2001),(no genres listed)\n"
 )
 LINKS_CSV = "movieId,imdbId,tmdbId\n1,0114709,862\n2,0112682,902\n3,0105946,\n4,0200000,862\n"
+TAGS_CSV = (
+    "userId,movieId,tag,timestamp\n"
+    "336,1,pixar,1139045764\n"
+    "474,1,Pixar,1137206825\n"
+    "567,1,fun,1525286013\n"
+    "567,1,  toys   come alive ,1525286014\n"
+    "161,2,Something for everyone in this one... saw it without kids!,1176498861\n"
+    "161,2,dreamlike,1176498862\n"
+)
 RATINGS_CSV = (
     "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,3.5,964981247\n7,1,0.5,964982224\n7,3,5.0,964983815\n"
 )
@@ -44,6 +62,7 @@ def ml_csv(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "movies.csv").write_text(MOVIES_CSV, encoding="utf-8")
     (folder / "links.csv").write_text(LINKS_CSV)
+    (folder / "tags.csv").write_text(TAGS_CSV)
     (folder / "ratings.csv").write_text(RATINGS_CSV)
     return folder
 
@@ -190,6 +209,94 @@ async def test_real_ml_latest_small_imports_completely_and_idempotently(conn, sh
     )
     assert (second.movies_added, second.users_added, second.ratings_written) == (0, 0, 0)
     toy_story = await (
-        await conn.execute("SELECT title, year, tmdb_id, imdb_id, rating_count FROM movies WHERE movielens_id = 1")
+        await conn.execute(
+            "SELECT title, year, tmdb_id, imdb_id, rating_count, tags FROM movies WHERE movielens_id = 1"
+        )
     ).fetchone()
-    assert tuple(toy_story.values()) == ("Toy Story", 1995, 862, "tt0114709", 215)
+    assert tuple(toy_story.values()) == ("Toy Story", 1995, 862, "tt0114709", 215, ["pixar", "fun"])
+
+
+def test_tags_are_read_lower_cased_most_used_first_without_long_remarks(ml_csv: Path) -> None:
+    assert read_tags(ml_csv) == {1: ["pixar", "fun", "toys come alive"], 2: ["dreamlike"]}
+
+
+async def test_films_known_only_by_title_year_genres_and_tags_get_a_document_of_sentences(conn, ml_csv: Path) -> None:
+    await import_dataset(conn, open_dataset(ml_csv), with_ratings=False)
+
+    documents = await (await conn.execute("SELECT movielens_id, document FROM movies ORDER BY 1")).fetchall()
+
+    assert [(row["movielens_id"], row["document"]) for row in documents] == [
+        (1, "Toy Story (1995). Adventure, Animation, Family, Comedy, Fantasy film. Tags: pixar, fun, toys come alive."),
+        (
+            2,
+            "The City of Lost Children (La Cité des enfants perdus, 1995). "
+            "Adventure, Drama, Fantasy, Mystery, Science Fiction film. Tags: dreamlike.",
+        ),
+        (3, "Babylon 5. Science Fiction film."),
+        (4, "Twin Film (2001). Film."),
+    ]
+
+
+async def test_linked_catalogue_films_gain_the_ids_they_lack_and_keep_those_they_have(conn, ml_csv: Path) -> None:
+    toy_story = await add_movie(conn, title="Toy Story", year=1995)
+    city = await add_movie(conn, title="The City of Lost Children", year=1995, imdb_id="tt0000001")
+    # Linked to MovieLens film 3 already, with the IMDb id links.csv gives Toy Story: ids stay unique.
+    holder = await add_movie(conn, title="Babylon 5", imdb_id="tt0114709")
+    await conn.execute("UPDATE movies SET movielens_id = 3 WHERE id = %s", (holder,))
+
+    first = await import_dataset(conn, open_dataset(ml_csv), with_ratings=False)
+    again = await import_dataset(conn, open_dataset(ml_csv), with_ratings=False)
+
+    assert (first.movies_linked, first.movies_added, first.movies_given_ids) == (2, 1, 2)
+    assert (again.movies_linked, again.movies_added, again.movies_given_ids) == (0, 0, 0)
+    films = await (
+        await conn.execute(
+            "SELECT id, movielens_id, tmdb_id, imdb_id, tags FROM movies WHERE id = ANY(%s) ORDER BY id",
+            ([toy_story, city, holder],),
+        )
+    ).fetchall()
+    assert [tuple(film.values()) for film in films] == [
+        (toy_story, 1, 862, None, ["pixar", "fun", "toys come alive"]),
+        (city, 2, 902, "tt0000001", ["dreamlike"]),
+        (holder, 3, None, "tt0114709", []),
+    ]
+
+
+@pytest.fixture(scope="session")
+def embedding_template(server_url: str) -> str:
+    url = recreate_database(server_url, "cinelibre_movielens_template")
+    migrate.upgrade_to_head(url)
+    return "cinelibre_movielens_template"
+
+
+@pytest.fixture
+async def fresh_pool(server_url: str, embedding_template: str, settings: Settings) -> AsyncIterator[Pool]:
+    """A database of its own: the import commits, then embedding commits batch by batch."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute('DROP DATABASE IF EXISTS "cinelibre_movielens" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "cinelibre_movielens" TEMPLATE "{embedding_template}"')
+    pool = await open_pool(database_url_for(server_url, "cinelibre_movielens"), settings)
+    yield pool
+    await pool.close()
+
+
+async def missing_embeddings(pool: Pool, embedder: Embedder) -> int:
+    async with pool.connection() as conn:
+        conn.row_factory = dict_row
+        return (await search_service.embedding_status(conn, model=embedder.model_name)).missing
+
+
+async def test_an_import_embeds_every_film_it_adds(fresh_pool: Pool, embedder: Embedder, ml_csv: Path) -> None:
+    run = await import_and_embed(fresh_pool, ml_csv, embedder)
+
+    assert (run.report.movies_added, run.embedded, run.not_embedded) == (4, 4, 0)
+    assert await missing_embeddings(fresh_pool, embedder) == 0
+
+
+async def test_an_import_told_not_to_embed_counts_what_is_left_for_cinelibre_embed(
+    fresh_pool: Pool, embedder: Embedder, ml_csv: Path
+) -> None:
+    run = await import_and_embed(fresh_pool, ml_csv, embedder, embed=False)
+
+    assert (run.report.movies_added, run.embedded, run.not_embedded) == (4, 0, 4)
+    assert await missing_embeddings(fresh_pool, embedder) == 4

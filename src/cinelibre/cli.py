@@ -254,22 +254,34 @@ def train() -> None:
 def import_movielens(
     path: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A MovieLens folder.")],
     ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
+    embed: Annotated[
+        bool, typer.Option(help="Embed the films added or changed, so search finds them by meaning.")
+    ] = True,
 ) -> None:
-    """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m). Idempotent."""
-    from rich.progress import DownloadColumn, TransferSpeedColumn
-
-    from cinelibre.database.runner import in_one_transaction, run_with_database
+    """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m), then embed
+    what it added or changed. Idempotent."""
+    from cinelibre.database.runner import run_with_database
     from cinelibre.movielens import service as movielens_service
+    from cinelibre.search.embedder import Embedder
 
-    async def import_folder(conn: "Connection") -> movielens_service.ImportReport:
-        with progress(DownloadColumn(), TransferSpeedColumn()) as start_progress:
-            return await movielens_service.import_from_folder(
-                conn, path, with_ratings=ratings, start_progress=start_progress
+    settings = _settings()
+
+    async def import_folder(pool: "AsyncConnectionPool[Connection]") -> movielens_service.ImportRun:
+        with progress() as start_progress:
+            return await movielens_service.import_and_embed(
+                pool, path, Embedder(settings), embed=embed, with_ratings=ratings, start_progress=start_progress
             )
 
     with _exit_on(InvalidInputError, 2, "[red]{}[/red]"):
-        report = run_with_database(_settings(), in_one_transaction(import_folder))
-    console.print(report.summary())
+        run = run_with_database(settings, import_folder)
+    console.print(run.report.summary())
+    if embed:
+        console.print(f"Embedded {run.embedded} new or changed items with {settings.embedding_model}.")
+    if run.not_embedded:
+        console.print(
+            f"{run.not_embedded} items are not embedded yet, so search finds them only by their words: "
+            "run `cinelibre embed` (`cinelibre serve` also embeds them after it starts, unless EMBED_ON_START=false)."
+        )
 
 
 sync_app = typer.Typer(help="Keep the catalogue fresh from TMDB and Google Books.")

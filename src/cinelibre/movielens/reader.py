@@ -1,10 +1,11 @@
 """Reading the two MovieLens folder layouts: ml-100k (u.item, u.data) and the CSV layout shared by
-ml-latest-small, ml-latest, ml-25m and ml-32m (movies.csv, ratings.csv, links.csv)."""
+ml-latest-small, ml-latest, ml-25m and ml-32m (movies.csv, ratings.csv, links.csv, tags.csv)."""
 
 import csv
 import re
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -37,11 +38,16 @@ class MovieLensMovie:
     genres: list[str]
     imdb_id: str | None = None
     tmdb_id: int | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 # MovieLens genre names that TMDB (and so the rest of our catalogue) spells differently.
 GENRE_NAMES = {"Sci-Fi": "Science Fiction", "Children's": "Family", "Children": "Family", "Musical": "Music"}
 NOT_GENRES = {"(no genres listed)", "unknown", "IMAX"}
+# A film's tags go into the text it is embedded from: the few most used say what it is about, and a
+# long tag is a remark ("saw it without kids and plan on seeing it with them") rather than a label.
+TAGS_PER_FILM = 10
+MAX_TAG_LENGTH = 40
 TRAILING_ARTICLES = (
     "The",
     "A",
@@ -134,6 +140,23 @@ def _read_100k_movies(path: Path) -> Iterator[MovieLensMovie]:
         yield MovieLensMovie(int(fields[0]), title, alternate, year, genres)
 
 
+def read_tags(path: Path) -> dict[int, list[str]]:
+    """Each film's tags from tags.csv, lower-cased, most users first (then alphabetically), at most
+    TAGS_PER_FILM of them; {} when the folder has no tags.csv."""
+    if not (path / "tags.csv").is_file():
+        return {}
+    taggers: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    with (path / "tags.csv").open(encoding="utf-8", newline="") as file:
+        for row in csv.DictReader(file):
+            tag = " ".join((row.get("tag") or "").split()).lower()
+            if tag and len(tag) <= MAX_TAG_LENGTH and row.get("movieId", "").strip().isdigit():
+                taggers[int(row["movieId"])][tag].add(row.get("userId", ""))
+    return {
+        movie_id: sorted(tags, key=lambda tag, tags=tags: (-len(tags[tag]), tag))[:TAGS_PER_FILM]
+        for movie_id, tags in taggers.items()
+    }
+
+
 def _read_csv_movies(path: Path) -> Iterator[MovieLensMovie]:
     links: dict[int, tuple[str | None, int | None]] = {}
     if (path / "links.csv").is_file():
@@ -142,9 +165,11 @@ def _read_csv_movies(path: Path) -> Iterator[MovieLensMovie]:
                 imdb = f"tt{row['imdbId'].strip()}" if row.get("imdbId", "").strip().isdigit() else None
                 tmdb = int(row["tmdbId"]) if row.get("tmdbId", "").strip().isdigit() else None
                 links[int(row["movieId"])] = (imdb, tmdb)
+    tags = read_tags(path)
     with (path / "movies.csv").open(encoding="utf-8", newline="") as file:
         for row in csv.DictReader(file):
             movie_id = int(row["movieId"])
             title, alternate, year = parse_title(row["title"])
             imdb, tmdb = links.get(movie_id, (None, None))
-            yield MovieLensMovie(movie_id, title, alternate, year, _genres(row["genres"].split("|")), imdb, tmdb)
+            genres = _genres(row["genres"].split("|"))
+            yield MovieLensMovie(movie_id, title, alternate, year, genres, imdb, tmdb, tags.get(movie_id, []))

@@ -16,17 +16,19 @@ async def stage_movies(conn: Connection, movies: Iterable[MovieLensMovie]) -> No
     await conn.execute(
         """CREATE TEMPORARY TABLE ml_movies (
             movielens_id integer PRIMARY KEY, title text, original_title text, year integer,
-            genres text[], imdb_id text, tmdb_id integer
+            genres text[], imdb_id text, tmdb_id integer, tags text[]
         ) ON COMMIT DROP"""
     )
     async with (
         conn.cursor() as cursor,
         cursor.copy(
-            "COPY ml_movies (movielens_id, title, original_title, year, genres, imdb_id, tmdb_id) FROM STDIN"
+            "COPY ml_movies (movielens_id, title, original_title, year, genres, imdb_id, tmdb_id, tags) FROM STDIN"
         ) as copy,
     ):
         for m in movies:
-            await copy.write_row((m.movielens_id, m.title, m.original_title, m.year, m.genres, m.imdb_id, m.tmdb_id))
+            await copy.write_row(
+                (m.movielens_id, m.title, m.original_title, m.year, m.genres, m.imdb_id, m.tmdb_id, m.tags)
+            )
     # Outside id spaces are unique in our catalogue; MovieLens occasionally links two films to one.
     await conn.execute(
         """
@@ -40,11 +42,12 @@ async def stage_movies(conn: Connection, movies: Iterable[MovieLensMovie]) -> No
 
 async def merge_movies(conn: Connection, id_column: str) -> tuple[int, int]:
     """Link staged films to catalogue films that are already there (by our MovieLens id, then TMDB
-    id, then title and year), insert the rest. Returns (linked, inserted)."""
+    id, then IMDb id, then title and year), insert the rest. Returns (linked, inserted)."""
     column = sql.Identifier(id_column)
     linked = 0
     for match in (
         sql.SQL("m.tmdb_id = s.tmdb_id"),
+        sql.SQL("m.imdb_id = s.imdb_id"),
         sql.SQL("lower(m.title) = lower(s.title) AND m.year = s.year"),
     ):
         cursor = await conn.execute(
@@ -69,8 +72,8 @@ async def merge_movies(conn: Connection, id_column: str) -> tuple[int, int]:
     cursor = await conn.execute(
         sql.SQL(
             """
-            INSERT INTO movies ({column}, title, original_title, year, genres, imdb_id, tmdb_id)
-            SELECT s.movielens_id, s.title, s.original_title, s.year, s.genres,
+            INSERT INTO movies ({column}, title, original_title, year, genres, tags, imdb_id, tmdb_id)
+            SELECT s.movielens_id, s.title, s.original_title, s.year, s.genres, s.tags,
                    CASE WHEN NOT EXISTS (SELECT 1 FROM movies x WHERE x.imdb_id = s.imdb_id) THEN s.imdb_id END,
                    CASE WHEN NOT EXISTS (SELECT 1 FROM movies x WHERE x.tmdb_id = s.tmdb_id) THEN s.tmdb_id END
             FROM ml_movies s
@@ -80,6 +83,43 @@ async def merge_movies(conn: Connection, id_column: str) -> tuple[int, int]:
         ).format(column=column)
     )
     return linked, cursor.rowcount
+
+
+async def complete_linked_movies(conn: Connection, id_column: str) -> int:
+    """Give the films of the catalogue that the staged films are linked to the TMDB and IMDb ids
+    they lack (unless another film has that id: ids are unique) and the data set's tags, if it
+    has any for them. An id a film has already is never changed. Returns how many films gained
+    an id."""
+    cursor = await conn.execute(
+        sql.SQL(
+            """
+            WITH offered AS (
+                SELECT m.id, m.tmdb_id, m.imdb_id, m.tags,
+                       CASE WHEN NOT EXISTS (SELECT 1 FROM movies x WHERE x.tmdb_id = s.tmdb_id) THEN s.tmdb_id END
+                           AS free_tmdb_id,
+                       CASE WHEN NOT EXISTS (SELECT 1 FROM movies x WHERE x.imdb_id = s.imdb_id) THEN s.imdb_id END
+                           AS free_imdb_id,
+                       s.tags AS staged_tags
+                FROM ml_movies s JOIN movies m ON m.{column} = s.movielens_id
+            ), completed AS (
+                SELECT id, coalesce(tmdb_id, free_tmdb_id) AS tmdb_id, coalesce(imdb_id, free_imdb_id) AS imdb_id,
+                       CASE WHEN cardinality(staged_tags) > 0 THEN staged_tags ELSE tags END AS tags,
+                       (tmdb_id IS NULL AND free_tmdb_id IS NOT NULL) OR (imdb_id IS NULL AND free_imdb_id IS NOT NULL)
+                           AS gains_id
+                FROM offered
+            ), changed AS (
+                UPDATE movies m SET tmdb_id = c.tmdb_id, imdb_id = c.imdb_id, tags = c.tags, updated_at = now()
+                FROM completed c
+                WHERE m.id = c.id AND (m.tmdb_id, m.imdb_id, m.tags) IS DISTINCT FROM (c.tmdb_id, c.imdb_id, c.tags)
+                RETURNING c.gains_id
+            )
+            SELECT count(*) FILTER (WHERE gains_id) AS gained_ids FROM changed
+            """
+        ).format(column=sql.Identifier(id_column))
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["gained_ids"]
 
 
 async def stage_ratings(

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from cinelibre.database import migrate
 from cinelibre.database.connection import Connection, open_pool
 from cinelibre.logs import CHATTY_LIBRARY_LOGGERS, configure_logging
+from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 from cinelibre.sync import google_books, tmdb
@@ -494,3 +495,91 @@ def test_client_libraries_log_only_their_warnings() -> None:
         levels = {name: logging.getLogger(name).getEffectiveLevel() for name in ("httpx", "httpcore", "cinelibre")}
 
     assert levels == {"httpx": logging.WARNING, "httpcore": logging.WARNING, "cinelibre": logging.DEBUG}
+
+
+async def add_sparse_films(pool: AsyncConnectionPool[Connection]) -> None:
+    """Films as a MovieLens import leaves them: a TMDB id, a title, a year, genres and no overview."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO movies (title, year, genres, tmdb_id, movielens_id, overview) VALUES
+               ('Imported from MovieLens', 1999, '{Drama}', 100002, 77, NULL),
+               ('Described already', 2001, '{}', 100003, 78, 'Our own overview.'),
+               ('Gone from TMDB', 2002, '{}', 999999, 79, NULL),
+               ('No TMDB id', 2003, '{}', NULL, 80, NULL)"""
+        )
+
+
+async def enrich_films(pool, upstream: FakeUpstream, embedder: Embedder | None):
+    async with tmdb.client(upstream.tmdb_base_url, "fake-v3-key", FAST) as http:
+        return await sync_service.enrich_movies(pool, http, embedder=embedder)
+
+
+async def test_enrichment_fills_only_what_films_without_an_overview_lack_and_embeds_them_again(
+    sync_pool, upstream, embedder
+) -> None:
+    await add_sparse_films(sync_pool)
+    await search_service.embed_pending(sync_pool, embedder)
+    details = upstream.movies[100002]
+
+    report = await enrich_films(sync_pool, upstream, embedder)
+    again = await enrich_films(sync_pool, upstream, embedder)
+
+    assert (report.fetched, report.updated, report.unchanged, report.skipped, report.failed) == (2, 1, 0, 1, 0)
+    assert report.errors == ["skipped TMDB 999999: TMDB no longer has this film"]
+    assert report.embedded == 1
+    assert (again.fetched, again.requests, again.embedded) == (0, 0, 0)
+    assert sorted(r.path for r in upstream.requests if r.path.startswith("/tmdb/3/movie/")) == [
+        "/tmdb/3/movie/100002",
+        "/tmdb/3/movie/999999",
+    ]
+    enriched = (await rows(sync_pool, "SELECT * FROM movies WHERE tmdb_id = 100002"))[0]
+    # What the film had stays (title, year, genres); what it lacked comes from TMDB.
+    assert (enriched["title"], enriched["year"], enriched["genres"]) == ("Imported from MovieLens", 1999, ["Drama"])
+    assert (enriched["overview"], enriched["original_title"], enriched["original_language"], enriched["imdb_id"]) == (
+        details["overview"],
+        details["original_title"],
+        details["original_language"],
+        details["imdb_id"],
+    )
+    assert enriched["directors"] == [p["name"] for p in details["credits"]["crew"] if p["job"] == "Director"]
+    billed = [p["name"] for p in sorted(details["credits"]["cast"], key=lambda p: p["order"])]
+    assert enriched["cast_members"] == list(dict.fromkeys(billed))[:8]
+    assert details["overview"] in enriched["document"]
+    assert await rows(
+        sync_pool,
+        """SELECT m.title FROM movies m JOIN movie_embeddings v ON v.movie_id = m.id
+           WHERE v.content_hash = md5(m.document) ORDER BY m.title""",
+    ) == [{"title": t} for t in ("Described already", "Gone from TMDB", "Imported from MovieLens", "No TMDB id")]
+    untouched = await rows(sync_pool, "SELECT overview FROM movies WHERE tmdb_id = 100003")
+    assert untouched == [{"overview": "Our own overview."}]
+
+
+async def test_a_film_enrichment_could_not_reach_is_asked_about_again_next_run(sync_pool, upstream) -> None:
+    await add_sparse_films(sync_pool)
+    upstream.fail("/tmdb/3/movie/100002", status=500, times=3)  # every attempt of the first run
+
+    first = await enrich_films(sync_pool, upstream, None)
+    second = await enrich_films(sync_pool, upstream, None)
+
+    assert (first.fetched, first.updated, first.skipped, first.failed) == (2, 0, 1, 1)
+    assert sorted(first.errors) == [
+        "TMDB 100002: /movie/100002: HTTP 500",
+        "skipped TMDB 999999: TMDB no longer has this film",
+    ]
+    assert (second.fetched, second.updated, second.skipped, second.failed) == (1, 1, 0, 0)
+    assert await rows(sync_pool, "SELECT overview FROM movies WHERE tmdb_id = 100002") == [
+        {"overview": upstream.movies[100002]["overview"]}
+    ]
+
+
+async def test_the_enrich_command_fills_in_films_and_prints_its_summary(sync_pool, upstream, server_url) -> None:
+    await add_sparse_films(sync_pool)
+
+    enriched = run_cli("sync", "movies", "--enrich", env=cli_environment(server_url, upstream, upstream.tmdb_api_key))
+
+    assert enriched.returncode == 0, enriched.stderr
+    summary = [" ".join(line.replace("│", " ").split()) for line in enriched.stdout.splitlines()]
+    assert any(line.startswith("tmdb 2 0 1 0 1 0 4 3 ") for line in summary), enriched.stdout
+    assert await rows(sync_pool, "SELECT overview FROM movies WHERE tmdb_id = 100002") == [
+        {"overview": upstream.movies[100002]["overview"]}
+    ]

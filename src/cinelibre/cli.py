@@ -296,7 +296,12 @@ ERRORS_SHOWN = 10
 
 
 def _run_sync(
-    sources: tuple[str, ...], limit: int | None, languages: str | None, dry_run: bool, full: bool = False
+    sources: tuple[str, ...],
+    limit: int | None,
+    languages: str | None,
+    dry_run: bool,
+    full: bool = False,
+    enrich: bool = False,
 ) -> None:
     from cinelibre.database.runner import run_with_database
     from cinelibre.sync import service as sync_service
@@ -306,7 +311,7 @@ def _run_sync(
     settings = _settings()
     configure_logging(settings)
     chosen = [code.strip() for code in languages.split(",") if code.strip()] if languages else None
-    options = {"limit": limit, "languages": chosen, "dry_run": dry_run, "full": full}
+    options = {"limit": limit, "languages": chosen, "dry_run": dry_run, "full": full, "enrich": enrich}
 
     def warn(reason: str) -> None:
         console.print(f"[yellow]{reason}[/yellow]")
@@ -343,9 +348,18 @@ def sync_movies(
     languages: LanguagesOption = None,
     dry_run: DryRunOption = False,
     full: Annotated[bool, typer.Option("--full", help="Fetch every film's details, not only changed films'.")] = False,
+    enrich: Annotated[
+        bool,
+        typer.Option(
+            "--enrich",
+            help="Discover no films: fill in those of the catalogue that have a TMDB id and no overview "
+            "(MovieLens films) from their TMDB details, then embed them again.",
+        ),
+    ] = False,
 ) -> None:
-    """Sync the most popular films of each language from TMDB."""
-    _run_sync(("movies",), limit, languages, dry_run, full)
+    """Sync the most popular films of each language from TMDB (or, with --enrich, fill in the
+    catalogue's films that have a TMDB id and no overview)."""
+    _run_sync(("movies",), limit, languages, dry_run, full, enrich)
 
 
 @sync_app.command("books")

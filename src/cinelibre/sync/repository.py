@@ -93,6 +93,59 @@ async def upsert_book(conn: Connection, book: SyncedBook) -> str:
     return "unchanged" if row is None else "new" if row["inserted"] else "updated"
 
 
+# What enrichment may fill in: each only where the film has nothing yet.
+_ENRICHED_SCALARS = (
+    "original_title",
+    "year",
+    "release_date",
+    "original_language",
+    "overview",
+    "poster_url",
+    "runtime_minutes",
+    "popularity",
+    "vote_average",
+    "vote_count",
+)
+_ENRICHED_LISTS = ("genres", "keywords", "directors", "cast_members", "spoken_languages")
+_FILLED = [(c, f"coalesce(movies.{c}, %({c})s)") for c in _ENRICHED_SCALARS] + [
+    (c, f"CASE WHEN cardinality(movies.{c}) = 0 THEN %({c})s::text[] ELSE movies.{c} END") for c in _ENRICHED_LISTS
+]
+# An IMDb id belongs to one film: a film gets TMDB's only if no other film has it.
+_FILLED_IMDB = """coalesce(movies.imdb_id, (SELECT %(imdb_id)s::text
+                                            WHERE NOT EXISTS (SELECT 1 FROM movies x WHERE x.imdb_id = %(imdb_id)s)))"""
+_FILL_MOVIE = f"""
+    UPDATE movies SET ({", ".join(c for c, _ in _FILLED)}, imdb_id, updated_at)
+                    = ({", ".join(v for _, v in _FILLED)}, {_FILLED_IMDB}, now())
+    WHERE id = %(id)s
+      AND ({", ".join(f"movies.{c}" for c, _ in _FILLED)}, imdb_id)
+          IS DISTINCT FROM ({", ".join(v for _, v in _FILLED)}, {_FILLED_IMDB})
+"""
+
+
+async def films_to_enrich(conn: Connection, limit: int | None) -> list[dict[str, Any]]:
+    """(id, tmdb_id) of the films with a TMDB id and no overview that enrichment has not asked
+    TMDB about yet, the most rated first (what people look at most is worth filling in first)."""
+    cursor = await conn.execute(
+        """SELECT id, tmdb_id FROM movies
+           WHERE tmdb_id IS NOT NULL AND overview IS NULL AND tmdb_enriched_at IS NULL
+           ORDER BY rating_count DESC, id LIMIT %s""",
+        (limit,),
+    )
+    return await cursor.fetchall()
+
+
+async def fill_movie_details(conn: Connection, movie_id: int, movie: SyncedMovie) -> bool:
+    """Fill in what the film lacks from TMDB's details, never replacing what it has; returns
+    whether anything was filled."""
+    values = movie.model_dump() | {"id": movie_id, "cast_members": movie.cast, "runtime_minutes": movie.runtime}
+    cursor = await conn.execute(_FILL_MOVIE, values)
+    return cursor.rowcount == 1
+
+
+async def mark_enriched(conn: Connection, movie_ids: list[int]) -> None:
+    await conn.execute("UPDATE movies SET tmdb_enriched_at = now() WHERE id = ANY(%s)", (movie_ids,))
+
+
 async def list_fingerprints(conn: Connection, tmdb_ids: list[int]) -> dict[int, str | None]:
     """For the films of a list page we already have: the fingerprint their details were fetched for."""
     cursor = await conn.execute(

@@ -25,7 +25,7 @@ from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 from cinelibre.sync import cleaning, google_books, repository, tmdb
-from cinelibre.sync.http import ClientOptions, PoliteClient, UpstreamError
+from cinelibre.sync.http import ClientOptions, PoliteClient, UpstreamError, UpstreamNotFound
 from cinelibre.sync.schemas import SourceReport, SyncedBook, SyncedMovie
 
 logger = logging.getLogger(__name__)
@@ -295,6 +295,87 @@ async def _movies_of_page(
     return movies, standing
 
 
+# Films whose details are fetched together and written in one transaction.
+ENRICH_BATCH = 20
+
+
+async def enrich_movies(
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    *,
+    embedder: Embedder | None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    start_progress: StartProgress = lambda description, total: lambda handled: None,
+) -> SourceReport:
+    """Fill in the films that have a TMDB id and no overview (MovieLens films, say) from their TMDB
+    details: overview, genres, people, original title, language and the rest, each only where the
+    film has nothing; then embed them again. A film is asked about once: when TMDB answered (or
+    no longer has it), the next run leaves it alone; one that failed is asked again next run."""
+    return await _locked(pool, "tmdb", lambda: _enrich_movies(pool, http, embedder, limit, dry_run, start_progress))
+
+
+async def _enrich_movies(
+    pool: AsyncConnectionPool[Connection],
+    http: PoliteClient,
+    embedder: Embedder | None,
+    limit: int | None,
+    dry_run: bool,
+    start_progress: StartProgress,
+) -> SourceReport:
+    run = _Run(pool, "tmdb", dry_run)
+    await run.open({"enrich": True, "limit": limit})
+    async with pool.connection() as conn:
+        films = await repository.films_to_enrich(conn, limit)
+    advance = start_progress("TMDB details of films without an overview", len(films))
+    genres = await tmdb.genre_names(http) if films else {}
+    for start in range(0, len(films), ENRICH_BATCH):
+        batch = films[start : start + ENRICH_BATCH]
+        answered, details = await _details_of(http, run, batch, genres)
+        run.report.fetched += len(batch)
+        await run.write_page(
+            "tmdb:enrich", start // ENRICH_BATCH + 1, False, partial(_fill_movies, answered=answered, details=details)
+        )
+        advance(len(batch))
+    return await run.close(embedder, http)
+
+
+async def _details_of(
+    http: PoliteClient, run: _Run, films: list[dict[str, Any]], genres: dict[int, str]
+) -> tuple[list[int], dict[int, SyncedMovie]]:
+    """TMDB's details of each film, cleaned: the ids of the films TMDB answered about (with usable
+    details, unusable ones or "not found"), and the usable details by film id."""
+    answered: list[int] = []
+    details: dict[int, SyncedMovie] = {}
+
+    async def fetch(film: dict[str, Any]) -> None:
+        tmdb_id = film["tmdb_id"]
+        try:
+            details[film["id"]] = cleaning.movie_from_tmdb(await tmdb.details(http, tmdb_id), genres, "")
+        except cleaning.SkipItem as reason:
+            run.skip(str(reason))
+        except UpstreamNotFound:
+            run.skip(f"TMDB {tmdb_id}: TMDB no longer has this film")
+        except UpstreamError as error:
+            run.fail(f"TMDB {tmdb_id}: {error}")
+            return
+        answered.append(film["id"])
+
+    async with anyio.create_task_group() as group:
+        for film in films:
+            group.start_soon(fetch, film)
+    return sorted(answered), details
+
+
+async def _fill_movies(conn: Connection, *, answered: list[int], details: dict[int, SyncedMovie]) -> Counter[str]:
+    outcomes: Counter[str] = Counter()
+    for movie_id in sorted(details):
+        filled = await repository.fill_movie_details(conn, movie_id, details[movie_id])
+        outcomes["updated" if filled else "unchanged"] += 1
+    await repository.mark_enriched(conn, answered)
+    return outcomes
+
+
 async def sync_books(
     pool: AsyncConnectionPool[Connection],
     http: PoliteClient,
@@ -378,16 +459,26 @@ async def run_sync(
     languages: list[str] | None = None,
     dry_run: bool = False,
     full: bool = False,
+    enrich: bool = False,
     start_progress: StartProgress = lambda description, total: lambda handled: None,
     on_source_skipped: Callable[[str], None] = logger.warning,
 ) -> list[SourceReport]:
     """Sync films from TMDB ("movies" in `sources`) and books from Google Books ("books") with the
-    clients and options the settings describe; `languages` overrides TMDB_LANGUAGES. Films are
-    skipped, with a message, while TMDB_API_KEY is not set."""
+    clients and options the settings describe; `languages` overrides TMDB_LANGUAGES. With
+    `enrich`, films are not discovered: those in the catalogue without an overview are filled in
+    (enrich_movies). Films are skipped, with a message, while TMDB_API_KEY is not set."""
     embedder = None if dry_run else Embedder(settings)
     reports = []
     if "movies" in sources and settings.tmdb_api_key is None:
         on_source_skipped("TMDB_API_KEY is not set: films are not synced.")
+    elif "movies" in sources and enrich:
+        key = settings.tmdb_api_key.get_secret_value()
+        async with tmdb.client(settings.tmdb_api_base_url, key, client_options(settings)) as http:
+            reports.append(
+                await enrich_movies(
+                    pool, http, embedder=embedder, limit=limit, dry_run=dry_run, start_progress=start_progress
+                )
+            )
     elif "movies" in sources:
         movie_options = MovieSyncOptions(
             languages or settings.tmdb_languages, settings.tmdb_films_per_language, limit, full

@@ -29,9 +29,9 @@ class ImportReport:
     def summary(self) -> str:
         return (
             f"Imported {self.dataset}: {self.movies_read} films read, {self.movies_added} added, "
-            f"{self.movies_linked} linked to films already here, {self.movies_given_ids} of those given "
-            f"TMDB or IMDb ids; {self.users_added} users added; "
-            f"{self.ratings_written} ratings written."
+            f"{self.movies_linked} linked to films already here; {self.users_added} users added; "
+            f"{self.ratings_written} ratings written. {self.movies_given_ids} films already here were given "
+            "TMDB or IMDb ids they lacked."
         )
 
 

@@ -279,8 +279,9 @@ class Settings(BaseSettings):
         default=60,
         ge=0,
         le=86_400,
-        description="Seconds a semantic search answer is served from the cache: catalogue changes and new "
-        "embeddings show in search after at most this long. 0: not cached.",
+        description="Longest a semantic search answer is served from the cache. New vectors and new items "
+        "replace it at once on every instance; answers while items wait for their vectors are never cached. "
+        "0: not cached.",
         json_schema_extra=CACHING_SECTION,
     )
     similar_cache_seconds: float = Field(

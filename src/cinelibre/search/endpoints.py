@@ -10,7 +10,7 @@ from cinelibre.interactions.dependencies import QuotaDep
 from cinelibre.search import service
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.repository import SearchFilters
-from cinelibre.search.schemas import EmbeddingStatus, SearchMode, SearchResults, SearchScope
+from cinelibre.search.schemas import EmbeddingStatus, SearchAnswer, SearchMode, SearchScope
 from cinelibre.types import LanguageCode, bounded_text
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -19,7 +19,7 @@ SearchText = Annotated[bounded_text(min_length=1, max_length=500), Query(descrip
 Year = Annotated[int, Query(ge=0, le=2200)]
 
 
-@router.get("/semantic", response_model=SearchResults, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
+@router.get("/semantic", response_model=SearchAnswer, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
 async def semantic_search(
     request: Request,
     conn: DbConnection,

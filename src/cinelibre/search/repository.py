@@ -78,7 +78,8 @@ async def store_embeddings(
     """Write each (item id, md5 of the embedded document, vector) if the item's document still has
     that md5 and the item does not already have this model's vector of it (another process may
     have embedded it meanwhile); returns how many were written. An item whose text changed since
-    it was read keeps its old vector, which no longer matches: the next pass embeds it again."""
+    it was read keeps its old vector, which no longer matches: the next pass embeds it again.
+    Writing any vector advances the search generation in the same transaction."""
     query = sql.SQL(
         """INSERT INTO {vectors} ({key}, model, content_hash, embedding)
         SELECT item.id, %(model)s, %(content_hash)s, %(embedding)s FROM {table} AS item
@@ -92,12 +93,35 @@ async def store_embeddings(
     ]
     async with conn.cursor() as cursor:
         await cursor.executemany(query, params)
-        return cursor.rowcount
+        written = cursor.rowcount
+    if written:
+        await advance_generation(conn)
+    return written
 
 
 async def forget_content_hashes(conn: Connection, item_type: ItemType) -> None:
     """Mark every item for embedding again (keeps the old vectors until the new ones are written)."""
     await conn.execute(sql.SQL("UPDATE {} SET content_hash = NULL").format(VECTOR_TABLES[item_type]))
+    await advance_generation(conn)
+
+
+async def advance_generation(conn: Connection) -> None:
+    """Move the search generation on: answers cached under the previous one are no longer read.
+    The row stays locked until the transaction ends, so processes writing vectors at the same time
+    take turns only for their commit."""
+    await conn.execute("UPDATE search_generation SET generation = generation + 1")
+
+
+async def search_version(conn: Connection) -> str:
+    """What a cached search answer depends on, read in three index lookups: the search generation
+    and the newest movie and book ids (so that items added since show at once)."""
+    cursor = await conn.execute(
+        """SELECT generation, (SELECT max(id) FROM movies) AS newest_movie, (SELECT max(id) FROM books) AS newest_book
+        FROM search_generation"""
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return f"{row['generation']}-{row['newest_movie']}-{row['newest_book']}"
 
 
 async def embedding_status(conn: Connection, *, model: str) -> dict[str, int]:
@@ -202,6 +226,7 @@ async def refresh_vocabulary(conn: Connection) -> None:
         ) AS stats GROUP BY word
         """
     )
+    await advance_generation(conn)
 
 
 async def query_lexemes(conn: Connection, text: str) -> tuple[list[tuple[str, int]], float]:

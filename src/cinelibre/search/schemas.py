@@ -51,6 +51,18 @@ class SearchResults(BaseModel):
     items: list[Hit]
 
 
+class SearchAnswer(SearchResults):
+    """A search's results, and whether the whole catalogue had been embedded when they were ranked."""
+
+    partial: bool = Field(
+        description="True while some items are not embedded from their current text yet (at first start, after "
+        "an import or a model change): the answer may miss them and is not cached."
+    )
+    embedded_share: float = Field(
+        ge=0.0, le=1.0, description="Share of the catalogue embedded from its current text, rounded down; 1.0: all."
+    )
+
+
 class EmbeddingStatus(BaseModel):
     model: str
     current: int = Field(description="Items embedded by the configured model from their current text.")

@@ -28,8 +28,8 @@ from cinelibre.search.schemas import (
     Candidate,
     EmbeddingStatus,
     MovieHit,
+    SearchAnswer,
     SearchMode,
-    SearchResults,
     SearchScope,
 )
 from cinelibre.types import ItemType
@@ -136,6 +136,38 @@ async def embedding_status_cached(conn: Connection, cache: Cache, *, model: str)
         return (await embedding_status(conn, model=model)).model_dump_json().encode()
 
     return await cached(cache, "embedding_status", model, STATUS_CACHE_SECONDS, compute)
+
+
+@dataclass(frozen=True)
+class EmbeddingProgress:
+    """How much of the catalogue the configured model has embedded from the items' current text."""
+
+    embedded: int
+    items: int
+
+    @property
+    def complete(self) -> bool:
+        return self.embedded >= self.items
+
+    @property
+    def share(self) -> float:
+        """Rounded down to four decimals, so that 1.0 always means every item."""
+        return 1.0 if self.complete else (self.embedded * 10_000 // self.items) / 10_000
+
+
+async def embedding_progress(conn: Connection, cache: Cache, *, model: str, version: str) -> EmbeddingProgress:
+    """The progress at this search version, counted once for everyone asking within
+    STATUS_CACHE_SECONDS: vectors written or new items make a new version, and so a new count at
+    once; an edited or deleted item shows within that long."""
+
+    async def compute() -> bytes:
+        counts = await repository.embedding_status(conn, model=model)
+        return json.dumps([counts["current"], sum(counts.values())]).encode()
+
+    embedded, items = json.loads(
+        await cached(cache, "embedding_progress", f"{model}:{version}", STATUS_CACHE_SECONDS, compute)
+    )
+    return EmbeddingProgress(embedded=embedded, items=items)
 
 
 async def embed_catalogue(
@@ -318,9 +350,11 @@ async def search_cached(
     user_id: int | None,
     quota: InteractionQuota,
 ) -> bytes:
-    """search() as a JSON body. The ranking is shared by everyone asking the same for ttl_seconds
-    (catalogue changes show in search after at most that long), whatever limit and threshold they
-    ask for: those only cut the cached ranking. A signed-in caller's search is recorded as an
+    """search() as a JSON body. The ranking is shared by everyone asking the same for ttl_seconds,
+    whatever limit and threshold they ask for: those only cut the cached ranking. It is cached
+    under the search version, so new vectors and new items show at once (an edit, within
+    STATUS_CACHE_SECONDS); while the catalogue is still being embedded, the answer says so and is
+    ranked afresh every time. A signed-in caller's search is recorded as an
     interaction, under their quota, first: over it, nothing is searched."""
     if user_id is not None:
         await interactions_service.record_search(conn, user_id=user_id, query=query, quota=quota)
@@ -331,14 +365,18 @@ async def search_cached(
         )
         return json.dumps([[kind.value, item_id, similarity] for kind, item_id, similarity in ranked]).encode()
 
-    asked = [" ".join(query.split()), scope.value, mode.value, embedder.model_name, filters.params()]
-    key = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
-    ranked = [
-        (ItemType(item_type), item_id, similarity)
-        for item_type, item_id, similarity in json.loads(await cached(cache, "search", key, ttl_seconds, compute))
-    ]
+    version = await repository.search_version(conn)
+    progress = await embedding_progress(conn, cache, model=embedder.model_name, version=version)
+    if progress.complete:
+        asked = [" ".join(query.split()), scope.value, mode.value, embedder.model_name, filters.params(), version]
+        key = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+        body = await cached(cache, "search", key, ttl_seconds, compute)
+    else:
+        body = await compute()  # never cached: the next batch of vectors changes it
+    ranked = [(ItemType(item_type), item_id, similarity) for item_type, item_id, similarity in json.loads(body)]
     hits = await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
-    return SearchResults(items=hits).model_dump_json().encode()
+    results = SearchAnswer(items=hits, partial=not progress.complete, embedded_share=progress.share)
+    return results.model_dump_json().encode()
 
 
 async def load_hits(conn: Connection, fused: list[tuple[ItemType, int, float | None]]) -> list[MovieHit | BookHit]:

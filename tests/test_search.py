@@ -110,7 +110,7 @@ def test_reciprocal_rank_fusion_rewards_items_found_by_several_retrievers() -> N
     vector = [Candidate(movie, 1, 0.9, 0.9), Candidate(movie, 2, 0.8, 0.8)]
     text = [Candidate(movie, 2, 0.5, 0.8), Candidate(movie, 3, 0.4, None)]
 
-    fused = search_service.fuse([vector, text])
+    fused = search_service.fuse([(vector, 1.0), (text, 1.0)])
 
     assert fused == [(movie, 2, 0.8), (movie, 1, 0.9), (movie, 3, None)]
 

@@ -241,6 +241,16 @@ class Settings(BaseSettings):
         "With `REDIS_URL`, query vectors are also shared through Redis for a week.",
         json_schema_extra=SEARCH_SECTION,
     )
+    search_relevance_floor: float = Field(
+        default=0.45,
+        ge=-1.0,
+        le=1.0,
+        description="For a search none of whose words the catalogue holds, the cosine similarity below which "
+        "a hit is left out unless the query names it by its title or a person: a query that means nothing to "
+        "the catalogue then finds nothing, and the answer carries a `hint`. Calibrated for the bundled model "
+        "(docs/search.md); another model needs its own value. A caller's `threshold` above it cuts further.",
+        json_schema_extra=SEARCH_SECTION,
+    )
     embed_on_start: bool = Field(
         default=True,
         description="After start, embed new or changed catalogue items (and items another model embedded) in "

@@ -128,6 +128,8 @@ class Embedder:
 
     def __init__(self, settings: Settings) -> None:
         self.model_name = settings.embedding_model
+        # Similarity depends on the model: the floor calibrated for it travels with it.
+        self.relevance_floor = settings.search_relevance_floor
         self._model_path = settings.embedding_model_path
         self._models_dir = settings.data_dir / "models"
         self._threads = settings.embedding_threads

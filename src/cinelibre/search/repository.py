@@ -9,7 +9,7 @@ from psycopg import sql
 from cinelibre.database import locks
 from cinelibre.database.connection import Connection
 from cinelibre.database.locks import AdvisoryLock
-from cinelibre.search.schemas import Candidate
+from cinelibre.search.schemas import Candidate, NameMatch
 from cinelibre.types import ItemType
 
 TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
@@ -19,8 +19,14 @@ VECTOR_KEYS = {ItemType.MOVIE: sql.Identifier("movie_id"), ItemType.BOOK: sql.Id
 MATCH_FUNCTIONS = {ItemType.MOVIE: sql.Identifier("match_movies"), ItemType.BOOK: sql.Identifier("match_books")}
 LANGUAGE_COLUMNS = {ItemType.MOVIE: sql.Identifier("original_language"), ItemType.BOOK: sql.Identifier("language")}
 GENRE_COLUMNS = {ItemType.MOVIE: sql.Identifier("genres"), ItemType.BOOK: sql.Identifier("categories")}
+# A film's original title is a title too; a book's subtitle usually describes it, so only its title counts.
+OTHER_TITLES = {ItemType.MOVIE: sql.Identifier("original_title"), ItemType.BOOK: sql.SQL("NULL::text")}
+PEOPLE = {
+    ItemType.MOVIE: sql.SQL("directors || cast_members"),
+    ItemType.BOOK: sql.SQL("authors"),
+}
 # A misspelt word of a title or name still shares many trigrams with the right spelling.
-MIN_SPELLING_SIMILARITY = 0.4
+MIN_SPELLING_SIMILARITY = 0.3
 CORRECTIONS_PER_WORD = 3
 
 
@@ -252,12 +258,12 @@ def _with_similarity(item_type: ItemType, ranked: sql.Composable, vector: np.nda
     without a query vector: the embedding model is unavailable)."""
     if vector is None:
         return sql.SQL(
-            "SELECT ranked.id, ranked.score, NULL::float8 AS similarity FROM ({ranked}) AS ranked "
+            "SELECT ranked.*, NULL::float8 AS similarity FROM ({ranked}) AS ranked "
             "ORDER BY ranked.score DESC, ranked.id"
         ).format(ranked=ranked)
     return sql.SQL(
         """
-        SELECT ranked.id, ranked.score,
+        SELECT ranked.*,
                CASE WHEN vector.model = %(model)s THEN 1 - (vector.embedding <=> %(vector)s) END AS similarity
         FROM ({ranked}) AS ranked LEFT JOIN {vectors} AS vector ON vector.{key} = ranked.id
         ORDER BY ranked.score DESC, ranked.id
@@ -336,20 +342,46 @@ async def name_matches(
     conn: Connection,
     item_type: ItemType,
     *,
+    raw_query: str,
     name_query: str,
     vector: np.ndarray | None,
     model: str,
     limit: int,
     filters: SearchFilters,
-) -> list[Candidate]:
-    """Items whose titles or people contain the corrected words (`name_query`, a tsquery)."""
+) -> list[NameMatch]:
+    """Items whose titles or people contain the corrected words (`name_query`, a tsquery), closest
+    first, with how closely the whole query matches their title and each of their people: pg_trgm
+    word_similarity, the share of the query's trigrams found in that one title or name. Comparing
+    with whole names keeps "Satyajit Rai" on Satyajit Ray's films rather than Aishwarya Rai's."""
     ranked = sql.SQL(
         """
-        SELECT id, ts_rank(name_vector, %(query)s::tsquery) AS score FROM {table}
-        WHERE name_vector @@ %(query)s::tsquery AND {filters}
+        SELECT id, greatest(title_match, person_match) AS score, title_match, person_match FROM (
+            SELECT id,
+                   greatest(word_similarity(%(raw)s, title), coalesce(word_similarity(%(raw)s, {other_title}), 0))
+                       AS title_match,
+                   coalesce((SELECT max(word_similarity(%(raw)s, person)) FROM unnest({people}) AS person), 0)
+                       AS person_match
+            FROM {table}
+            WHERE name_vector @@ %(query)s::tsquery AND {filters}
+        ) AS matched
         ORDER BY score DESC, id LIMIT %(limit)s
         """
-    ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
-    params = {"query": name_query, "vector": vector, "model": model, "limit": limit, **filters.params()}
+    ).format(
+        table=TABLES[item_type],
+        other_title=OTHER_TITLES[item_type],
+        people=PEOPLE[item_type],
+        filters=_filter_sql(item_type),
+    )
+    params = {
+        "raw": raw_query,
+        "query": name_query,
+        "vector": vector,
+        "model": model,
+        "limit": limit,
+        **filters.params(),
+    }
     rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
-    return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
+    return [
+        NameMatch(item_type, row["id"], row["score"], row["similarity"], row["title_match"], row["person_match"])
+        for row in rows
+    ]

@@ -20,6 +20,15 @@ class Candidate:
     similarity: float | None
 
 
+@dataclass(frozen=True)
+class NameMatch(Candidate):
+    """An item the names retriever found, with how closely the whole query matches its title and
+    the closest of its people's names (0 to 1)."""
+
+    title_match: float
+    person_match: float
+
+
 class SearchScope(StrEnum):
     MOVIE = "movie"
     BOOK = "book"
@@ -49,6 +58,9 @@ Hit = Annotated[MovieHit | BookHit, Field(discriminator="item_type")]
 
 class SearchResults(BaseModel):
     items: list[Hit]
+    hint: str | None = Field(
+        default=None, description="When nothing was found: why, and what to try instead. Null otherwise."
+    )
 
 
 class SearchAnswer(SearchResults):

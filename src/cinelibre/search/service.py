@@ -20,7 +20,7 @@ from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.interactions import service as interactions_service
 from cinelibre.interactions.schemas import InteractionQuota
-from cinelibre.search import repository
+from cinelibre.search import repository, understanding
 from cinelibre.search.embedder import Embedder, ModelUnavailableError
 from cinelibre.search.repository import FullTextQuery, SearchFilters
 from cinelibre.search.schemas import (
@@ -28,10 +28,12 @@ from cinelibre.search.schemas import (
     Candidate,
     EmbeddingStatus,
     MovieHit,
+    NameMatch,
     SearchAnswer,
     SearchMode,
     SearchScope,
 )
+from cinelibre.search.understanding import LikeRequest, QueryKind
 from cinelibre.types import ItemType
 
 logger = logging.getLogger(__name__)
@@ -208,15 +210,22 @@ def _quoted(lexeme: str) -> str:
     return f"'{escaped}'"
 
 
-def full_text_query(lexemes: list[tuple[str, int]], catalogue_size: float) -> FullTextQuery | None:
+def full_text_query(
+    lexemes: list[tuple[str, int]], catalogue_size: float, *, sections: str = ""
+) -> FullTextQuery | None:
     """Items with all of the query's words come first; after them, items with any of its
     informative words. None when every word is so common that matching would rank a large part
-    of the catalogue for little gain (the other retrievers answer such queries)."""
+    of the catalogue for little gain (the other retrievers answer such queries). `sections`
+    (tsquery weights, e.g. "BCD") limits the words to those parts of an item's text."""
     if not lexemes:
         return None
+
+    def term(lexeme: str) -> str:
+        return f"{_quoted(lexeme)}:{sections}" if sections else _quoted(lexeme)
+
     common = max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
-    informative = [_quoted(lexeme) for lexeme, documents in lexemes if documents <= common]
-    all_words = " & ".join(_quoted(lexeme) for lexeme, _ in lexemes)
+    informative = [term(lexeme) for lexeme, documents in lexemes if documents <= common]
+    all_words = " & ".join(term(lexeme) for lexeme, _ in lexemes)
     if not informative:
         if min(documents for _, documents in lexemes) > FULL_TEXT_MAX_MATCHES:
             return None
@@ -224,18 +233,48 @@ def full_text_query(lexemes: list[tuple[str, int]], catalogue_size: float) -> Fu
     return FullTextQuery(all_words=all_words, any_word=f"({all_words}) | " + " | ".join(informative))
 
 
-def fuse(ranked_lists: list[list[Candidate]]) -> list[tuple[ItemType, int, float | None]]:
-    """Reciprocal Rank Fusion of lists that are each best first: (item_type, item_id, similarity)."""
+# A description's words are looked for in people, genres, keywords and overviews, not in titles
+# (weight A): a title that shares a word with a description ("home", "book") is no answer to it.
+DESCRIPTION_SECTIONS = "BCD"
+
+
+def fuse(weighted_lists: list[tuple[list[Candidate], float]]) -> list[tuple[ItemType, int, float | None]]:
+    """Weighted Reciprocal Rank Fusion of lists that are each best first, each with its weight:
+    (item_type, item_id, similarity), best first."""
     scores: dict[tuple[ItemType, int], float] = defaultdict(float)
     similarity: dict[tuple[ItemType, int], float | None] = {}
-    for candidates in ranked_lists:
+    for candidates, weight in weighted_lists:
+        if weight <= 0:
+            continue
         for rank, candidate in enumerate(candidates, start=1):
             key = (candidate.item_type, candidate.item_id)
-            scores[key] += 1.0 / (RRF_K + rank)
+            scores[key] += weight / (RRF_K + rank)
             if similarity.get(key) is None:
                 similarity[key] = candidate.similarity
     ordered = sorted(scores, key=lambda key: (-scores[key], -(similarity[key] or 0.0), key[0], key[1]))
     return [(item_type, item_id, similarity[(item_type, item_id)]) for item_type, item_id in ordered]
+
+
+def above_floor(
+    fused: list[tuple[ItemType, int, float | None]], *, floor: float, looked_up: set[tuple[ItemType, int]]
+) -> list[tuple[ItemType, int, float | None]]:
+    """The hits close enough in meaning to be an answer: similarity at the floor or above, or an
+    item the query names by its title or a person. Items without a vector stay: nothing says they
+    are unrelated."""
+    return [hit for hit in fused if hit[2] is None or hit[2] >= floor or (hit[0], hit[1]) in looked_up]
+
+
+def looked_up_items(names: list[NameMatch], kind: QueryKind) -> list[NameMatch]:
+    """The items a title or person look-up names, closest match first (then closest in meaning);
+    none for a descriptive query, whose words may be in titles by chance."""
+    if kind is QueryKind.TITLE:
+        matches = [(n.title_match, n) for n in names if n.title_match >= understanding.TITLE_MATCH]
+    elif kind is QueryKind.PERSON:
+        matches = [(n.person_match, n) for n in names if n.person_match >= understanding.PERSON_MATCH]
+    else:
+        return []
+    matches.sort(key=lambda pair: (-pair[0], -(pair[1].similarity or 0.0), pair[1].item_type, pair[1].item_id))
+    return [name for _, name in matches]
 
 
 def _best_first(lists: list[list[Candidate]]) -> list[Candidate]:
@@ -308,31 +347,132 @@ async def ranking(
     mode: SearchMode = SearchMode.HYBRID,
     cache: Cache | None = None,
 ) -> list[tuple[ItemType, int, float | None]]:
-    """Every hit the retrievers find for the query (at most 240), fused, best first."""
+    """Every hit the retrievers find for the query (at most 240), fused, best first. A look-up of
+    a title or person puts what it names first; a description is ranked by meaning. When none of
+    the query's words is in the catalogue, only meaning speaks for a hit: hits below the embedder's
+    relevance floor are left out, so a query that means nothing to the catalogue finds nothing.
+    "Films like X" finds the items closest to X."""
+    if mode is SearchMode.HYBRID and (like := understanding.like_request(query)) is not None:
+        similar = await _like_ranking(conn, embedder=embedder, like=like, scope=scope, filters=filters)
+        if similar is not None:
+            return similar
     vector = await query_vector(embedder, cache, query)
     if vector is None and mode is SearchMode.VECTOR:
         mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
-    item_types = [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
+    item_types = _item_types(scope)
     lexemes, catalogue_size = await repository.query_lexemes(conn, query)
-    text_query = full_text_query(lexemes, catalogue_size)
     # What every retriever is told; each is asked once per item type, its lists merged best first.
     shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
-    ranked_lists: list[list[Candidate]] = []
+    meaning: list[Candidate] = []
+    words: list[Candidate] = []
+    names: list[NameMatch] = []
+    if mode is SearchMode.HYBRID:
+        names = await _name_matches(conn, query, item_types, catalogue_size=catalogue_size, **shared)
+    kind = understanding.classify(
+        title_match=max((n.title_match for n in names), default=0.0),
+        person_match=max((n.person_match for n in names), default=0.0),
+    )
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
         nearest = partial(repository.nearest, conn, limit=CANDIDATES_PER_LIST, **shared)
-        ranked_lists.append(_best_first([await nearest(t) for t in item_types]))
+        meaning = _best_first([await nearest(t) for t in item_types])
+    sections = DESCRIPTION_SECTIONS if mode is SearchMode.HYBRID and kind is QueryKind.DESCRIPTIVE else ""
+    text_query = full_text_query(lexemes, catalogue_size, sections=sections)
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
         full_text = partial(repository.full_text, conn, query=text_query, limit=CANDIDATES_PER_LIST, **shared)
-        ranked_lists.append(_best_first([await full_text(t) for t in item_types]))
-    if mode is SearchMode.HYBRID and len(query.split()) <= NAME_QUERY_MAX_WORDS:
-        corrections = await repository.spelling_corrections(
-            conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
+        words = _best_first([await full_text(t) for t in item_types])
+    weights = understanding.WEIGHTS[kind] if mode is SearchMode.HYBRID else SINGLE_RETRIEVER
+    looked_up = looked_up_items(names, kind)
+    fused = fuse([(meaning, weights.meaning), (words, weights.words), (looked_up, weights.names)])
+    if mode is SearchMode.FULLTEXT or understanding.knows_words(lexemes):
+        return fused
+    return above_floor(fused, floor=embedder.relevance_floor, looked_up={(n.item_type, n.item_id) for n in looked_up})
+
+
+# mode=vector and mode=fulltext: the one list asked for, in its own order.
+SINGLE_RETRIEVER = understanding.FusionWeights(meaning=1.0, words=1.0, names=0.0)
+
+
+def _item_types(scope: SearchScope) -> list[ItemType]:
+    return [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
+
+
+async def _name_matches(
+    conn: Connection,
+    query: str,
+    item_types: list[ItemType],
+    *,
+    catalogue_size: float,
+    vector: np.ndarray | None,
+    model: str,
+    filters: SearchFilters,
+) -> list[NameMatch]:
+    """Items carrying the query's title and name words (misspellings corrected), closest match
+    first; none for long queries, which are descriptions."""
+    if len(query.split()) > NAME_QUERY_MAX_WORDS:
+        return []
+    corrections = await repository.spelling_corrections(
+        conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
+    )
+    if not corrections:
+        return []
+    name_query = " | ".join(_quoted(word) for word in corrections)
+    lists = [
+        await repository.name_matches(
+            conn,
+            item_type,
+            raw_query=query,
+            name_query=name_query,
+            vector=vector,
+            model=model,
+            limit=NAME_CANDIDATES,
+            filters=filters,
         )
-        if corrections:
-            name_query = " | ".join(_quoted(word) for word in corrections)
-            names = partial(repository.name_matches, conn, name_query=name_query, limit=NAME_CANDIDATES, **shared)
-            ranked_lists.append(_best_first([await names(t) for t in item_types]))
-    return fuse(ranked_lists)
+        for item_type in item_types
+    ]
+    return sorted((n for matches in lists for n in matches), key=lambda n: (-n.score, n.item_type, n.item_id))
+
+
+async def _like_ranking(
+    conn: Connection, *, embedder: Embedder, like: LikeRequest, scope: SearchScope, filters: SearchFilters
+) -> list[tuple[ItemType, int, float | None]] | None:
+    """The items closest in meaning to the one a "films like X" query names, X itself left out, with
+    their similarity to X. None when X is no title in the catalogue, or has no vector from this
+    model yet: the query is then searched as it is."""
+    _, catalogue_size = await repository.query_lexemes(conn, like.reference)
+    titles = [
+        n
+        for n in await _name_matches(
+            conn,
+            like.reference,
+            list(ItemType),
+            catalogue_size=catalogue_size,
+            vector=None,
+            model=embedder.model_name,
+            filters=SearchFilters(),
+        )
+        if n.title_match >= understanding.TITLE_MATCH
+    ]
+    if not titles:
+        return None
+    reference = min(titles, key=lambda n: (-n.title_match, n.item_type is not like.item_type, n.item_id))
+    source = await repository.item_embedding(conn, reference.item_type, reference.item_id)
+    if source is None or source["embedding"] is None or source["embedding_model"] != embedder.model_name:
+        return None
+    if scope is SearchScope.ALL and like.item_type is not None:
+        scope = SearchScope(like.item_type.value)
+    neighbours = [
+        await repository.nearest(
+            conn,
+            item_type,
+            vector=source["embedding"],
+            model=embedder.model_name,
+            limit=CANDIDATES_PER_LIST,
+            filters=filters,
+            exclude_id=reference.item_id if item_type is reference.item_type else None,
+        )
+        for item_type in _item_types(scope)
+    ]
+    return [(c.item_type, c.item_id, c.similarity) for c in _best_first(neighbours)]
 
 
 async def search_cached(
@@ -375,7 +515,12 @@ async def search_cached(
         body = await compute()  # never cached: the next batch of vectors changes it
     ranked = [(ItemType(item_type), item_id, similarity) for item_type, item_id, similarity in json.loads(body)]
     hits = await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
-    results = SearchAnswer(items=hits, partial=not progress.complete, embedded_share=progress.share)
+    results = SearchAnswer(
+        items=hits,
+        hint=None if hits else understanding.no_results_hint(query),
+        partial=not progress.complete,
+        embedded_share=progress.share,
+    )
     return results.model_dump_json().encode()
 
 

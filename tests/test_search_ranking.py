@@ -1,0 +1,219 @@
+import time
+
+import httpx
+import pytest
+
+from cinelibre.search import service as search_service
+from cinelibre.search import understanding
+from cinelibre.search.embedder import Embedder
+from cinelibre.search.repository import FullTextQuery
+from cinelibre.search.schemas import Candidate, NameMatch
+from cinelibre.search.understanding import LikeRequest, QueryKind
+from cinelibre.types import ItemType
+
+MOVIE, BOOK = ItemType.MOVIE, ItemType.BOOK
+
+
+# ----- telling look-ups from descriptions -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title_match", "person_match", "kind"),
+    [
+        (1.0, 0.0, QueryKind.TITLE),  # "harry potter"
+        (0.89, 0.0, QueryKind.TITLE),  # "Bahubali" against "Baahubali: The Beginning"
+        (0.6, 0.6, QueryKind.TITLE),  # as close to a title as to a name: the title
+        (0.0, 0.85, QueryKind.PERSON),  # "Satyajit Rai" against "Satyajit Ray"
+        (0.3, 0.5, QueryKind.PERSON),  # "Tolkein" against "J. R. R. Tolkien"
+        (0.45, 0.31, QueryKind.DESCRIPTIVE),  # "astronauts looking for a new home" and Home Alone
+        (0.59, 0.49, QueryKind.DESCRIPTIVE),
+        (0.0, 0.0, QueryKind.DESCRIPTIVE),
+    ],
+)
+def test_a_query_is_a_look_up_only_when_it_closely_matches_a_whole_title_or_name(
+    title_match: float, person_match: float, kind: QueryKind
+) -> None:
+    assert understanding.classify(title_match=title_match, person_match=person_match) is kind
+
+
+@pytest.mark.parametrize(
+    ("query", "request_"),
+    [
+        ("movies like Drishyam", LikeRequest("Drishyam", MOVIE)),
+        ("  Films   similar to  Pather Panchali ", LikeRequest("Pather Panchali", MOVIE)),
+        ("books like The God of Small Things", LikeRequest("The God of Small Things", BOOK)),
+        ("something like toy story", LikeRequest("toy story", None)),
+        ("similar to Interstellar", LikeRequest("Interstellar", None)),
+        ("anime like Spirited Away", LikeRequest("Spirited Away", MOVIE)),
+        ("Like Stars on Earth", None),
+        ("Some Like It Hot", None),
+        ("movies like", None),
+        ("feel-good films", None),
+    ],
+)
+def test_like_requests_name_their_reference_and_the_type_asked_for(query: str, request_: LikeRequest | None) -> None:
+    assert understanding.like_request(query) == request_
+
+
+def test_a_query_knows_words_when_the_catalogue_holds_one_of_them() -> None:
+    assert understanding.knows_words([("zzzzqqq", 0), ("home", 12)]) is True
+    assert understanding.knows_words([("zzzzqqq", 0), ("jkl", 0)]) is False
+    assert understanding.knows_words([]) is False
+
+
+def test_the_hint_quotes_the_query_with_its_spaces_tidied() -> None:
+    assert understanding.no_results_hint("  zzzz   qqq ") == "Nothing close enough to 'zzzz qqq'; try other words."
+
+
+# ----- fusing and cutting -----------------------------------------------------------------------
+
+
+def test_weighted_fusion_lets_meaning_lead_over_a_word_match_alone() -> None:
+    meaning = [Candidate(MOVIE, 1, 0.5, 0.5), Candidate(MOVIE, 2, 0.4, 0.4), Candidate(MOVIE, 3, 0.3, 0.3)]
+    words = [Candidate(MOVIE, 9, 2.0, 0.1), Candidate(MOVIE, 3, 1.5, 0.3)]
+
+    descriptive = search_service.fuse([(meaning, 1.0), (words, 0.3)])
+    equal = search_service.fuse([(meaning, 1.0), (words, 1.0)])
+
+    # Item 3: 1/63 + 0.3/62 = 0.02071 beats item 1's 1/61 = 0.01639; item 9 (0.3/61) comes last.
+    assert descriptive == [(MOVIE, 3, 0.3), (MOVIE, 1, 0.5), (MOVIE, 2, 0.4), (MOVIE, 9, 0.1)]
+    # With equal weights the word match alone (1/61) ties meaning's first and wins on... nothing:
+    # the tie goes to the closer item, and item 9 still outranks item 2.
+    assert equal == [(MOVIE, 3, 0.3), (MOVIE, 1, 0.5), (MOVIE, 9, 0.1), (MOVIE, 2, 0.4)]
+
+
+def test_a_list_of_weight_zero_adds_nothing() -> None:
+    names = [Candidate(BOOK, 7, 1.0, 0.2)]
+
+    assert search_service.fuse([([Candidate(MOVIE, 1, 0.5, 0.5)], 1.0), (names, 0.0)]) == [(MOVIE, 1, 0.5)]
+
+
+def test_a_look_up_keeps_only_the_titles_or_people_it_names_closest_first() -> None:
+    names = [
+        NameMatch(MOVIE, 1, 0.85, 0.36, title_match=0.1, person_match=0.85),  # Satyajit Ray's film
+        NameMatch(MOVIE, 2, 0.85, 0.44, title_match=0.0, person_match=0.85),  # another, closer in meaning
+        NameMatch(MOVIE, 3, 0.31, 0.50, title_match=0.0, person_match=0.31),  # Aishwarya Rai's film
+        NameMatch(MOVIE, 4, 0.9, 0.2, title_match=0.9, person_match=0.0),
+    ]
+
+    assert [n.item_id for n in search_service.looked_up_items(names, QueryKind.PERSON)] == [2, 1]
+    assert [n.item_id for n in search_service.looked_up_items(names, QueryKind.TITLE)] == [4]
+    assert search_service.looked_up_items(names, QueryKind.DESCRIPTIVE) == []
+
+
+def test_the_floor_drops_distant_hits_unless_named_or_without_a_vector() -> None:
+    fused = [(MOVIE, 1, 0.5), (MOVIE, 2, 0.2), (BOOK, 3, None), (BOOK, 4, 0.1)]
+
+    kept = search_service.above_floor(fused, floor=0.35, looked_up={(BOOK, 4)})
+
+    assert kept == [(MOVIE, 1, 0.5), (BOOK, 3, None), (BOOK, 4, 0.1)]
+
+
+def test_description_words_are_looked_for_outside_titles() -> None:
+    query = search_service.full_text_query([("home", 12), ("astronaut", 3)], 10_000, sections="BCD")
+
+    assert query == FullTextQuery(
+        all_words="'home':BCD & 'astronaut':BCD",
+        any_word="('home':BCD & 'astronaut':BCD) | 'home':BCD | 'astronaut':BCD",
+    )
+
+
+# ----- over the demo catalogue ------------------------------------------------------------------
+
+
+async def answer(client: httpx.AsyncClient, **params) -> dict:
+    response = await client.get("/search/semantic", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def titles(client: httpx.AsyncClient, **params) -> list[str]:
+    return [item["title"] for item in (await answer(client, **params))["items"]]
+
+
+async def test_a_description_is_answered_by_meaning_not_by_a_title_word(catalogue_client: httpx.AsyncClient) -> None:
+    found = await titles(catalogue_client, q="astronauts looking for a new home", type="movie", limit=3)
+
+    assert "Interstellar" in found
+    assert "Home Alone" not in found
+
+
+async def test_a_book_about_space_is_not_the_jungle_book(catalogue_client: httpx.AsyncClient) -> None:
+    found = await titles(catalogue_client, q="a book about space exploration", type="book", limit=10)
+
+    assert found[0] == "Cosmos"
+    assert "The Jungle Book" not in found
+
+
+async def test_a_misspelt_director_finds_that_director_not_a_namesake(catalogue_client: httpx.AsyncClient) -> None:
+    items = (await answer(catalogue_client, q="Satyajit Rai", limit=5))["items"]
+
+    assert [item["directors"] for item in items] == [["Satyajit Ray"]] * 5
+    assert not any("Aishwarya Rai" in item["cast"] for item in items)
+
+
+async def test_movies_like_a_title_answer_the_films_closest_to_it(
+    catalogue_client: httpx.AsyncClient, catalogue_conn, embedder: Embedder
+) -> None:
+    row = await (await catalogue_conn.execute("SELECT id FROM movies WHERE title = 'Drishyam'")).fetchone()
+    similar = await search_service.similar_to(
+        catalogue_conn, embedder=embedder, item_type=MOVIE, item_id=row["id"], target_type=MOVIE, limit=5
+    )
+
+    items = (await answer(catalogue_client, q="movies like Drishyem", limit=5))["items"]
+
+    assert similar is not None
+    assert [item["id"] for item in items] == [hit.id for hit in similar]
+    assert row["id"] not in [item["id"] for item in items]
+    assert {item["item_type"] for item in items} == {"movie"}
+
+
+async def test_a_like_query_naming_no_title_is_searched_as_it_is(catalogue_client: httpx.AsyncClient) -> None:
+    found = await titles(catalogue_client, q="something like a heist that goes wrong", type="movie", limit=10)
+
+    assert found
+    assert "Some Like It Hot" not in found[:3]
+
+
+@pytest.mark.parametrize("query", ["zzzzqqq", "asdf jkl", "qwerty uiop"])
+async def test_nonsense_finds_nothing_and_says_so(catalogue_client: httpx.AsyncClient, query: str) -> None:
+    body = await answer(catalogue_client, q=query)
+
+    assert body["items"] == []
+    assert body["hint"] == f"Nothing close enough to '{query}'; try other words."
+
+
+async def test_an_answer_with_results_has_no_hint(catalogue_client: httpx.AsyncClient) -> None:
+    body = await answer(catalogue_client, q="Drishyam", limit=1)
+
+    assert [item["title"] for item in body["items"]] == ["Drishyam"]
+    assert body["hint"] is None
+
+
+async def test_a_threshold_above_the_floor_still_cuts(catalogue_client: httpx.AsyncClient) -> None:
+    body = await answer(catalogue_client, q="dinosaurs escape in an island theme park", threshold=0.5, limit=50)
+
+    assert [item["title"] for item in body["items"]] == ["Jurassic Park"]
+    assert body["items"][0]["similarity"] >= 0.5
+
+
+async def test_a_500_character_query_is_answered_within_a_second(catalogue_client: httpx.AsyncClient) -> None:
+    query = ("a family drama set in Kerala about an old house and three brothers " * 8)[:500]
+    await answer(catalogue_client, q="warm up the model")
+
+    started = time.perf_counter()
+    body = await answer(catalogue_client, q=query, limit=5)
+    elapsed = time.perf_counter() - started
+
+    assert len(body["items"]) == 5
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    "query", ["भूत बंगला", "காதல் கதை", "🚀👨‍🚀🌌", "فيلم عن الفضاء", "סרט על חלל", "  \u200f\u200e x  "]
+)
+async def test_queries_in_any_script_are_answered(catalogue_client: httpx.AsyncClient, query: str) -> None:
+    body = await answer(catalogue_client, q=query)
+
+    assert isinstance(body["items"], list)
+    assert (body["hint"] is None) == bool(body["items"])

@@ -58,13 +58,14 @@ Hit = Annotated[MovieHit | BookHit, Field(discriminator="item_type")]
 
 class SearchResults(BaseModel):
     items: list[Hit]
-    hint: str | None = Field(
-        default=None, description="When nothing was found: why, and what to try instead. Null otherwise."
-    )
 
 
 class SearchAnswer(SearchResults):
     """A search's results, and whether the whole catalogue had been embedded when they were ranked."""
+
+    hint: str | None = Field(
+        default=None, description="When nothing was found: why, and what to try instead. Null otherwise."
+    )
 
     partial: bool = Field(
         description="True while some items are not embedded from their current text yet (at first start, after "

@@ -217,3 +217,17 @@ async def test_queries_in_any_script_are_answered(catalogue_client: httpx.AsyncC
 
     assert isinstance(body["items"], list)
     assert (body["hint"] is None) == bool(body["items"])
+
+
+def test_indian_words_in_latin_script_are_glossed_in_english() -> None:
+    assert understanding.glossed("prem kahani") == "prem kahani (love story)"
+    assert understanding.glossed("Bhoot movie") == "Bhoot movie (ghost)"
+    assert understanding.glossed("astronauts looking for a new home") == "astronauts looking for a new home"
+
+
+async def test_a_hindi_word_finds_films_about_what_it_means(catalogue_client: httpx.AsyncClient) -> None:
+    ghosts = await titles(catalogue_client, q="bhoot", type="movie", limit=3)
+    love_stories = await titles(catalogue_client, q="prem kahani", type="movie", limit=3)
+
+    assert {"Bhooter Bhabishyat", "Stree"} <= set(ghosts)
+    assert "Dilwale Dulhania Le Jayenge" in love_stories

@@ -356,11 +356,13 @@ async def ranking(
         similar = await _like_ranking(conn, embedder=embedder, like=like, scope=scope, filters=filters)
         if similar is not None:
             return similar
-    vector = await query_vector(embedder, cache, query)
+    # Meaning and words see the query with its Indian-language words glossed in English.
+    meant = understanding.glossed(query)
+    vector = await query_vector(embedder, cache, meant)
     if vector is None and mode is SearchMode.VECTOR:
         mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
     item_types = _item_types(scope)
-    lexemes, catalogue_size = await repository.query_lexemes(conn, query)
+    lexemes, catalogue_size = await repository.query_lexemes(conn, meant)
     # What every retriever is told; each is asked once per item type, its lists merged best first.
     shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
     meaning: list[Candidate] = []

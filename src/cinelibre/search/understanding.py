@@ -101,3 +101,112 @@ def knows_words(lexemes: list[tuple[str, int]]) -> bool:
 
 def no_results_hint(query: str) -> str:
     return f"Nothing close enough to '{' '.join(query.split())}'; try other words."
+
+
+# Everyday words of Indian languages as people type them in Latin script, with their English
+# meaning. The catalogue's texts and the embedding model are English: without a gloss "bhoot" or
+# "prem kahani" match nothing, or a title that happens to contain the word. A general vocabulary
+# of film themes, written once (not grown from the measured queries); spelling variants that
+# people commonly use are listed separately.
+GLOSSARY = {
+    # Hindi and Urdu
+    "pyaar": "love",
+    "pyar": "love",
+    "prem": "love",
+    "ishq": "love",
+    "mohabbat": "love",
+    "dil": "heart",
+    "kahani": "story",
+    "dosti": "friendship",
+    "dost": "friend",
+    "yaar": "friend",
+    "shaadi": "wedding",
+    "vivah": "wedding",
+    "bhoot": "ghost",
+    "bhootiya": "haunted",
+    "chudail": "witch",
+    "rakshas": "demon",
+    "maa": "mother",
+    "baap": "father",
+    "pita": "father",
+    "beta": "son",
+    "beti": "daughter",
+    "bhai": "brother",
+    "behen": "sister",
+    "parivaar": "family",
+    "parivar": "family",
+    "bachpan": "childhood",
+    "ghar": "home",
+    "gaon": "village",
+    "shahar": "city",
+    "jung": "war",
+    "yudh": "war",
+    "sipahi": "soldier",
+    "fauj": "army",
+    "watan": "homeland",
+    "azaadi": "freedom",
+    "azadi": "freedom",
+    "inquilab": "revolution",
+    "chor": "thief",
+    "daku": "bandit",
+    "badla": "revenge",
+    "safar": "journey",
+    "sapna": "dream",
+    "khel": "sport",
+    "kisan": "farmer",
+    "kisaan": "farmer",
+    "gareeb": "poor",
+    "raja": "king",
+    "rani": "queen",
+    "jaadu": "magic",
+    "jadoo": "magic",
+    "darr": "fear",
+    "khoon": "murder",
+    "qatil": "killer",
+    "katil": "killer",
+    "jasoos": "detective",
+    "zindagi": "life",
+    "maut": "death",
+    "insaaf": "justice",
+    "kanoon": "law",
+    "sangeet": "music",
+    "gaana": "song",
+    "naach": "dance",
+    "dushman": "enemy",
+    "baarish": "rain",
+    "samundar": "sea",
+    # Tamil
+    "kadhal": "love",
+    "kaadhal": "love",
+    "nanban": "friend",
+    "veedu": "home",
+    "kalyanam": "wedding",
+    "pei": "ghost",
+    "kolai": "murder",
+    "thirudan": "thief",
+    "vazhkai": "life",
+    "kanavu": "dream",
+    # Telugu and Malayalam
+    "prema": "love",
+    "pranayam": "love",
+    "sneham": "friendship",
+    "pelli": "wedding",
+    "dayyam": "ghost",
+    "yakshi": "spirit",
+    "yuddham": "war",
+    # Bengali, Marathi and Punjabi
+    "bhalobasha": "love",
+    "bondhu": "friend",
+    "bhut": "ghost",
+    "biye": "wedding",
+    "mitra": "friend",
+    "pind": "village",
+}
+
+
+def glossed(query: str) -> str:
+    """The query with the English meaning of its Indian-language words after it ("prem kahani"
+    becomes "prem kahani (love story)"), for the meaning and word retrievers; the query itself
+    when it has none. Title and name look-ups keep the query as typed."""
+    meanings = [GLOSSARY[word] for word in re.findall(r"[a-z]+", query.lower()) if word in GLOSSARY]
+    return f"{query} ({' '.join(meanings)})" if meanings else query

@@ -22,8 +22,9 @@ from cinelibre.database import schema_state
 # server (Supabase) the other schemas are never dumped, nor dropped by a restore.
 SCHEMA = "public"
 EXTENSIONS = ("vector", "pg_trgm")
-# Alembic's record of the schema's revision: a freshly migrated database has a row here, yet no data.
-_MIGRATIONS_TABLE = "alembic_version"
+# Bookkeeping that a freshly migrated database already has rows in, yet no data: Alembic's record
+# of the schema's revision, and the search version counter.
+_BOOKKEEPING_TABLES = frozenset({"alembic_version", "search_generation"})
 
 StartProgress = Callable[[str, int], Callable[[int], None]]
 
@@ -125,7 +126,7 @@ def restore(
     unless `replace`, when the database already has rows in any table the backup holds."""
     started = time.monotonic()
     tables = backed_up_tables(path)
-    held = [table for table in tables if table != _MIGRATIONS_TABLE]
+    held = [table for table in tables if table not in _BOOKKEEPING_TABLES]
     if not replace and (filled := tables_with_rows(database_url, held)):
         raise DatabaseNotEmptyError(
             f"the database already holds CineLibre data (rows in {', '.join(filled)}); "

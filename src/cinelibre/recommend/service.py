@@ -70,7 +70,8 @@ async def similar_items(
     rated_ranked = [
         Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
     ]
-    fused = search_service.fuse([content_ranked, rated_ranked])[:limit]
+    # Meaning and co-ratings count alike.
+    fused = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[:limit]
     return await search_service.load_hits(conn, fused)
 
 

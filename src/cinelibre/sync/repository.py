@@ -93,20 +93,10 @@ async def upsert_book(conn: Connection, book: SyncedBook) -> str:
     return "unchanged" if row is None else "new" if row["inserted"] else "updated"
 
 
-# What enrichment may fill in: each only where the film has nothing yet.
-_ENRICHED_SCALARS = (
-    "original_title",
-    "year",
-    "release_date",
-    "original_language",
-    "overview",
-    "poster_url",
-    "runtime_minutes",
-    "popularity",
-    "vote_average",
-    "vote_count",
-)
-_ENRICHED_LISTS = ("genres", "keywords", "directors", "cast_members", "spoken_languages")
+# What enrichment may fill in: each only where the film has nothing yet. Not the title (the film
+# has one), the IMDb id (filled apart, below) or the list fingerprint (the list sync's own).
+_ENRICHED_SCALARS = tuple(c for c in _MOVIE_SCALARS if c not in ("title", "imdb_id", "tmdb_list_fingerprint"))
+_ENRICHED_LISTS = _MOVIE_LISTS
 _FILLED = [(c, f"coalesce(movies.{c}, %({c})s)") for c in _ENRICHED_SCALARS] + [
     (c, f"CASE WHEN cardinality(movies.{c}) = 0 THEN %({c})s::text[] ELSE movies.{c} END") for c in _ENRICHED_LISTS
 ]

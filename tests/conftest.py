@@ -38,14 +38,24 @@ TEST_DATABASE = "cinelibre_test"
 SHARED_DATA_DIR = Path(os.environ.get("CINELIBRE_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
 
 
+def worker_database(name: str) -> str:
+    """The name a test database has in this pytest-xdist worker. Each worker starts an embedded
+    server of its own; on a server shared through TEST_DATABASE_URL the suffix keeps the workers'
+    databases apart."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_{worker}" if worker else name
+
+
 def database_url_for(server_url: str, database: str) -> str:
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{database}"))
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{worker_database(database)}"))
 
 
-def recreate_database(server_url: str, database: str) -> str:
+def recreate_database(server_url: str, database: str, *, template: str | None = None) -> str:
+    """An empty database (or a copy of `template`) named `database` in this worker."""
+    copied = f' TEMPLATE "{worker_database(template)}"' if template else ""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{worker_database(database)}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{worker_database(database)}"{copied}')
     return database_url_for(server_url, database)
 
 
@@ -58,7 +68,7 @@ def server_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="cinelibre-test-") as data_dir:
         database = open_database(None, Path(data_dir))
         try:
-            yield database_url_for(database.url, "postgres")
+            yield urlunsplit(urlsplit(database.url)._replace(path="/postgres"))
         finally:
             database.close()
 

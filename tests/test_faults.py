@@ -27,7 +27,7 @@ from cinelibre.database.connection import Connection, open_pool
 from cinelibre.database.embedded import EMBEDDED_DATABASE_NAME
 from cinelibre.database.runner import in_one_transaction, run_with_database
 from cinelibre.settings import Settings
-from tests.conftest import app_on_database, client_for, database_url_for, recreate_database
+from tests.conftest import app_on_database, client_for, database_url_for, recreate_database, worker_database
 from tests.fake_upstream import FakeUpstream
 from tests.live_server import Server, stop_leftover_database
 from tests.test_sync import cli_environment, run_cli, sync_pool, sync_template, upstream  # noqa: F401 (fixtures)
@@ -371,7 +371,7 @@ def test_a_sync_killed_while_writing_a_page_leaves_whole_pages_and_the_rerun_fin
         sync = start_sync(env, log)
         try:
             blocked = wait_until(
-                lambda: sync.poll() is None and query(url, WRITER_WAITING_FOR_A_LOCK, {"database": "cinelibre_sync"}),
+                lambda: sync.poll() is None and query(url, WRITER_WAITING_FOR_A_LOCK, {"database": worker_database("cinelibre_sync")}),
                 60,
             )
             assert blocked, log.read_text()

@@ -1,7 +1,6 @@
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg.rows import dict_row
 
@@ -13,7 +12,7 @@ from cinelibre.movielens.service import import_and_embed, import_dataset
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
-from tests.conftest import database_url_for, recreate_database
+from tests.conftest import recreate_database
 from tests.factories import add_movie
 
 U_GENRE = "unknown|0\nAction|1\nChildren's|2\nComedy|3\nSci-Fi|4\n\n"
@@ -272,10 +271,7 @@ def embedding_template(server_url: str) -> str:
 @pytest.fixture
 async def fresh_pool(server_url: str, embedding_template: str, settings: Settings) -> AsyncIterator[Pool]:
     """A database of its own: the import commits, then embedding commits batch by batch."""
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute('DROP DATABASE IF EXISTS "cinelibre_movielens" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "cinelibre_movielens" TEMPLATE "{embedding_template}"')
-    pool = await open_pool(database_url_for(server_url, "cinelibre_movielens"), settings)
+    pool = await open_pool(recreate_database(server_url, "cinelibre_movielens", template=embedding_template), settings)
     yield pool
     await pool.close()
 

@@ -13,7 +13,6 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -48,10 +47,7 @@ def sync_template(server_url: str) -> str:
 async def sync_pool(
     server_url: str, sync_template: str, settings: Settings
 ) -> AsyncIterator[AsyncConnectionPool[Connection]]:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute('DROP DATABASE IF EXISTS "cinelibre_sync" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "cinelibre_sync" TEMPLATE "{sync_template}"')
-    pool = await open_pool(database_url_for(server_url, "cinelibre_sync"), settings)
+    pool = await open_pool(recreate_database(server_url, "cinelibre_sync", template=sync_template), settings)
     yield pool
     await pool.close()
 

@@ -14,6 +14,13 @@ router = APIRouter(tags=["catalogue"])
 
 Year = Annotated[int, Query(ge=1870, le=2200)]
 Genre = Annotated[bounded_text(min_length=1, max_length=50), Query()]
+TextFilter = Annotated[
+    bounded_text(min_length=1, max_length=200),
+    Query(
+        description="Words of the title or original title (movies) or of the title or an author (books); "
+        "close misspellings match too."
+    ),
+]
 
 
 @router.get("/movies")
@@ -24,11 +31,14 @@ async def list_movies(
     genre: Genre | None = None,
     year_from: Year | None = None,
     year_to: Year | None = None,
-    sort: MovieSort = MovieSort.POPULARITY,
+    q: TextFilter | None = None,
+    sort: Annotated[
+        MovieSort | None, Query(description="Left out: the closest matches to `q` first, else popularity.")
+    ] = None,
 ) -> Page[MoviePublic]:
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
-    filters = MovieFilter(language=language, genre=genre, year_from=year_from, year_to=year_to)
+    filters = MovieFilter(language=language, genre=genre, year_from=year_from, year_to=year_to, text=q)
     return await service.list_movies(conn, filters=filters, sort=sort, page=page)
 
 
@@ -43,8 +53,11 @@ async def list_books(
     page: PageParams,
     language: Annotated[LanguageCode | None, Query()] = None,
     category: Genre | None = None,
+    q: TextFilter | None = None,
 ) -> Page[BookPublic]:
-    return await service.list_books(conn, filters=BookFilter(language=language, category=category), page=page)
+    """The most rated books first; with `q`, the closest matches first."""
+    filters = BookFilter(language=language, category=category, text=q)
+    return await service.list_books(conn, filters=filters, page=page)
 
 
 @router.get("/books/{book_id}")

@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
@@ -27,18 +27,40 @@ MOVIE_ORDER = {
 ITEM_TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
 
 
+# How closely `text` must match a title, original title or author to list the item: pg_trgm's
+# word_similarity, the share of the text's trigrams found in one stretch of that name. The value
+# is pg_trgm's own default for its <% operator: one typo in a short word ("godfater", 0.78) or a
+# spelling variant ("bahubali", 0.89) is kept, unrelated names sharing a letter pair are not.
+TEXT_MATCH_THRESHOLD = 0.6
+
+
 @dataclass(frozen=True)
 class MovieFilter:
     language: str | None = None
     genre: str | None = None
     year_from: int | None = None
     year_to: int | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
 class BookFilter:
     language: str | None = None
     category: str | None = None
+    text: str | None = None
+
+
+# Each item's closeness to the text filter, as a lateral column `text_match` beside its row.
+MOVIE_TEXT_MATCH = sql.SQL(
+    "CROSS JOIN LATERAL (SELECT greatest(word_similarity(%s, title), "
+    "coalesce(word_similarity(%s, original_title), 0)) AS text_match) AS matched"
+)
+BOOK_TEXT_MATCH = sql.SQL(
+    "CROSS JOIN LATERAL (SELECT greatest(word_similarity(%s, title), "
+    "coalesce((SELECT max(word_similarity(%s, author)) FROM unnest(authors) AS author), 0)) AS text_match) "
+    "AS matched"
+)
+BOOK_ORDER = sql.SQL("rating_count DESC, upstream_ratings_count DESC NULLS LAST, id")
 
 
 def _where(conditions: list[sql.Composable]) -> sql.Composable:
@@ -88,25 +110,49 @@ async def get_book(conn: Connection, book_id: int) -> dict[str, Any] | None:
 
 
 async def list_movies(
-    conn: Connection, *, filters: MovieFilter, sort: MovieSort, skip: int, limit: int
+    conn: Connection, *, filters: MovieFilter, sort: MovieSort | None, skip: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
+    """A page of films and how many match in all. Without `sort`, a text filter orders them by
+    how closely they match it (then by popularity); otherwise by popularity."""
     conditions, params = _movie_conditions(filters)
-    return await _page(
-        conn, sql.Identifier("movies"), MOVIE_COLUMNS, conditions, params, MOVIE_ORDER[sort], skip, limit
-    )
+    order = MOVIE_ORDER[sort or MovieSort.POPULARITY]
+    source = _Source(sql.Identifier("movies"))
+    if filters.text is not None:
+        source = _Source(sql.Identifier("movies"), MOVIE_TEXT_MATCH, [filters.text, filters.text])
+        conditions.append(sql.SQL("matched.text_match >= %s"))
+        params.append(TEXT_MATCH_THRESHOLD)
+        if sort is None:
+            order = sql.SQL("matched.text_match DESC, ") + order
+    return await _page(conn, source, MOVIE_COLUMNS, conditions, params, order, skip, limit)
 
 
 async def list_books(
     conn: Connection, *, filters: BookFilter, skip: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
+    """A page of books, the most rated first; with a text filter, the closest matches first."""
     conditions, params = _book_conditions(filters)
-    order = sql.SQL("rating_count DESC, upstream_ratings_count DESC NULLS LAST, id")
-    return await _page(conn, sql.Identifier("books"), BOOK_COLUMNS, conditions, params, order, skip, limit)
+    order = BOOK_ORDER
+    source = _Source(sql.Identifier("books"))
+    if filters.text is not None:
+        source = _Source(sql.Identifier("books"), BOOK_TEXT_MATCH, [filters.text, filters.text])
+        conditions.append(sql.SQL("matched.text_match >= %s"))
+        params.append(TEXT_MATCH_THRESHOLD)
+        order = sql.SQL("matched.text_match DESC, ") + order
+    return await _page(conn, source, BOOK_COLUMNS, conditions, params, order, skip, limit)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The FROM clause of a list: its table, and what is joined to it with its own parameters."""
+
+    table: sql.Identifier
+    joined: sql.Composable = field(default_factory=lambda: sql.SQL(""))
+    params: list[Any] = field(default_factory=list)
 
 
 async def _page(
     conn: Connection,
-    table: sql.Identifier,
+    source: _Source,
     columns: sql.Composable,
     conditions: list[sql.Composable],
     params: list[Any],
@@ -115,10 +161,12 @@ async def _page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
     where = _where(conditions)
-    rows_query = sql.SQL("SELECT {} FROM {} {} ORDER BY {} OFFSET %s LIMIT %s").format(columns, table, where, order)
-    rows = await (await conn.execute(rows_query, [*params, skip, limit])).fetchall()
-    count_query = sql.SQL("SELECT count(*) AS total FROM {} {}").format(table, where)
-    count_row = await (await conn.execute(count_query, params)).fetchone()
+    rows_query = sql.SQL("SELECT {} FROM {} {} {} ORDER BY {} OFFSET %s LIMIT %s").format(
+        columns, source.table, source.joined, where, order
+    )
+    rows = await (await conn.execute(rows_query, [*source.params, *params, skip, limit])).fetchall()
+    count_query = sql.SQL("SELECT count(*) AS total FROM {} {} {}").format(source.table, source.joined, where)
+    count_row = await (await conn.execute(count_query, [*source.params, *params])).fetchone()
     assert count_row is not None
     return rows, count_row["total"]
 

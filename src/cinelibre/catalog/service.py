@@ -31,7 +31,7 @@ async def get_book(conn: Connection, book_id: int) -> BookPublic:
 
 
 async def list_movies(
-    conn: Connection, *, filters: MovieFilter, sort: MovieSort, page: PageRequest
+    conn: Connection, *, filters: MovieFilter, sort: MovieSort | None, page: PageRequest
 ) -> Page[MoviePublic]:
     rows, total = await repository.list_movies(conn, filters=filters, sort=sort, skip=page.skip, limit=page.limit)
     items = [MoviePublic.model_validate(row) for row in rows]

@@ -4,7 +4,15 @@ from typing import Any
 from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
-INTERACTION_COLUMNS = "id, kind, item_id, item_type, query, created_at"
+
+def _with_title(interactions: str) -> str:
+    """The select list and FROM clause of interactions (`interactions`, a table or CTE aliased i)
+    with each one's item title: null for a search, which names no item."""
+    return f"""i.id, i.kind, i.item_id, i.item_type, i.query, i.created_at, coalesce(m.title, b.title) AS title
+    FROM {interactions} i LEFT JOIN movies m ON m.id = i.movie_id LEFT JOIN books b ON b.id = i.book_id"""
+
+
+WITH_TITLE = _with_title("interactions")
 
 
 async def insert(
@@ -17,8 +25,11 @@ async def insert(
     query: str | None,
 ) -> dict[str, Any]:
     cursor = await conn.execute(
-        f"""INSERT INTO interactions (user_id, kind, item_type, item_id, query) VALUES (%s, %s, %s, %s, %s)
-        RETURNING {INTERACTION_COLUMNS}""",
+        f"""WITH inserted AS (
+            INSERT INTO interactions (user_id, kind, item_type, item_id, query) VALUES (%s, %s, %s, %s, %s)
+            RETURNING *
+        )
+        SELECT {_with_title("inserted")}""",
         (user_id, kind, item_type, item_id, query),
     )
     row = await cursor.fetchone()
@@ -28,8 +39,8 @@ async def insert(
 
 async def list_for_user(conn: Connection, *, user_id: int, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     cursor = await conn.execute(
-        f"""SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s
-        ORDER BY created_at DESC, id DESC OFFSET %s LIMIT %s""",
+        f"""SELECT {WITH_TITLE} WHERE i.user_id = %s
+        ORDER BY i.created_at DESC, i.id DESC OFFSET %s LIMIT %s""",
         (user_id, skip, limit),
     )
     rows = await cursor.fetchall()
@@ -48,9 +59,7 @@ async def each_for_user(conn: Connection, *, user_id: int) -> AsyncIterator[dict
     """Every interaction of the user, oldest first (for a data export), read through a server-side
     cursor: a few hundred rows in memory at a time, however many the user has."""
     async with conn.cursor(name="interactions_export") as cursor:
-        await cursor.execute(
-            f"SELECT {INTERACTION_COLUMNS} FROM interactions WHERE user_id = %s ORDER BY created_at, id", (user_id,)
-        )
+        await cursor.execute(f"SELECT {WITH_TITLE} WHERE i.user_id = %s ORDER BY i.created_at, i.id", (user_id,))
         async for row in cursor:
             yield row
 

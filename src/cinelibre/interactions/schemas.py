@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cinelibre.types import ItemId, ItemType, bounded_text
 
@@ -50,6 +50,7 @@ class InteractionPublic(BaseModel):
     kind: str
     item_id: int | None
     item_type: ItemType | None
+    title: str | None = Field(description="The item's title; null for a search, which names no item.")
     query: str | None
     created_at: datetime
 

@@ -24,7 +24,12 @@ class PageRequest:
     limit: int
 
 
-def _page_request(skip: Annotated[Skip, Query()] = 0, limit: Annotated[Limit, Query()] = DEFAULT_LIMIT) -> PageRequest:
+# `skip` as a query parameter, also for ranked lists (search, recommendations) that take it
+# beside a `limit` of their own default.
+SkipParam = Annotated[Skip, Query()]
+
+
+def _page_request(skip: SkipParam = 0, limit: Annotated[Limit, Query()] = DEFAULT_LIMIT) -> PageRequest:
     return PageRequest(skip=skip, limit=limit)
 
 

@@ -7,6 +7,7 @@ from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import InvalidInputError
 from cinelibre.interactions.dependencies import QuotaDep
+from cinelibre.pagination import SkipParam
 from cinelibre.search import service
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.repository import SearchFilters
@@ -29,6 +30,7 @@ async def semantic_search(
     quota: QuotaDep,
     q: SearchText,
     type: SearchScope = SearchScope.ALL,
+    skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     threshold: Annotated[float, Query(ge=0.0, le=1.0, description="Minimum cosine similarity.")] = 0.0,
     language: Annotated[LanguageCode | None, Query()] = None,
@@ -38,7 +40,8 @@ async def semantic_search(
     mode: SearchMode = SearchMode.HYBRID,
 ) -> Response:
     """Search in plain language. The same question gets the same answer from the cache for
-    SEARCH_CACHE_SECONDS, whatever its limit and threshold. Limited to SEARCH_RATE_LIMIT per
+    SEARCH_CACHE_SECONDS, whatever its skip, limit and threshold: pages are cut from that one
+    ranking. Limited to SEARCH_RATE_LIMIT per
     address and per user; a signed-in caller's search counts towards their interaction quota."""
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
@@ -49,6 +52,7 @@ async def semantic_search(
         embedder=embedder,
         query=q,
         scope=type,
+        skip=skip,
         limit=limit,
         threshold=threshold,
         filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),

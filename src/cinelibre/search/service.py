@@ -322,19 +322,21 @@ async def search(
     filters: SearchFilters,
     mode: SearchMode = SearchMode.HYBRID,
     cache: Cache | None = None,
+    skip: int = 0,
 ) -> list[MovieHit | BookHit]:
     ranked = await ranking(conn, embedder=embedder, query=query, scope=scope, filters=filters, mode=mode, cache=cache)
-    return await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
+    return await load_hits(conn, within(ranked, skip=skip, limit=limit, threshold=threshold))
 
 
 def within(
-    ranked: list[tuple[ItemType, int, float | None]], *, limit: int, threshold: float
+    ranked: list[tuple[ItemType, int, float | None]], *, skip: int = 0, limit: int, threshold: float
 ) -> list[tuple[ItemType, int, float | None]]:
-    """The first `limit` hits of a ranking whose similarity reaches `threshold` (every hit at 0).
+    """The hits of a ranking whose similarity reaches `threshold` (every hit at 0), `limit` of them
+    after the first `skip`: pages cut from one ranking never overlap or leave a hit out.
     Asking the vector retriever for the threshold instead gives the same hits in the same order:
     what it leaves out is the tail of its list, so the rest keep their ranks."""
     kept = [hit for hit in ranked if threshold <= 0 or (hit[2] is not None and hit[2] >= threshold)]
-    return kept[:limit]
+    return kept[skip : skip + limit]
 
 
 async def ranking(
@@ -485,6 +487,7 @@ async def search_cached(
     embedder: Embedder,
     query: str,
     scope: SearchScope,
+    skip: int = 0,
     limit: int,
     threshold: float,
     filters: SearchFilters,
@@ -493,7 +496,8 @@ async def search_cached(
     quota: InteractionQuota,
 ) -> bytes:
     """search() as a JSON body. The ranking is shared by everyone asking the same for ttl_seconds,
-    whatever limit and threshold they ask for: those only cut the cached ranking. It is cached
+    whatever skip, limit and threshold they ask for: those only cut the cached ranking (so its
+    pages fit together). It is cached
     under the search version, so new vectors and new items show at once (an edit, within
     STATUS_CACHE_SECONDS); while the catalogue is still being embedded, the answer says so and is
     ranked afresh every time. A signed-in caller's search is recorded as an
@@ -516,10 +520,12 @@ async def search_cached(
     else:
         body = await compute()  # never cached: the next batch of vectors changes it
     ranked = [(ItemType(item_type), item_id, similarity) for item_type, item_id, similarity in json.loads(body)]
-    hits = await load_hits(conn, within(ranked, limit=limit, threshold=threshold))
+    hits = await load_hits(conn, within(ranked, skip=skip, limit=limit, threshold=threshold))
+    # A page past the last hit is empty, but the search did find something: no hint.
+    found = bool(hits) or bool(within(ranked, limit=1, threshold=threshold))
     results = SearchAnswer(
         items=hits,
-        hint=None if hits else understanding.no_results_hint(query),
+        hint=None if found else understanding.no_results_hint(query),
         partial=not progress.complete,
         embedded_share=progress.share,
     )

@@ -16,6 +16,7 @@ from cinelibre import SERVICE_NAME, __version__, metrics
 from cinelibre.accounts.endpoints import router as accounts_router
 from cinelibre.admin.endpoints import router as admin_router
 from cinelibre.admin.jobs import ChildProcessLauncher
+from cinelibre.api_docs import install_api_docs
 from cinelibre.auth.endpoints import router as auth_router
 from cinelibre.auth.rate_limits import open_rate_limiter
 from cinelibre.auth.security import PasswordHasher, TokenCodec, resolve_jwt_secret
@@ -39,6 +40,7 @@ from cinelibre.search.endpoints import router as search_router
 from cinelibre.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+OPENAPI_PATH = "/openapi.json"
 
 
 def install_runtime(
@@ -168,9 +170,14 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         version=__version__,
         summary="Ratings, search and recommendations for movies and books.",
         lifespan=_lifespan if manage_database else None,
-        # Without the schema FastAPI serves neither /docs nor /redoc: all three answer 404.
-        openapi_url="/openapi.json" if settings.serves_api_docs else None,
+        # Without the schema nothing documents the API: /openapi.json, /docs and /redoc answer 404.
+        openapi_url=OPENAPI_PATH if settings.serves_api_docs else None,
+        # FastAPI's own pages load their scripts from CDNs; api_docs.py serves them offline.
+        docs_url=None,
+        redoc_url=None,
     )
+    if settings.serves_api_docs:
+        install_api_docs(app, openapi_path=OPENAPI_PATH)
     app.state.settings = settings
     install_error_handlers(app)
     # Added inside out: the request id is set first, so the metrics' access line and everything

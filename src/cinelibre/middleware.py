@@ -198,14 +198,14 @@ class RequestDeadline:
 
 # API answers are JSON that no browser should render, frame or take scripts into.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# /docs (Swagger UI) and /redoc are pages built from scripts, styles and fonts on the CDNs
-# FastAPI loads them from, with inline bootstrapping and (Redoc) a worker.
+# /docs (Swagger UI) and /redoc are pages built from scripts and styles CineLibre serves itself
+# (api_docs.py), started by an inline script; Swagger UI's icons are data: images, ReDoc injects
+# its styles and parses the schema in a worker. Nothing is loaded from another host.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")

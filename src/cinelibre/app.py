@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from anyio import to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.cors import CORSMiddleware
 
@@ -30,7 +30,15 @@ from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
-from cinelibre.middleware import BodySizeLimit, RequestDeadline, RequestHeadLimit, RequestMetrics, SecurityHeaders
+from cinelibre.middleware import (
+    BodySizeLimit,
+    HeadAsGet,
+    RequestDeadline,
+    RequestHeadLimit,
+    RequestMetrics,
+    SecurityHeaders,
+)
+from cinelibre.query_parameters import reject_unknown_query_parameters
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
@@ -175,6 +183,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         # FastAPI's own pages load their scripts from CDNs; api_docs.py serves them offline.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     if settings.serves_api_docs:
         install_api_docs(app, openapi_path=OPENAPI_PATH)
@@ -184,6 +193,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # below carry it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)
+    # Outside the deadline, so that its 503 to a HEAD has no body either.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics)
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
     # Before anything reads the URL or the headers (request ids, tokens, routing, the access line).

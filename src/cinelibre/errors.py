@@ -3,6 +3,7 @@
 {"error": {"code": "not_found", "message": "...", "details": [{"field": "...", "message": "..."}]}}
 """
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -128,12 +129,38 @@ def _validation_message(error: dict[str, Any]) -> str:
 
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (malformed := _malformed_json(exc)) is not None:
+        return error_response(
+            422, f"Invalid request: body: {malformed}", details=[ErrorDetail(field="body", message=malformed)]
+        )
+    if isinstance(exc.body, bytes) and exc.body:
+        # FastAPI leaves a body as bytes when its Content-Type does not say JSON, and the route's
+        # model then fails on it with a message about dictionaries that explains nothing.
+        return error_response(415, _not_json_message(request.headers.get("content-type")))
     details = [
         ErrorDetail(field=_field_name(tuple(error.get("loc", ()))), message=_validation_message(error))
         for error in exc.errors()
     ]
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:3])
     return error_response(422, f"Invalid request: {summary}", details=details)
+
+
+def _malformed_json(exc: RequestValidationError) -> str | None:
+    """ "invalid JSON at line L, column C: <reason>" when the body did not parse: FastAPI reports
+    only the character offset, as if it were a field of the body."""
+    for error in exc.errors():
+        if error.get("type") == "json_invalid" and isinstance(exc.body, str | bytes):
+            document = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
+            reason = str(error.get("ctx", {}).get("error", "not JSON"))
+            offset = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+            position = json.JSONDecodeError(reason, document, offset)
+            return f"invalid JSON at line {position.lineno}, column {position.colno}: {reason}"
+    return None
+
+
+def _not_json_message(content_type: str | None) -> str:
+    sent = f"it was sent as {content_type}" if content_type else "it was sent without a Content-Type"
+    return f"This route takes a JSON body with 'Content-Type: application/json'; {sent}."
 
 
 async def _handle_service_error(request: Request, exc: Exception) -> JSONResponse:

@@ -196,11 +196,47 @@ class RequestDeadline:
             logger.warning("cancelled request ended in %r", work.exception())
 
 
+class HeadAsGet:
+    """Answer HEAD on every GET route with the GET's status and headers and no body, as Starlette
+    does for its own routes (FastAPI registers a GET route for GET alone, so HEAD would be 405).
+
+    The layers inside see a GET; the ones outside, and the server, keep seeing the HEAD it was.
+    The body is dropped here rather than by the server, so every server and the test client
+    answer alike; Content-Length stays the GET's, as HTTP asks of a HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        # A copy: the server reads the method of its own scope to know that no body follows.
+        as_get = {**scope, "method": "GET"}
+        body_ended = False
+
+        async def send_headers_only(message: Message) -> None:
+            nonlocal body_ended
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif not body_ended:  # the first part of the body (or a file to send) ends it, empty
+                body_ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        try:
+            await self.app(as_get, receive, send_headers_only)
+        finally:
+            # The route the router matched, for the metrics and the access line outside.
+            if "route" in as_get:
+                scope["route"] = as_get["route"]
+
+
 # API answers are JSON that no browser should render, frame or take scripts into.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # /docs (Swagger UI) and /redoc are pages built from scripts and styles CineLibre serves itself
 # (api_docs.py), started by an inline script; Swagger UI's icons are data: images, ReDoc injects
-# its styles and parses the schema in a worker. Nothing is loaded from another host.
+# its styles and parses the schema in a worker. Nothing is loaded from another host: the one
+# image ReDoc asks its makers' CDN for, the small logo in its footer, is refused and not missed.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; "
     "script-src 'self' 'unsafe-inline'; "

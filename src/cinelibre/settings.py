@@ -99,10 +99,11 @@ class Settings(BaseSettings):
         description="Least severe log records written (to stderr).",
         json_schema_extra=SERVICE_SECTION,
     )
-    log_format: Literal["json", "text"] = Field(
-        default="json",
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
         description="`json`: one JSON object per line, each with the request id, for log collectors; "
-        "`text`: plain lines for reading in a terminal.",
+        "`text`: plain lines for reading in a terminal; `auto`: `text` when stderr is a terminal, `json` when "
+        "it is not (a file, a pipe, a container's log) and always with `ENVIRONMENT=production`.",
         json_schema_extra=SERVICE_SECTION,
     )
     metrics_enabled: bool | None = Field(

@@ -18,6 +18,8 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = data_dir / "pgdata"
         self._server = None
+        # Whether this process started the server (rather than finding it running).
+        self.started_here = False
 
     def start(self) -> str:
         # Imported here: the package is only needed when the embedded server is used.
@@ -25,6 +27,7 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = open_server(self.pgdata)
+        self.started_here = self._server.started_here
         self._ensure_database()
         return self.url
 
@@ -47,11 +50,18 @@ class EmbeddedPostgres:
         if self._server is not None:
             from cinelibre.database.embedded_server import remove_private_folder
 
-            socket_dir = self._server.get_postmaster_info().socket_dir
-            self._server.cleanup()
-            self._server = None
-            remove_private_folder(socket_dir)
-            logger.info("embedded database stopped")
+            server, self._server = self._server, None
+            socket_dir = server.get_postmaster_info().socket_dir
+            # cleanup() stops the server only when this process is the last to use it: another
+            # process (`cinelibre serve`, say) may keep it running, and then nothing stopped here.
+            server.cleanup()
+            if server.stopped:
+                remove_private_folder(socket_dir)
+                logger.info("embedded database stopped")
+            else:
+                # Worth a line only from the process that started it, whose user expects it to stop.
+                level = logging.INFO if self.started_here else logging.DEBUG
+                logger.log(level, "embedded database left running: other processes still use it")
 
 
 class DatabaseHandle:

@@ -35,11 +35,21 @@ START_TIMEOUT_SECONDS = 60
 
 
 class PrivateSocketServer(postgres_server.PostgresServer):
+    # Whether this process started the server, rather than finding it running (started by another
+    # process, or left by one that was killed).
+    started_here = False
+
     def ensure_postgres_running(self) -> None:
         """Called by the package, holding its lock, once the data folder exists."""
         if not self._take_over_running_server():
             self._start()
         super().ensure_postgres_running()  # which now finds the server running and records it
+
+    @property
+    def stopped(self) -> bool:
+        """After cleanup(): whether this process was the server's last user, so that cleanup()
+        stopped it (the package forgets a server only then)."""
+        return self._instances.get(self.pgdata) is not self
 
     def _take_over_running_server(self) -> bool:
         pid_file = self.pgdata / "postmaster.pid"
@@ -61,6 +71,7 @@ class PrivateSocketServer(postgres_server.PostgresServer):
         options = ["-o", '-h ""', "-o", f"-k {shlex.quote(str(socket_dir))}"]  # the Unix socket only
         pg_ctl_start = ["-w", *options, "-l", str(self.log), "start"]
         postgres_server.pg_ctl(pg_ctl_start, pgdata=self.pgdata, user=self.system_user, timeout=START_TIMEOUT_SECONDS)
+        self.started_here = True
 
     def _private_folder(self) -> Path:
         # mkdtemp: mode 0700, owned by us, under a name nobody could have prepared in advance.

@@ -2,8 +2,9 @@
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from anyio import to_thread
@@ -48,6 +49,8 @@ from cinelibre.search.endpoints import router as search_router
 from cinelibre.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+# What uvicorn exits with when the application does not start.
+STARTUP_FAILURE_EXIT_CODE = 3
 OPENAPI_PATH = "/openapi.json"
 
 
@@ -221,17 +224,38 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     return app
 
 
-def serve_forever(settings: Settings, *, host: str, port: int) -> None:
-    """`cinelibre serve`: uvicorn in this process until Ctrl-C, with our logging and access line
-    instead of uvicorn's. (Production runs gunicorn with the same create_app.)"""
+def ready_message(settings: Settings, host: str, port: int) -> str:
+    address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    if settings.serves_api_docs:
+        return f"CineLibre is ready on {address} — API docs at {address}/docs"
+    return f"CineLibre is ready on {address} — API docs are off (API_DOCS_ENABLED=true serves them at /docs)"
+
+
+def serve_forever(settings: Settings, listening: socket.socket) -> None:
+    """`cinelibre serve`: uvicorn in this process until Ctrl-C, on the socket the command bound
+    before anything started (so that a taken port is reported at once), with our logging and
+    access line instead of uvicorn's, and one line once the API answers. (Production runs
+    gunicorn with the same create_app.)"""
     import uvicorn
 
-    uvicorn.run(
+    host, port = listening.getsockname()[:2]
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                logger.info(ready_message(settings, host, port))
+
+    config = uvicorn.Config(
         create_app(settings),  # which sets up logging
-        host=host,
-        port=port,
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    server = AnnouncingServer(config)
+    # uvicorn stops on Ctrl-C and then raises it again; stopping is what the user asked for.
+    with suppress(KeyboardInterrupt):
+        server.run(sockets=[listening])
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE_EXIT_CODE)

@@ -1,23 +1,26 @@
 """The `cinelibre` command: each command parses its arguments, calls one service function and
-prints. Commands import what they use when they run, so that starting (`--help` included) does
-not load NumPy, SciPy, Matplotlib, the embedder or the database drivers."""
+prints. Commands import what they use when they run, so that starting (`--help` included) loads
+only Typer and rich: not FastAPI, pydantic, NumPy, SciPy, Matplotlib, the embedder or the
+database drivers (tests/test_cli_startup.py checks this)."""
 
+import errno
+import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cinelibre.errors import InvalidInputError, NotFoundError
-from cinelibre.logs import configure_logging
-from cinelibre.settings import ConfigurationError, Settings, get_settings
 from cinelibre.terminal import console, print_table, progress
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
     from cinelibre.database.connection import Connection
+    from cinelibre.settings import Settings
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -38,11 +41,35 @@ def _exit_on(errors: type[Exception] | tuple[type[Exception], ...], code: int, t
         raise typer.Exit(code) from error
 
 
-def _settings() -> Settings:
+def _settings(*, uses_database: bool = True) -> "Settings":
+    from cinelibre.settings import ConfigurationError, get_settings
+
     with _exit_on(ConfigurationError, 2, "[red]Configuration error:[/red] {}"):
         settings = get_settings()
-        settings.check_database_configuration()
+        if uses_database:
+            settings.check_database_configuration()
     return settings
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    """One plain line on stderr (never wrapped, whatever the width) and the exit code to raise."""
+    console.print(message, soft_wrap=True, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the database and the model start, so that a port another
+    server holds ends the command at once with one line (bound as uvicorn binds its own)."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        if error.errno == errno.EADDRINUSE:
+            raise _fail(f"Port {port} on {host} is already in use: stop the other server or set PORT", 2) from None
+        raise _fail(f"Cannot listen on port {port} of {host}: {error.strerror}", 2) from None
+    return listening
 
 
 @app.command()
@@ -52,12 +79,13 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load the demo catalogue into an empty database.")] = True,
 ) -> None:
     """Run the API (with the embedded database unless DATABASE_URL is set). Ctrl-C stops both."""
+    settings = _settings()
+    listening = _listen(host or settings.host, settings.port if port is None else port)
     from cinelibre.app import serve_forever
 
-    settings = _settings()
     if not demo:
         settings = settings.model_copy(update={"load_demo_catalogue": False})
-    serve_forever(settings, host=host or settings.host, port=port or settings.port)
+    serve_forever(settings, listening)
 
 
 @db_app.command("url")
@@ -143,6 +171,7 @@ def db_restore(
 def _change_admin(email: str, is_admin: bool) -> None:
     from cinelibre.auth import service as auth_service
     from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.errors import NotFoundError
 
     with _exit_on(NotFoundError, 1, "[red]{}[/red]"):
         job = in_one_transaction(lambda conn: auth_service.set_admin(conn, email=email, is_admin=is_admin))
@@ -186,12 +215,23 @@ def embed(
     console.print(f"Embedded {run.embedded} items with {settings.embedding_model}.")
 
 
+EMBED_NEXT = (
+    "Next: run `cinelibre embed`, so that search finds them by meaning and not only by their words "
+    "(`cinelibre serve` also embeds them after it starts, unless EMBED_ON_START=false)."
+)
+EmbedOption = Annotated[
+    bool,
+    typer.Option(help="Embed what was added or changed, so search finds it by meaning (--no-embed: later)."),
+]
+
+
 @import_app.command("catalogue")
 def import_catalogue(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSONL file, one item per line.")],
+    embed: EmbedOption = True,
 ) -> None:
-    """Add or update movies and books from a JSONL file (see the README for the fields); new or changed
-    items are embedded. Idempotent: items are matched by external id, else by title and year."""
+    """Add or update movies and books from a JSONL file (see the README for the fields), then embed
+    what is new or changed. Idempotent: items are matched by external id, else by title and year."""
     from cinelibre.database.runner import run_with_database
     from cinelibre.search import service as search_service
     from cinelibre.search.embedder import Embedder
@@ -201,37 +241,62 @@ def import_catalogue(
     async def import_file(pool: "AsyncConnectionPool[Connection]") -> tuple:
         with progress() as start_progress:
             embedder = Embedder(settings)
-            return await search_service.import_catalogue_file(pool, embedder, path, start_progress=start_progress)
+            return await search_service.import_catalogue_file(
+                pool, embedder, path, embed=embed, start_progress=start_progress
+            )
 
     report, run = run_with_database(settings, import_file)
     for number, reason in report.bad_lines:
         console.print(f"[yellow]line {number} skipped:[/yellow] {reason}")
     console.print(report.summary(path.name))
-    console.print(f"Embedded {run.embedded} new or changed items.")
+    if embed:
+        console.print(f"Embedded {run.embedded} new or changed items with {settings.embedding_model}.")
+    else:
+        console.print(f"New and changed items are not embedded yet. {EMBED_NEXT}", soft_wrap=True)
+
+
+EVALUATION_CHART = "evaluation.png"
+EVALUATION_RESULTS = "results.json"
 
 
 @app.command()
 def evaluate(
     dataset: Annotated[Path, typer.Option(exists=True, file_okay=False, help="The ml-100k folder.")],
     folds: Annotated[str, typer.Option(help="Which canonical folds, e.g. 1,2,3,4,5.")] = "1,2,3,4,5",
-    chart: Annotated[Path, typer.Option(help="Where to write the PNG chart.")] = Path("evaluation.png"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            show_default=False,
+            help=f"Folder for the chart ({EVALUATION_CHART}) and every figure ({EVALUATION_RESULTS}); "
+            "default: a new folder under CINELIBRE_DATA_DIR/evaluations.",
+        ),
+    ] = None,
 ) -> None:
-    """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table
-    and a PNG chart. Runs the same recommender code the service uses."""
+    """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table,
+    a PNG chart and the figures as JSON. Runs the same recommender code the service uses."""
     from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k
 
     # Matplotlib is an optional extra (the service never draws): say so before any work is done.
     with _exit_on(ModuleNotFoundError, 2, "[red]{}[/red]: the chart needs pip install 'cinelibre\\[evaluation]'."):
         from cinelibre.recommend.evaluation_chart import write_chart
 
+    if out is None:
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+        out = _settings(uses_database=False).data_dir / "evaluations" / f"{dataset.name}-{started}"
     numbers = tuple(int(number) for number in folds.split(","))
     with progress() as start_progress:
-        advance = start_progress("Evaluating", len(numbers))
+        advance = start_progress(f"Evaluating on {len(numbers)} folds", len(numbers))
         results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: advance(1))
     rows = [[name, *scores.mean_cells()] for name, scores in results.items()]
     print_table(f"{dataset.name}, folds {folds} (mean over folds)", ["algorithm", *TABLE_METRICS], rows, min_width=150)
-    write_chart(results, chart)
-    console.print(f"Chart written to {chart}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_chart(results, out / EVALUATION_CHART)
+    figures = {"dataset": dataset.name, "folds": list(numbers)} | {
+        "algorithms": {name: scores.values for name, scores in results.items()}
+    }
+    (out / EVALUATION_RESULTS).write_text(json.dumps(figures, indent=2) + "\n")
+    console.print(f"Chart and results written to {out}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -239,14 +304,18 @@ def train() -> None:
     """Train the rating and ranking models on every rating and view and make them the ones every
     API process serves. A failed run leaves the previous models in place. Run it on a schedule."""
     from cinelibre.database.runner import run_with_database
+    from cinelibre.logs import configure_logging
     from cinelibre.recommend import training
 
     settings = _settings()
     configure_logging(settings)
+
+    async def train_models(pool: "AsyncConnectionPool[Connection]") -> training.TrainedModel:
+        with progress() as start_progress:
+            return await training.train(pool, max_items=settings.ranking_model_max_items, start_progress=start_progress)
+
     with _exit_on((training.NothingToLearnError, training.TrainingBusyError), 1, "[yellow]Not trained:[/yellow] {}."):
-        trained = run_with_database(
-            settings, lambda pool: training.train(pool, max_items=settings.ranking_model_max_items)
-        )
+        trained = run_with_database(settings, train_models)
     console.print(f"Rating model v{trained.version}: {trained.ratings_seen} ratings of {trained.items} items.")
 
 
@@ -254,20 +323,20 @@ def train() -> None:
 def import_movielens(
     path: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A MovieLens folder.")],
     ratings: Annotated[bool, typer.Option(help="Also import the ratings (as users who cannot log in).")] = True,
-    embed: Annotated[
-        bool, typer.Option(help="Embed the films added or changed, so search finds them by meaning.")
-    ] = True,
+    embed: EmbedOption = True,
 ) -> None:
     """Import ml-100k or a CSV-layout MovieLens set (ml-latest-small, ml-25m, ml-32m), then embed
     what it added or changed. Idempotent."""
     from cinelibre.database.runner import run_with_database
+    from cinelibre.errors import InvalidInputError
     from cinelibre.movielens import service as movielens_service
     from cinelibre.search.embedder import Embedder
 
     settings = _settings()
 
     async def import_folder(pool: "AsyncConnectionPool[Connection]") -> movielens_service.ImportRun:
-        with progress() as start_progress:
+        # The service's first bar counts the bytes of the ratings file, the second the items embedded.
+        with progress(units=["bytes"]) as start_progress:
             return await movielens_service.import_and_embed(
                 pool, path, Embedder(settings), embed=embed, with_ratings=ratings, start_progress=start_progress
             )
@@ -278,10 +347,7 @@ def import_movielens(
     if embed:
         console.print(f"Embedded {run.embedded} new or changed items with {settings.embedding_model}.")
     if run.not_embedded:
-        console.print(
-            f"{run.not_embedded} items are not embedded yet, so search finds them only by their words: "
-            "run `cinelibre embed` (`cinelibre serve` also embeds them after it starts, unless EMBED_ON_START=false)."
-        )
+        console.print(f"{run.not_embedded} items are not embedded yet. {EMBED_NEXT}", soft_wrap=True)
 
 
 sync_app = typer.Typer(help="Keep the catalogue fresh from TMDB and Google Books.")
@@ -304,6 +370,7 @@ def _run_sync(
     enrich: bool = False,
 ) -> None:
     from cinelibre.database.runner import run_with_database
+    from cinelibre.logs import configure_logging
     from cinelibre.sync import service as sync_service
     from cinelibre.sync.http import UpstreamError
     from cinelibre.sync.schemas import SourceReport

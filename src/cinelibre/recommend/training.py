@@ -8,7 +8,7 @@ at any step leaves the working models serving.
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,9 @@ VIEW_WEIGHT = 0.5
 # The ranking model's dense inverse is learnt over at most this many of the most-rated items
 # (float32: 5,000 items need about 200 MB while training, in the training process only).
 RANKING_MODEL_MAX_ITEMS = 5000
+# A run's steps, for a progress bar: read the feedback, fit each model, store both.
+TRAINING_STEPS = 4
+StartProgress = Callable[[str, int], Callable[[int], None]]
 
 
 @dataclass(frozen=True)
@@ -58,25 +61,38 @@ async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
 
 
 async def train_rating_model(
-    conn: Connection, *, regularisation: float = 0.12, max_items: int = RANKING_MODEL_MAX_ITEMS
+    conn: Connection,
+    *,
+    regularisation: float = 0.12,
+    max_items: int = RANKING_MODEL_MAX_ITEMS,
+    start_progress: StartProgress = lambda description, total: lambda steps: None,
 ) -> TrainedModel:
-    """Train and activate new versions, holding the training lock for the whole run."""
+    """Train and activate new versions, holding the training lock for the whole run.
+    `start_progress(description, TRAINING_STEPS)` is called once the lock is held."""
     if not await repository.try_training_lock(conn):
         raise TrainingBusyError("another process is training the rating model")
     try:
-        return await _train(conn, regularisation=regularisation, max_items=max_items)
+        advance = start_progress("Training", TRAINING_STEPS)
+        return await _train(conn, regularisation=regularisation, max_items=max_items, advance=advance)
     finally:
         await repository.release_training_lock(conn)
 
 
-async def train(pool: AsyncConnectionPool[Connection], *, max_items: int = RANKING_MODEL_MAX_ITEMS) -> TrainedModel:
+async def train(
+    pool: AsyncConnectionPool[Connection],
+    *,
+    max_items: int = RANKING_MODEL_MAX_ITEMS,
+    start_progress: StartProgress = lambda description, total: lambda steps: None,
+) -> TrainedModel:
     """train_rating_model on a connection of its own and outside any transaction: the training
     lock stays on that connection for the whole run, and each step commits by itself."""
     async with pool.connection() as conn:
-        return await train_rating_model(conn, max_items=max_items)
+        return await train_rating_model(conn, max_items=max_items, start_progress=start_progress)
 
 
-async def _train(conn: Connection, *, regularisation: float, max_items: int) -> TrainedModel:
+async def _train(
+    conn: Connection, *, regularisation: float, max_items: int, advance: Callable[[int], None]
+) -> TrainedModel:
     # Imported here: the API process imports this module for retraining_due() and must not load
     # SciPy, which only training needs.
     from scipy import sparse
@@ -91,6 +107,7 @@ async def _train(conn: Connection, *, regularisation: float, max_items: int) -> 
         viewed = await repository.all_viewed(conn)
     if not len(ratings):
         raise NothingToLearnError("no ratings to learn from yet")
+    advance(1)
     both = np.concatenate([ratings, viewed])
     user_ids, user_index = np.unique(both["user_id"], return_inverse=True)
     # Item keys pack (is_book, id) into one integer so np.unique can number them.
@@ -105,9 +122,11 @@ async def _train(conn: Connection, *, regularisation: float, max_items: int) -> 
     )
     rating = RatingModel(factors=FACTORS, regularisation=regularisation, max_items=max_items)
     await to_thread.run_sync(rating.fit, matrix)
+    advance(1)
     model = rating.mf
     ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items)
     await to_thread.run_sync(ranking.fit, matrix)
+    advance(1)
     items = [("book" if key >> 62 else "movie", int(key & ((1 << 62) - 1))) for key in item_keys]
     rated_items = np.unique(item_index[:rated])
     async with conn.transaction():
@@ -134,6 +153,7 @@ async def _train(conn: Connection, *, regularisation: float, max_items: int) -> 
             links=_links(ranking.weights, items),
             versions_kept=VERSIONS_KEPT,
         )
+    advance(1)
     logger.info(
         "models v%s trained on %s ratings and %s views of %s items", version, rated, len(viewed), len(item_keys)
     )

@@ -6,7 +6,7 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -196,13 +196,25 @@ async def import_catalogue_file(
     embedder: Embedder,
     path: Path,
     *,
+    embed: bool = True,
     start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda embedded: None,
 ) -> tuple[catalog_service.CatalogueImport, EmbeddingRun]:
-    """Add or update the items of a JSONL file (one transaction), then embed what is new or changed."""
+    """Add or update the items of a JSONL file (one transaction), then (with `embed`) embed what is
+    new or changed. `start_progress` is called for each step: the file's lines, then the items to embed."""
+    with path.open(encoding="utf-8") as file:
+        advance = start_progress(f"Importing {path.name}", sum(1 for _ in file))
     async with pool.connection() as conn, conn.transaction():
         with path.open(encoding="utf-8") as file:
-            report = await catalog_service.import_catalogue(conn, file)
+            report = await catalog_service.import_catalogue(conn, _counted(file, advance))
+    if not embed:
+        return report, EmbeddingRun(embedded=0)
     return report, await embed_catalogue(pool, embedder, start_progress=start_progress)
+
+
+def _counted(lines: Iterable[str], advance: Callable[[int], None]) -> Iterator[str]:
+    for line in lines:
+        yield line
+        advance(1)
 
 
 def _quoted(lexeme: str) -> str:

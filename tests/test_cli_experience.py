@@ -360,6 +360,26 @@ def test_evaluate_writes_the_chart_and_results_to_out_and_says_where(tmp_path: P
     assert len(results["algorithms"]["EASE"]["NDCG@10"]) == 1
 
 
+def test_evaluate_on_a_terminal_counts_each_algorithm_on_each_fold(tmp_path: Path) -> None:
+    dataset = tiny_ml100k(tmp_path / "ml-100k")
+
+    status, lines = cinelibre_on_a_terminal(
+        "evaluate",
+        "--dataset",
+        str(dataset),
+        "--folds",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        env=environment(),
+        cwd=tmp_path,
+    )
+
+    assert status == 0
+    assert any(bar("Evaluating 12 algorithms on fold 1", "12/12").match(line) for line in lines), lines
+    assert lines[-1] == f"Chart and results written to {tmp_path / 'out'}"
+
+
 def test_evaluate_writes_under_the_data_directory_by_default_never_where_it_runs(tmp_path: Path) -> None:
     dataset = tiny_ml100k(tmp_path / "ml-100k")
     data = tmp_path / "data"

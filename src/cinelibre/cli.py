@@ -286,8 +286,7 @@ def evaluate(
         out = _settings(uses_database=False).data_dir / "evaluations" / f"{dataset.name}-{started}"
     numbers = tuple(int(number) for number in folds.split(","))
     with progress() as start_progress:
-        advance = start_progress(f"Evaluating on {len(numbers)} folds", len(numbers))
-        results = evaluate_ml100k(dataset, folds=numbers, on_fold=lambda _: advance(1))
+        results = evaluate_ml100k(dataset, folds=numbers, start_progress=start_progress)
     rows = [[name, *scores.mean_cells()] for name, scores in results.items()]
     print_table(f"{dataset.name}, folds {folds} (mean over folds)", ["algorithm", *TABLE_METRICS], rows, min_width=150)
     out.mkdir(parents=True, exist_ok=True)

@@ -146,15 +146,19 @@ def evaluate_ml100k(
     dataset: Path,
     models: list[Callable[..., Recommender]] | None = None,
     folds: tuple[int, ...] = FOLDS,
-    on_fold: Callable[[int], None] = lambda number: None,
+    start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda steps: None,
 ) -> dict[str, Scores]:
-    """Every model on every fold; returns each model's scores by name."""
+    """Every model on every fold; returns each model's scores by name. `start_progress(description,
+    models × folds)` is called once, and what it returns is advanced as each model is scored."""
     shape = ml100k_shape(dataset)
     item_vectors = genre_vectors(dataset)
+    makers = models or default_models(item_vectors)
+    on_folds = f"{len(folds)} folds" if len(folds) != 1 else f"fold {folds[0]}"
+    advance = start_progress(f"Evaluating {len(makers)} algorithms on {on_folds}", len(makers) * len(folds))
     results: dict[str, Scores] = {}
     for number in folds:
         fold = load_fold(dataset, number, shape)
-        for make in models or default_models(item_vectors):
+        for make in makers:
             model = make()
             started = time.perf_counter()
             model.fit(fold.train)
@@ -166,5 +170,5 @@ def evaluate_ml100k(
             if model.name != GlobalMean.name:
                 for metric, value in ranking_metrics(model, fold, item_vectors).items():
                     scores.add(metric, value)
-        on_fold(number)
+            advance(1)
     return results

@@ -6,10 +6,10 @@ from pydantic import AfterValidator
 from cinelibre.auth.dependencies import RATE_LIMITED, RECOMMENDATION_LIMIT, CurrentUser
 from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection, LazyReadConnection
+from cinelibre.pagination import SkipParam
 from cinelibre.recommend import service
-from cinelibre.recommend.schemas import Prediction, Recommendations
+from cinelibre.recommend.schemas import Prediction, Recommendations, SimilarItems
 from cinelibre.search.dependencies import EmbedderDep
-from cinelibre.search.schemas import SearchResults
 from cinelibre.types import ItemType, PathId
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"], dependencies=[RECOMMENDATION_LIMIT])
@@ -32,7 +32,7 @@ WindowDays = Annotated[
 ]
 
 
-@router.get("/similar/{item_type}/{item_id}", response_model=SearchResults, responses=RATE_LIMITED)
+@router.get("/similar/{item_type}/{item_id}", response_model=SimilarItems, responses=RATE_LIMITED)
 async def similar_items(
     request: Request,
     item_type: ItemType,
@@ -40,10 +40,12 @@ async def similar_items(
     db: LazyReadConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
+    skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
 ) -> Response:
-    """Items like this one, by content and by who rated them. Cached for SIMILAR_CACHE_SECONDS."""
+    """Items like this one, by content and by who rated them, each with a score and a reason; pages
+    are cut from the first 100. Cached for SIMILAR_CACHE_SECONDS."""
     body = await service.similar_cached(
         db,
         cache,
@@ -52,6 +54,7 @@ async def similar_items(
         item_type=item_type,
         item_id=item_id,
         target_type=target_type,
+        skip=skip,
         limit=limit,
     )
     return Response(body, media_type="application/json")
@@ -63,6 +66,7 @@ async def popular_items(
     request: Request,
     db: LazyReadConnection,
     cache: CacheDep,
+    skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
     window_days: WindowDays = None,
@@ -75,6 +79,7 @@ async def popular_items(
         ttl_seconds=request.app.state.settings.popular_cache_seconds,
         item_type=item_type,
         window_days=window_days,
+        skip=skip,
         limit=limit,
     )
     return Response(body, media_type="application/json")
@@ -87,17 +92,20 @@ async def personalized(
     conn: DbConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
+    skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
     skip_viewed: Annotated[bool, Query(description="Leave out items viewed 3 times or more.")] = True,
 ) -> Response:
-    """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a reason."""
+    """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a
+    reason; pages are cut from the first 100."""
     body = await service.personalized_cached(
         conn,
         cache,
         ttl_seconds=request.app.state.settings.personalized_cache_seconds,
         user_id=user.id,
         item_type=item_type,
+        skip=skip,
         limit=limit,
         model=embedder.model_name,
         skip_viewed=skip_viewed,

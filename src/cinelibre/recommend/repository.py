@@ -29,11 +29,12 @@ MAX_NEIGHBOURS = 50
 
 
 async def popular_items(
-    conn: Connection, *, item_type: ItemType | None, window_days: int | None, limit: int
+    conn: Connection, *, item_type: ItemType | None, window_days: int | None, skip: int = 0, limit: int
 ) -> list[dict[str, Any]]:
+    """`limit` items of the popular list after its first `skip`."""
     cursor = await conn.execute(
-        "SELECT * FROM get_popular_items(%s, %s, %s)",
-        (item_type.value if item_type else None, window_days, limit),
+        "SELECT * FROM get_popular_items(%s, %s, %s) OFFSET %s",
+        (item_type.value if item_type else None, window_days, skip + limit, skip),
     )
     return await cursor.fetchall()
 

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.search.schemas import BookHit, MovieHit
 
 
 class _Recommendation(BaseModel):
@@ -26,6 +27,31 @@ Recommended = Annotated[RecommendedMovie | RecommendedBook, Field(discriminator=
 
 class Recommendations(BaseModel):
     items: list[Recommended]
+
+
+class _Likeness(BaseModel):
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="How alike, fused over the lists that found anything (meaning, and co-ratings once the item "
+        "has 5 raters): 1.0 is first in every one of them; higher first.",
+    )
+    reason: str = Field(description="Why it is alike, in words: close in meaning, rated by the same people, or both.")
+
+
+class SimilarMovie(MovieHit, _Likeness):
+    pass
+
+
+class SimilarBook(BookHit, _Likeness):
+    pass
+
+
+Similar = Annotated[SimilarMovie | SimilarBook, Field(discriminator="item_type")]
+
+
+class SimilarItems(BaseModel):
+    items: list[Similar]
 
 
 class Prediction(BaseModel):

@@ -1,4 +1,5 @@
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,17 +12,30 @@ from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
 from cinelibre.recommend.algorithms import blend
 from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
-from cinelibre.recommend.schemas import Prediction, Recommendations, RecommendedBook, RecommendedMovie
+from cinelibre.recommend.schemas import (
+    Prediction,
+    Recommendations,
+    RecommendedBook,
+    RecommendedMovie,
+    SimilarBook,
+    SimilarItems,
+    SimilarMovie,
+)
 from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
-from cinelibre.search.schemas import BookHit, Candidate, MovieHit, SearchResults
+from cinelibre.search.schemas import Candidate
 from cinelibre.types import ItemType
 
 # Item-to-item collaborative filtering joins the content neighbours once an item has this many
 # raters, and only items sharing at least MIN_CO_RATERS of them count.
 CO_RATING_MIN_RATERS = 5
 MIN_CO_RATERS = 3
+
+
+# Similar-item lists are ranked this deep whatever page is asked for, so that every page is cut
+# from the same ranking (a fusion of deeper lists would order even its first items differently).
+SIMILAR_DEPTH = 100
 
 
 async def similar_items(
@@ -31,48 +45,81 @@ async def similar_items(
     item_type: ItemType,
     item_id: int,
     target_type: ItemType | None,
+    skip: int = 0,
     limit: int,
-) -> list[MovieHit | BookHit]:
+) -> list[SimilarMovie | SimilarBook]:
     """Neighbours of an item (its own type unless target_type says otherwise): by embedding, fused
     (Reciprocal Rank Fusion) with items rated alike once enough users rated it: the nearest by
     the trained rating model's factors (an index top-k), or before any training the items the
-    same users rated."""
+    same users rated. The page `skip`, `limit` of the first SIMILAR_DEPTH, each item with its
+    score and reason (_likeness())."""
     target = target_type or item_type
+    depth = SIMILAR_DEPTH
     content = await search_service.similar_to(
-        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2
+        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=depth * 2
     )
     if content is None:
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.")
-    raters = await catalog_service.rating_count(conn, item_type, item_id)
-    if raters < CO_RATING_MIN_RATERS:
-        return content[:limit]
-    model = await repository.active_model(conn, RATING_MODEL)
-    if model is not None:
-        rated_alike = await repository.similar_by_ratings(
-            conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=limit * 2
-        )
-    else:
-        rated_alike = [
-            {"item_id": row["item_id"], "similarity": row["cosine"]}
-            for row in await repository.co_rated_items(
-                conn,
-                item_type=item_type,
-                item_id=item_id,
-                target_type=target,
-                limit=limit * 2,
-                min_co_raters=MIN_CO_RATERS,
-            )
-        ]
-    if not rated_alike:
-        return content[:limit]
     content_ranked = [Candidate(target, hit.id, hit.similarity or 0.0, hit.similarity) for hit in content]
-    similarity = {hit.id: hit.similarity for hit in content}
-    rated_ranked = [
-        Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
-    ]
+    rated_ranked: list[Candidate] = []
+    raters = await catalog_service.rating_count(conn, item_type, item_id)
+    if raters >= CO_RATING_MIN_RATERS:
+        model = await repository.active_model(conn, RATING_MODEL)
+        if model is not None:
+            rated_alike = await repository.similar_by_ratings(
+                conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=depth * 2
+            )
+        else:
+            rated_alike = [
+                {"item_id": row["item_id"], "similarity": row["cosine"]}
+                for row in await repository.co_rated_items(
+                    conn,
+                    item_type=item_type,
+                    item_id=item_id,
+                    target_type=target,
+                    limit=depth * 2,
+                    min_co_raters=MIN_CO_RATERS,
+                )
+            ]
+        similarity = {hit.id: hit.similarity for hit in content}
+        rated_ranked = [
+            Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
+        ]
     # Meaning and co-ratings count alike.
-    fused = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[:limit]
-    return await search_service.load_hits(conn, fused)
+    page = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[:depth][skip : skip + limit]
+    if not page:
+        return []
+    source = await catalog_service.rows_by_key(conn, [(item_type.value, item_id)])
+    likeness = _likeness(source[(item_type.value, item_id)]["title"], content_ranked, rated_ranked)
+    models = {ItemType.MOVIE: SimilarMovie, ItemType.BOOK: SimilarBook}
+    return [
+        models[hit_type].model_validate({**hit.model_dump(), **likeness[hit.id]})
+        for (hit_type, _, _), hit in zip(page, await search_service.load_hits(conn, page), strict=True)
+    ]
+
+
+def _likeness(title: str, content: list[Candidate], rated: list[Candidate]) -> dict[int, dict[str, Any]]:
+    """Each listed item's score and reason. The score is its fused (RRF) score as a share of the
+    best possible, first place in every list that found anything: 1.0 is first in all of them,
+    0.5 first in one of two; it falls slowly with rank, as RRF does. The reason names the lists
+    it is in."""
+    lists = [candidates for candidates in (content, rated) if candidates]
+    best = len(lists) / (search_service.RRF_K + 1)
+    fused: dict[int, float] = defaultdict(float)
+    for candidates in lists:
+        for rank, candidate in enumerate(candidates, start=1):
+            fused[candidate.item_id] += 1 / (search_service.RRF_K + rank)
+    in_content = {c.item_id for c in content}
+    in_rated = {c.item_id for c in rated}
+    reasons = {
+        (True, False): f"Close in meaning to {title}",
+        (False, True): f"Rated by the same people as {title}",
+        (True, True): f"Close in meaning to {title}, and rated by the same people",
+    }
+    return {
+        item_id: {"score": round(score / best, 6), "reason": reasons[(item_id in in_content, item_id in in_rated)]}
+        for item_id, score in fused.items()
+    }
 
 
 async def similar_cached(
@@ -84,6 +131,7 @@ async def similar_cached(
     item_type: ItemType,
     item_id: int,
     target_type: ItemType | None,
+    skip: int = 0,
     limit: int,
 ) -> bytes:
     """similar_items() as a JSON body, kept for ttl_seconds (a new model or new embeddings show
@@ -96,12 +144,13 @@ async def similar_cached(
             item_type=item_type,
             item_id=item_id,
             target_type=target_type,
+            skip=skip,
             limit=limit,
         )
-        return SearchResults(items=hits).model_dump_json().encode()
+        return SimilarItems(items=hits).model_dump_json().encode()
 
     target = target_type.value if target_type else "same"
-    key = f"{item_type.value}:{item_id}:{target}:{limit}:{embedder.model_name}"
+    key = f"{item_type.value}:{item_id}:{target}:{skip}:{limit}:{embedder.model_name}"
     return await cached(cache, "similar", key, ttl_seconds, compute)
 
 
@@ -130,9 +179,9 @@ def _popularity_reason(row: dict[str, Any], window_days: int | None) -> str:
 
 
 async def popular(
-    conn: Connection, *, item_type: ItemType | None, window_days: int | None, limit: int
+    conn: Connection, *, item_type: ItemType | None, window_days: int | None, skip: int = 0, limit: int
 ) -> list[RecommendedMovie | RecommendedBook]:
-    rows = await repository.popular_items(conn, item_type=item_type, window_days=window_days, limit=limit)
+    rows = await repository.popular_items(conn, item_type=item_type, window_days=window_days, skip=skip, limit=limit)
     return await _with_items(conn, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
 
 
@@ -143,16 +192,17 @@ async def popular_cached(
     ttl_seconds: float,
     item_type: ItemType | None,
     window_days: int | None,
+    skip: int = 0,
     limit: int,
 ) -> bytes:
     """The popular list as a JSON body, shared by every caller for ttl_seconds: new ratings show in
     it after at most that long."""
 
     async def compute() -> bytes:
-        items = await popular(await db.get(), item_type=item_type, window_days=window_days, limit=limit)
+        items = await popular(await db.get(), item_type=item_type, window_days=window_days, skip=skip, limit=limit)
         return Recommendations(items=items).model_dump_json().encode()
 
-    key = f"{item_type.value if item_type else 'all'}:{window_days}:{limit}"
+    key = f"{item_type.value if item_type else 'all'}:{window_days}:{skip}:{limit}"
     return await cached(cache, "popular", key, ttl_seconds, compute)
 
 
@@ -163,6 +213,7 @@ async def personalized_cached(
     ttl_seconds: float,
     user_id: int,
     item_type: ItemType | None,
+    skip: int = 0,
     limit: int,
     model: str,
     skip_viewed: bool,
@@ -177,6 +228,7 @@ async def personalized_cached(
             conn,
             user_id=user_id,
             item_type=item_type,
+            skip=skip,
             limit=limit,
             model=model,
             skip_viewed=skip_viewed,
@@ -186,7 +238,7 @@ async def personalized_cached(
         return Recommendations(items=items).model_dump_json().encode()
 
     state = await repository.cache_state(conn, user_id)
-    key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{limit}:{int(skip_viewed)}:{model}"
+    key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{skip}:{limit}:{int(skip_viewed)}:{model}"
     return await cached(cache, "personalized", key, ttl_seconds, compute)
 
 
@@ -211,6 +263,10 @@ async def _popular_candidates(
 CANDIDATES_PER_SOURCE = 60
 MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
+# A personalized list is ranked (and diversified) this deep whatever page is asked for, so that
+# every page is cut from the same list; the item new since training takes place FRESH_PLACE.
+PERSONALIZED_DEPTH = 100
+FRESH_PLACE = 10
 
 
 @dataclass
@@ -264,6 +320,7 @@ async def personalized(
     *,
     user_id: int,
     item_type: ItemType | None,
+    skip: int = 0,
     limit: int,
     model: str,
     skip_viewed: bool = True,
@@ -274,7 +331,8 @@ async def personalized(
     a user with no ratings; a content profile (mean embedding of what they liked) blended with
     popular for a few; the trained models (or, before any training, the Pearson user-kNN) taking
     over as ratings grow; diversified by MMR on the embeddings. Never an item they rated; by
-    default not one they viewed many times."""
+    default not one they viewed many times. The page `skip`, `limit` of the first
+    PERSONALIZED_DEPTH; only its items get predicted stars and reasons."""
     summary = await repository.rating_summary(conn, user_id)
     excluded = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING if skip_viewed else 10**9)
     candidates: dict[tuple[str, int], _Candidate] = {}
@@ -350,7 +408,7 @@ async def personalized(
         }
     # A stable sort on score keeps the popular list's order between equal scores.
     order = sorted(range(len(pool)), key=lambda position: -pool[position].signals["score"])
-    shortlist = [pool[position] for position in order[: limit * blend.SHORTLIST_FACTOR]]
+    shortlist = [pool[position] for position in order[: PERSONALIZED_DEPTH * blend.SHORTLIST_FACTOR]]
     stored = await repository.item_embeddings(conn, [c.key for c in shortlist], model=model) if shortlist else {}
     vectors = np.zeros((len(shortlist), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
     for position, c in enumerate(shortlist):
@@ -358,12 +416,19 @@ async def personalized(
             vector = _as_array(stored[c.key])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
     picked = [
-        order[position] for position in blend.mmr(np.array([c.signals["score"] for c in shortlist]), vectors, limit)
+        order[position]
+        for position in blend.mmr(
+            np.array([c.signals["score"] for c in shortlist]),
+            vectors,
+            PERSONALIZED_DEPTH,
+            widening=blend.SHORTLIST_FACTOR,
+        )
     ]
     if known is not None:
         fresh = blend.fresh_pick(known, np.array([c.content for c in pool]))
-        picked = blend.with_fresh(picked, fresh, known, limit)
-    chosen = [pool[position] for position in picked]
+        head = blend.with_fresh(picked[:FRESH_PLACE], fresh, known, FRESH_PLACE)
+        picked = [*head, *(position for position in picked if position not in head)][:PERSONALIZED_DEPTH]
+    chosen = [pool[position] for position in picked[skip : skip + limit]]
     predicted = (
         await _predicted_stars_for(conn, folded, [c.key for c in chosen], with_neighbours=True) if folded else {}
     )

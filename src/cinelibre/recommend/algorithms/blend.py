@@ -92,15 +92,22 @@ def with_fresh(chosen: list[int], fresh: int | None, known: np.ndarray, limit: i
     return [*chosen[: limit - 1], fresh]
 
 
-def mmr(scores: np.ndarray, vectors: np.ndarray, limit: int, diversity: float = DIVERSITY) -> list[int]:
+def mmr(
+    scores: np.ndarray, vectors: np.ndarray, limit: int, diversity: float = DIVERSITY, *, widening: int | None = None
+) -> list[int]:
     """Maximal marginal relevance over candidates in ranked order: each next pick trades a little
     score for being unlike those already picked, so one franchise or one genre does not fill the
-    list. `vectors` are unit rows (zeros for an item without one); returns positions."""
+    list. `vectors` are unit rows (zeros for an item without one); returns positions. With
+    `widening`, the k-th pick is made among the first widening × k candidates only: then every
+    list begins with the picks of any shorter one, so pages cut from one long list are what
+    shorter lists would have been."""
     remaining = np.ones(len(scores), dtype=bool)
     redundancy = np.zeros(len(scores))
     chosen: list[int] = []
     while len(chosen) < min(limit, len(scores)):
         value = np.where(remaining, (1 - diversity) * scores - diversity * redundancy, -np.inf)
+        if widening is not None:
+            value[widening * (len(chosen) + 1) :] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
         remaining[best] = False

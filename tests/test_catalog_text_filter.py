@@ -2,8 +2,10 @@
 
 import httpx
 import pytest
+from hypothesis import given, note
 
 from tests.factories import add_book, add_movie
+from tests.test_properties import WHITE_SPACE, assert_error_shape, hostile, search_texts
 
 
 @pytest.fixture
@@ -115,3 +117,19 @@ async def test_overlong_text_is_refused(client: httpx.AsyncClient) -> None:
     assert response.json()["error"]["details"] == [
         {"field": "query.q", "message": "String should have at most 200 characters"}
     ]
+
+
+@pytest.mark.parametrize("path", ["/movies", "/books"])
+@hostile(150)
+@given(q=search_texts)
+async def test_any_text_is_matched_or_refused_by_its_length_never_500(
+    catalogue_client: httpx.AsyncClient, path: str, q: str
+) -> None:
+    note(f"q {q!r}")
+    response = await catalogue_client.get(path, params={"q": q, "limit": 100})
+
+    if "\x00" in q or not 1 <= len(q.strip(WHITE_SPACE)) <= 200:
+        assert_error_shape(response, 422, "validation_error", "query.q")
+    else:
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) == min(100, response.json()["total"])

@@ -24,7 +24,7 @@ REGENERATE = "run `python -m cinelibre.settings_reference` (or `cinelibre config
 @pytest.mark.parametrize(
     ("relative", "render"),
     [(ENV_EXAMPLE, render_env_example), (CONFIGURATION_MARKDOWN, render_configuration_markdown)],
-    ids=str,
+    ids=[str(ENV_EXAMPLE), str(CONFIGURATION_MARKDOWN)],  # the same in every pytest-xdist worker
 )
 def test_committed_reference_matches_the_settings(relative, render) -> None:
     committed = (ROOT / relative).read_text(encoding="utf-8")

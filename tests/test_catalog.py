@@ -141,3 +141,22 @@ async def test_get_book(client: httpx.AsyncClient, conn) -> None:
     )
     assert body["average_rating"] is None
     assert body["rating_count"] == 0
+
+
+async def test_a_book_known_by_its_isbn_alone_gets_its_open_library_cover(client: httpx.AsyncClient, conn) -> None:
+    by_isbn = await add_book(conn, title="Godaan", isbn13="9788126415922")
+    with_thumbnail = await add_book(conn, title="Nirmala", isbn13="9788171828920")
+    await conn.execute(
+        "UPDATE books SET thumbnail_url = 'http://books.google.com/books/content?id=x' WHERE id = %s",
+        (with_thumbnail,),
+    )
+    unknown = await add_book(conn, title="Gitanjali")
+
+    books = [by_isbn, with_thumbnail, unknown]
+    covers = [(await client.get(f"/books/{book}")).json()["thumbnail_url"] for book in books]
+
+    assert covers == [
+        "https://covers.openlibrary.org/b/isbn/9788126415922-M.jpg?default=false",
+        "http://books.google.com/books/content?id=x",
+        None,
+    ]

@@ -1,12 +1,14 @@
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cinelibre.types import LanguageCode, Text, bounded_text
 
 Title = bounded_text(min_length=1, max_length=500)
+# Medium size; default=false makes a missing cover a 404 instead of a blank image.
+OPEN_LIBRARY_COVER = "https://covers.openlibrary.org/b/isbn/{isbn}-M.jpg?default=false"
 
 
 class MovieSort(StrEnum):
@@ -31,7 +33,10 @@ class MoviePublic(BaseModel):
     overview: str | None
     directors: list[str]
     cast: list[str] = Field(validation_alias="cast_members")
-    poster_url: str | None
+    poster_url: str | None = Field(
+        description="The poster, served by TMDB, for films whose TMDB details gave one (the TMDB sync and "
+        "its enrichment)."
+    )
     runtime: int | None = Field(validation_alias="runtime_minutes")
     tmdb_id: int | None
     imdb_id: str | None
@@ -55,13 +60,24 @@ class BookPublic(BaseModel):
     year: int | None
     published_date: str | None
     page_count: int | None
-    thumbnail_url: str | None
+    thumbnail_url: str | None = Field(
+        description="The cover, served by its upstream: Google Books' thumbnail, else Open Library's cover "
+        "for the ISBN-13 (a 404 where Open Library has none)."
+    )
     google_books_id: str | None
     isbn13: str | None
     upstream_average_rating: float | None
     upstream_ratings_count: int | None
     average_rating: float | None = Field(description="Mean of our own users' ratings.")
     rating_count: int = Field(description="How many of our users rated it.")
+
+    @model_validator(mode="after")
+    def cover_from_isbn(self) -> Self:
+        # Open Library's Covers API serves any ISBN's cover at a fixed address, so a book known
+        # by its ISBN alone (a site's own catalogue file) still shows its cover when online.
+        if self.thumbnail_url is None and self.isbn13 is not None:
+            self.thumbnail_url = OPEN_LIBRARY_COVER.format(isbn=self.isbn13)
+        return self
 
 
 class MovieCreate(BaseModel):

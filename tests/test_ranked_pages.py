@@ -120,6 +120,7 @@ async def test_personalized_pages_fit_together(catalogue_client: httpx.AsyncClie
 
     assert len(first_twenty) == 20
     assert page_one + page_two == first_twenty
+    assert await items(catalogue_client, path, headers, skip=1_000_000) == []
 
 
 async def test_personalized_pages_of_a_newcomer_fit_together(catalogue_client: httpx.AsyncClient) -> None:

@@ -44,8 +44,8 @@ async def similar_items(
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
 ) -> Response:
-    """Items like this one, by content and by who rated them, each with a score and a reason; pages
-    are cut from the first 100. Cached for SIMILAR_CACHE_SECONDS."""
+    """Items like this one, by content and by who rated them, each with a score and a reason; every
+    page is cut from one ranking of at most 100. Cached for SIMILAR_CACHE_SECONDS."""
     body = await service.similar_cached(
         db,
         cache,
@@ -98,7 +98,7 @@ async def personalized(
     skip_viewed: Annotated[bool, Query(description="Leave out items viewed 3 times or more.")] = True,
 ) -> Response:
     """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a
-    reason; pages are cut from the first 100."""
+    reason; every page is cut from one list."""
     body = await service.personalized_cached(
         conn,
         cache,

@@ -33,9 +33,11 @@ CO_RATING_MIN_RATERS = 5
 MIN_CO_RATERS = 3
 
 
-# Similar-item lists are ranked this deep whatever page is asked for, so that every page is cut
-# from the same ranking (a fusion of deeper lists would order even its first items differently).
-SIMILAR_DEPTH = 100
+# Each list a similar-items ranking fuses holds this many items whatever page is asked for, so
+# that every page is cut from the same ranking (fusing deeper lists would order even the first
+# items differently). Two lists: at most 100 items, the most a page can reach with the largest
+# limit.
+SIMILAR_CANDIDATES = 50
 
 
 async def similar_items(
@@ -51,12 +53,12 @@ async def similar_items(
     """Neighbours of an item (its own type unless target_type says otherwise): by embedding, fused
     (Reciprocal Rank Fusion) with items rated alike once enough users rated it: the nearest by
     the trained rating model's factors (an index top-k), or before any training the items the
-    same users rated. The page `skip`, `limit` of the first SIMILAR_DEPTH, each item with its
-    score and reason (_likeness())."""
+    same users rated. The page `skip`, `limit` of that ranking, each item with its score and
+    reason (_likeness())."""
     target = target_type or item_type
-    depth = SIMILAR_DEPTH
+    depth = SIMILAR_CANDIDATES
     content = await search_service.similar_to(
-        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=depth * 2
+        conn, embedder=embedder, item_type=item_type, item_id=item_id, target_type=target, limit=depth
     )
     if content is None:
         raise NotFoundError(f"{item_type.value.capitalize()} {item_id} does not exist.")
@@ -67,7 +69,7 @@ async def similar_items(
         model = await repository.active_model(conn, RATING_MODEL)
         if model is not None:
             rated_alike = await repository.similar_by_ratings(
-                conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=depth * 2
+                conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=depth
             )
         else:
             rated_alike = [
@@ -77,7 +79,7 @@ async def similar_items(
                     item_type=item_type,
                     item_id=item_id,
                     target_type=target,
-                    limit=depth * 2,
+                    limit=depth,
                     min_co_raters=MIN_CO_RATERS,
                 )
             ]
@@ -86,7 +88,7 @@ async def similar_items(
             Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
         ]
     # Meaning and co-ratings count alike.
-    page = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[:depth][skip : skip + limit]
+    page = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[skip : skip + limit]
     if not page:
         return []
     source = await catalog_service.rows_by_key(conn, [(item_type.value, item_id)])
@@ -263,9 +265,8 @@ async def _popular_candidates(
 CANDIDATES_PER_SOURCE = 60
 MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
-# A personalized list is ranked (and diversified) this deep whatever page is asked for, so that
-# every page is cut from the same list; the item new since training takes place FRESH_PLACE.
-PERSONALIZED_DEPTH = 100
+# The place an item new since training takes in a personalized list: a fixed one, so that a
+# page of the list is the same whatever its length.
 FRESH_PLACE = 10
 
 
@@ -331,8 +332,9 @@ async def personalized(
     a user with no ratings; a content profile (mean embedding of what they liked) blended with
     popular for a few; the trained models (or, before any training, the Pearson user-kNN) taking
     over as ratings grow; diversified by MMR on the embeddings. Never an item they rated; by
-    default not one they viewed many times. The page `skip`, `limit` of the first
-    PERSONALIZED_DEPTH; only its items get predicted stars and reasons."""
+    default not one they viewed many times. The page `skip`, `limit` of the list; only its items
+    get predicted stars and reasons. The diversity step picks its k-th item among the best 3k, so
+    the list of skip + limit items begins with every shorter list: pages fit together."""
     summary = await repository.rating_summary(conn, user_id)
     excluded = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING if skip_viewed else 10**9)
     candidates: dict[tuple[str, int], _Candidate] = {}
@@ -408,7 +410,8 @@ async def personalized(
         }
     # A stable sort on score keeps the popular list's order between equal scores.
     order = sorted(range(len(pool)), key=lambda position: -pool[position].signals["score"])
-    shortlist = [pool[position] for position in order[: PERSONALIZED_DEPTH * blend.SHORTLIST_FACTOR]]
+    depth = skip + limit
+    shortlist = [pool[position] for position in order[: depth * blend.SHORTLIST_FACTOR]]
     stored = await repository.item_embeddings(conn, [c.key for c in shortlist], model=model) if shortlist else {}
     vectors = np.zeros((len(shortlist), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
     for position, c in enumerate(shortlist):
@@ -420,14 +423,14 @@ async def personalized(
         for position in blend.mmr(
             np.array([c.signals["score"] for c in shortlist]),
             vectors,
-            PERSONALIZED_DEPTH,
+            depth,
             widening=blend.SHORTLIST_FACTOR,
         )
     ]
     if known is not None:
         fresh = blend.fresh_pick(known, np.array([c.content for c in pool]))
         head = blend.with_fresh(picked[:FRESH_PLACE], fresh, known, FRESH_PLACE)
-        picked = [*head, *(position for position in picked if position not in head)][:PERSONALIZED_DEPTH]
+        picked = [*head, *(position for position in picked if position not in head)][:depth]
     chosen = [pool[position] for position in picked[skip : skip + limit]]
     predicted = (
         await _predicted_stars_for(conn, folded, [c.key for c in chosen], with_neighbours=True) if folded else {}

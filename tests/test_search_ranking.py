@@ -3,10 +3,11 @@ import time
 import httpx
 import pytest
 
+from cinelibre.search import repository as search_repository
 from cinelibre.search import service as search_service
 from cinelibre.search import understanding
 from cinelibre.search.embedder import Embedder
-from cinelibre.search.repository import FullTextQuery
+from cinelibre.search.repository import FullTextQuery, SearchFilters
 from cinelibre.search.schemas import Candidate, NameMatch
 from cinelibre.search.understanding import LikeRequest, QueryKind
 from cinelibre.types import ItemType
@@ -229,5 +230,105 @@ async def test_a_hindi_word_finds_films_about_what_it_means(catalogue_client: ht
     ghosts = await titles(catalogue_client, q="bhoot", type="movie", limit=3)
     love_stories = await titles(catalogue_client, q="prem kahani", type="movie", limit=3)
 
-    assert {"Bhooter Bhabishyat", "Stree"} <= set(ghosts)
-    assert "Dilwale Dulhania Le Jayenge" in love_stories
+    assert {"Bhooter Bhabishyat", "Sardaar Ji"} <= set(ghosts)
+    assert {"96", "Premam"} <= set(love_stories)
+
+
+# ----- items without a description --------------------------------------------------------------
+
+
+async def add_undescribed_movie(conn, embedder: Embedder, title: str) -> int:
+    """A film known only by its title, year and genre (as MovieLens films are), embedded."""
+    row = await (
+        await conn.execute(
+            "INSERT INTO movies (title, year, genres) VALUES (%s, 1992, '{Comedy}') "
+            "RETURNING id, document, md5(document) AS content_hash",
+            (title,),
+        )
+    ).fetchone()
+    [vector] = embedder.embed_documents([row["document"]])
+    rows = [(row["id"], row["content_hash"], vector)]
+    assert await search_repository.store_embeddings(conn, MOVIE, model=embedder.model_name, rows=rows) == 1
+    await search_repository.refresh_vocabulary(conn)  # as embedding does, so that its title is a known word
+    return row["id"]
+
+
+async def test_an_undescribed_item_ranks_by_its_similarity_less_the_penalty(catalogue_conn, embedder: Embedder) -> None:
+    toys = await add_undescribed_movie(catalogue_conn, embedder, "Toys")
+    vector = embedder.embed_query("toys that come alive")
+
+    async def nearest(penalty: float) -> list[tuple[str, float, float]]:
+        found = await search_repository.nearest(
+            catalogue_conn, [MOVIE], vector=vector, model=embedder.model_name, limit=3, undescribed_penalty=penalty
+        )
+        names = {c.item_id: await title_of(catalogue_conn, c.item_id) for c in found}
+        return [(names[c.item_id], round(c.similarity, 2), round(c.score, 2)) for c in found]
+
+    described = await (
+        await catalogue_conn.execute(
+            "SELECT movie_id, described FROM movie_embeddings WHERE movie_id IN (%s, %s)",
+            (toys, await movie_id(catalogue_conn, "Toy Story 3")),
+        )
+    ).fetchall()
+
+    assert {row["movie_id"]: row["described"] for row in described} == {
+        toys: False,
+        await movie_id(catalogue_conn, "Toy Story 3"): True,
+    }
+    assert await nearest(0.0) == [("Toys", 0.53, 0.53), ("Toy Story 3", 0.47, 0.47), ("Toy Story", 0.42, 0.42)]
+    assert await nearest(0.1) == [("Toy Story 3", 0.47, 0.47), ("Toys", 0.53, 0.43), ("Toy Story", 0.42, 0.42)]
+
+
+async def test_a_description_ranks_described_items_first_and_a_title_look_up_still_finds_the_title(
+    catalogue_client: httpx.AsyncClient, catalogue_conn, embedder: Embedder
+) -> None:
+    await add_undescribed_movie(catalogue_conn, embedder, "Toys")
+
+    described_first = await answer(catalogue_client, q="toys that come alive", type="movie", mode="hybrid", limit=4)
+    by_similarity = await answer(catalogue_client, q="toys that come alive", type="movie", mode="vector", limit=1)
+    looked_up = await titles(catalogue_client, q="Toys", type="movie", limit=1)
+
+    assert [(i["title"], round(i["similarity"], 2)) for i in described_first["items"]] == [
+        ("Toy Story 3", 0.47),
+        ("Toy Story", 0.42),
+        ("Toy Story 2", 0.37),
+        ("Toys", 0.53),
+    ]
+    assert [i["title"] for i in by_similarity["items"]] == ["Toys"]
+    assert looked_up == ["Toys"]
+
+
+async def test_filtered_neighbours_are_the_exact_nearest_of_the_items_the_filter_keeps(
+    catalogue_conn, embedder: Embedder
+) -> None:
+    vector = embedder.embed_query("a village wedding")
+
+    found = await search_repository.nearest(
+        catalogue_conn,
+        [MOVIE],
+        vector=vector,
+        model=embedder.model_name,
+        limit=5,
+        filters=SearchFilters(language="hi", year_from=1990),
+    )
+    exact = await (
+        await catalogue_conn.execute(
+            """SELECT m.id FROM movies m JOIN movie_embeddings e ON e.movie_id = m.id
+            WHERE m.original_language = 'hi' AND m.year >= 1990
+            ORDER BY e.embedding <=> %s, m.id LIMIT 5""",
+            (vector,),
+        )
+    ).fetchall()
+
+    assert [c.item_id for c in found] == [row["id"] for row in exact]
+    assert len(found) == 5
+
+
+async def title_of(conn, item_id: int) -> str:
+    row = await (await conn.execute("SELECT title FROM movies WHERE id = %s", (item_id,))).fetchone()
+    return row["title"]
+
+
+async def movie_id(conn, title: str) -> int:
+    row = await (await conn.execute("SELECT id FROM movies WHERE title = %s", (title,))).fetchone()
+    return row["id"]

@@ -1,5 +1,6 @@
 """SQL for embeddings and the three retrievers that hybrid search fuses."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ VECTOR_KEYS = {ItemType.MOVIE: sql.Identifier("movie_id"), ItemType.BOOK: sql.Id
 MATCH_FUNCTIONS = {ItemType.MOVIE: sql.Identifier("match_movies"), ItemType.BOOK: sql.Identifier("match_books")}
 LANGUAGE_COLUMNS = {ItemType.MOVIE: sql.Identifier("original_language"), ItemType.BOOK: sql.Identifier("language")}
 GENRE_COLUMNS = {ItemType.MOVIE: sql.Identifier("genres"), ItemType.BOOK: sql.Identifier("categories")}
+# What says, in words of its own, what an item is about (MovieLens films have none).
+DESCRIPTION_COLUMNS = {ItemType.MOVIE: sql.Identifier("overview"), ItemType.BOOK: sql.Identifier("description")}
 # A film's original title is a title too; a book's subtitle usually describes it, so only its title counts.
 OTHER_TITLES = {ItemType.MOVIE: sql.Identifier("original_title"), ItemType.BOOK: sql.SQL("NULL::text")}
 PEOPLE = {
@@ -85,15 +88,23 @@ async def store_embeddings(
     that md5 and the item does not already have this model's vector of it (another process may
     have embedded it meanwhile); returns how many were written. An item whose text changed since
     it was read keeps its old vector, which no longer matches: the next pass embeds it again.
+    Each vector records whether that text had an overview (a description), which search ranks by.
     Writing any vector advances the search generation in the same transaction."""
     query = sql.SQL(
-        """INSERT INTO {vectors} ({key}, model, content_hash, embedding)
-        SELECT item.id, %(model)s, %(content_hash)s, %(embedding)s FROM {table} AS item
+        """INSERT INTO {vectors} ({key}, model, content_hash, embedding, described)
+        SELECT item.id, %(model)s, %(content_hash)s, %(embedding)s, coalesce(item.{description} <> '', false)
+        FROM {table} AS item
         WHERE item.id = %(id)s AND md5(item.document) = %(content_hash)s
         ON CONFLICT ({key}) DO UPDATE
-        SET model = excluded.model, content_hash = excluded.content_hash, embedding = excluded.embedding
+        SET model = excluded.model, content_hash = excluded.content_hash, embedding = excluded.embedding,
+            described = excluded.described
         WHERE ({vectors}.model, {vectors}.content_hash) IS DISTINCT FROM (excluded.model, excluded.content_hash)"""
-    ).format(table=TABLES[item_type], vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
+    ).format(
+        table=TABLES[item_type],
+        vectors=VECTOR_TABLES[item_type],
+        key=VECTOR_KEYS[item_type],
+        description=DESCRIPTION_COLUMNS[item_type],
+    )
     params = [
         {"id": item_id, "model": model, "content_hash": digest, "embedding": vector} for item_id, digest, vector in rows
     ]
@@ -183,30 +194,42 @@ def _filter_sql(item_type: ItemType) -> sql.Composable:
 
 async def nearest(
     conn: Connection,
-    item_type: ItemType,
+    item_types: Sequence[ItemType],
     *,
     vector: np.ndarray,
     model: str,
     limit: int,
     threshold: float = 0.0,
     filters: SearchFilters = SearchFilters(),
-    exclude_id: int | None = None,
+    exclude: tuple[ItemType, int] | None = None,
+    undescribed_penalty: float = 0.0,
 ) -> list[Candidate]:
-    """Vector neighbours through the SQL functions match_movies()/match_books()."""
-    query = sql.SQL(
-        """SELECT id, similarity FROM {function}(%(vector)s, %(threshold)s, %(limit)s, %(model)s,
-            %(language)s, %(genre)s, %(year_from)s, %(year_to)s, %(exclude_id)s)"""
-    ).format(function=MATCH_FUNCTIONS[item_type])
+    """Vector neighbours of each item type (up to `limit` each) through the SQL functions
+    match_movies()/match_books(), in one statement, best first. An item without an overview or
+    description scores its similarity less `undescribed_penalty`."""
+    parts = [
+        sql.SQL(
+            """SELECT {item_type} AS item_type, id, similarity, score
+            FROM {function}(%(vector)s, %(threshold)s, %(limit)s, %(model)s,
+                %(language)s, %(genre)s, %(year_from)s, %(year_to)s, {exclude_id}, %(undescribed_penalty)s)"""
+        ).format(
+            item_type=sql.Literal(item_type.value),
+            function=MATCH_FUNCTIONS[item_type],
+            exclude_id=sql.Literal(exclude[1] if exclude and exclude[0] is item_type else None) + sql.SQL("::bigint"),
+        )
+        for item_type in item_types
+    ]
+    query = sql.SQL(" UNION ALL ").join(parts) + sql.SQL(" ORDER BY score DESC, item_type, id")
     params = {
         "vector": vector,
         "threshold": threshold,
         "limit": limit,
         "model": model,
-        "exclude_id": exclude_id,
+        "undescribed_penalty": undescribed_penalty,
         **filters.params(),
     }
     rows = await (await conn.execute(query, params)).fetchall()
-    return [Candidate(item_type, row["id"], row["similarity"], row["similarity"]) for row in rows]
+    return [Candidate(ItemType(row["item_type"]), row["id"], row["score"], row["similarity"]) for row in rows]
 
 
 async def refresh_vocabulary(conn: Connection) -> None:
@@ -271,9 +294,21 @@ def _with_similarity(item_type: ItemType, ranked: sql.Composable, vector: np.nda
     ).format(ranked=ranked, vectors=VECTOR_TABLES[item_type], key=VECTOR_KEYS[item_type])
 
 
+def _each_type(item_types: Sequence[ItemType], query_of: Callable[[ItemType], sql.Composable]) -> sql.Composable:
+    """One statement asking `query_of(item_type)` for every type (each with its own ORDER BY and
+    LIMIT), its rows marked with their item_type and merged by score, best first."""
+    parts = [
+        sql.SQL("SELECT {item_type} AS item_type, part.* FROM ({query}) AS part").format(
+            item_type=sql.Literal(item_type.value), query=query_of(item_type)
+        )
+        for item_type in item_types
+    ]
+    return sql.SQL(" UNION ALL ").join(parts) + sql.SQL(" ORDER BY score DESC, item_type, id")
+
+
 async def full_text(
     conn: Connection,
-    item_type: ItemType,
+    item_types: Sequence[ItemType],
     *,
     query: FullTextQuery,
     vector: np.ndarray | None,
@@ -281,15 +316,19 @@ async def full_text(
     limit: int,
     filters: SearchFilters,
 ) -> list[Candidate]:
-    """PostgreSQL full-text search, ranked by ts_rank after the items that have every word."""
-    ranked = sql.SQL(
-        """
-        SELECT id, (search_vector @@ %(all)s::tsquery)::int + ts_rank(search_vector, %(any)s::tsquery) AS score
-        FROM {table}
-        WHERE search_vector @@ %(any)s::tsquery AND {filters}
-        ORDER BY score DESC, id LIMIT %(limit)s
-        """
-    ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
+    """PostgreSQL full-text search, ranked by ts_rank after the items that have every word: up to
+    `limit` items of each type, in one statement, best first."""
+
+    def ranked(item_type: ItemType) -> sql.Composable:
+        return sql.SQL(
+            """
+            SELECT id, (search_vector @@ %(all)s::tsquery)::int + ts_rank(search_vector, %(any)s::tsquery) AS score
+            FROM {table}
+            WHERE search_vector @@ %(any)s::tsquery AND {filters}
+            ORDER BY score DESC, id LIMIT %(limit)s
+            """
+        ).format(table=TABLES[item_type], filters=_filter_sql(item_type))
+
     params = {
         "all": query.all_words,
         "any": query.any_word,
@@ -298,8 +337,9 @@ async def full_text(
         "limit": limit,
         **filters.params(),
     }
-    rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
-    return [Candidate(item_type, row["id"], row["score"], row["similarity"]) for row in rows]
+    query = _each_type(item_types, lambda item_type: _with_similarity(item_type, ranked(item_type), vector))
+    rows = await (await conn.execute(query, params)).fetchall()
+    return [Candidate(ItemType(row["item_type"]), row["id"], row["score"], row["similarity"]) for row in rows]
 
 
 async def spelling_corrections(conn: Connection, raw_query: str, *, max_documents: float) -> list[str]:
@@ -340,7 +380,7 @@ async def spelling_corrections(conn: Connection, raw_query: str, *, max_document
 
 async def name_matches(
     conn: Connection,
-    item_type: ItemType,
+    item_types: Sequence[ItemType],
     *,
     raw_query: str,
     name_query: str,
@@ -352,26 +392,30 @@ async def name_matches(
     """Items whose titles or people contain the corrected words (`name_query`, a tsquery), closest
     first, with how closely the whole query matches their title and each of their people: pg_trgm
     word_similarity, the share of the query's trigrams found in that one title or name. Comparing
-    with whole names keeps "Satyajit Rai" on Satyajit Ray's films rather than Aishwarya Rai's."""
-    ranked = sql.SQL(
-        """
-        SELECT id, greatest(title_match, person_match) AS score, title_match, person_match FROM (
-            SELECT id,
-                   greatest(word_similarity(%(raw)s, title), coalesce(word_similarity(%(raw)s, {other_title}), 0))
-                       AS title_match,
-                   coalesce((SELECT max(word_similarity(%(raw)s, person)) FROM unnest({people}) AS person), 0)
-                       AS person_match
-            FROM {table}
-            WHERE name_vector @@ %(query)s::tsquery AND {filters}
-        ) AS matched
-        ORDER BY score DESC, id LIMIT %(limit)s
-        """
-    ).format(
-        table=TABLES[item_type],
-        other_title=OTHER_TITLES[item_type],
-        people=PEOPLE[item_type],
-        filters=_filter_sql(item_type),
-    )
+    with whole names keeps "Satyajit Rai" on Satyajit Ray's films rather than Aishwarya Rai's. Up
+    to `limit` items of each type, in one statement."""
+
+    def ranked(item_type: ItemType) -> sql.Composable:
+        return sql.SQL(
+            """
+            SELECT id, greatest(title_match, person_match) AS score, title_match, person_match FROM (
+                SELECT id,
+                       greatest(word_similarity(%(raw)s, title), coalesce(word_similarity(%(raw)s, {other_title}), 0))
+                           AS title_match,
+                       coalesce((SELECT max(word_similarity(%(raw)s, person)) FROM unnest({people}) AS person), 0)
+                           AS person_match
+                FROM {table}
+                WHERE name_vector @@ %(query)s::tsquery AND {filters}
+            ) AS matched
+            ORDER BY score DESC, id LIMIT %(limit)s
+            """
+        ).format(
+            table=TABLES[item_type],
+            other_title=OTHER_TITLES[item_type],
+            people=PEOPLE[item_type],
+            filters=_filter_sql(item_type),
+        )
+
     params = {
         "raw": raw_query,
         "query": name_query,
@@ -380,8 +424,16 @@ async def name_matches(
         "limit": limit,
         **filters.params(),
     }
-    rows = await (await conn.execute(_with_similarity(item_type, ranked, vector), params)).fetchall()
+    query = _each_type(item_types, lambda item_type: _with_similarity(item_type, ranked(item_type), vector))
+    rows = await (await conn.execute(query, params)).fetchall()
     return [
-        NameMatch(item_type, row["id"], row["score"], row["similarity"], row["title_match"], row["person_match"])
+        NameMatch(
+            ItemType(row["item_type"]),
+            row["id"],
+            row["score"],
+            row["similarity"],
+            row["title_match"],
+            row["person_match"],
+        )
         for row in rows
     ]

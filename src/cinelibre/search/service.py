@@ -8,7 +8,6 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -289,11 +288,6 @@ def looked_up_items(names: list[NameMatch], kind: QueryKind) -> list[NameMatch]:
     return [name for _, name in matches]
 
 
-def _best_first(lists: list[list[Candidate]]) -> list[Candidate]:
-    """One retriever's lists for movies and books, merged by that retriever's score."""
-    return sorted((c for candidates in lists for c in candidates), key=lambda c: (-c.score, c.item_type, c.item_id))
-
-
 QUERY_VECTOR_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -377,7 +371,7 @@ async def ranking(
         mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
     item_types = _item_types(scope)
     lexemes, catalogue_size = await repository.query_lexemes(conn, meant)
-    # What every retriever is told; each is asked once per item type, its lists merged best first.
+    # What every retriever is told; each answers for every item type asked in one statement, best first.
     shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
     meaning: list[Candidate] = []
     words: list[Candidate] = []
@@ -389,13 +383,15 @@ async def ranking(
         person_match=max((n.person_match for n in names), default=0.0),
     )
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR) and vector is not None:
-        nearest = partial(repository.nearest, conn, limit=CANDIDATES_PER_LIST, **shared)
-        meaning = _best_first([await nearest(t) for t in item_types])
+        described_first = mode is SearchMode.HYBRID and kind is QueryKind.DESCRIPTIVE
+        penalty = understanding.UNDESCRIBED_PENALTY if described_first else 0.0
+        meaning = await repository.nearest(
+            conn, item_types, limit=CANDIDATES_PER_LIST, undescribed_penalty=penalty, **shared
+        )
     sections = DESCRIPTION_SECTIONS if mode is SearchMode.HYBRID and kind is QueryKind.DESCRIPTIVE else ""
     text_query = full_text_query(lexemes, catalogue_size, sections=sections)
     if mode in (SearchMode.HYBRID, SearchMode.FULLTEXT) and text_query:
-        full_text = partial(repository.full_text, conn, query=text_query, limit=CANDIDATES_PER_LIST, **shared)
-        words = _best_first([await full_text(t) for t in item_types])
+        words = await repository.full_text(conn, item_types, query=text_query, limit=CANDIDATES_PER_LIST, **shared)
     weights = understanding.WEIGHTS[kind] if mode is SearchMode.HYBRID else SINGLE_RETRIEVER
     looked_up = looked_up_items(names, kind)
     fused = fuse([(meaning, weights.meaning), (words, weights.words), (looked_up, weights.names)])
@@ -432,20 +428,16 @@ async def _name_matches(
     if not corrections:
         return []
     name_query = " | ".join(_quoted(word) for word in corrections)
-    lists = [
-        await repository.name_matches(
-            conn,
-            item_type,
-            raw_query=query,
-            name_query=name_query,
-            vector=vector,
-            model=model,
-            limit=NAME_CANDIDATES,
-            filters=filters,
-        )
-        for item_type in item_types
-    ]
-    return sorted((n for matches in lists for n in matches), key=lambda n: (-n.score, n.item_type, n.item_id))
+    return await repository.name_matches(
+        conn,
+        item_types,
+        raw_query=query,
+        name_query=name_query,
+        vector=vector,
+        model=model,
+        limit=NAME_CANDIDATES,
+        filters=filters,
+    )
 
 
 async def _like_ranking(
@@ -476,19 +468,16 @@ async def _like_ranking(
         return None
     if scope is SearchScope.ALL and like.item_type is not None:
         scope = SearchScope(like.item_type.value)
-    neighbours = [
-        await repository.nearest(
-            conn,
-            item_type,
-            vector=source["embedding"],
-            model=embedder.model_name,
-            limit=CANDIDATES_PER_LIST,
-            filters=filters,
-            exclude_id=reference.item_id if item_type is reference.item_type else None,
-        )
-        for item_type in _item_types(scope)
-    ]
-    return [(c.item_type, c.item_id, c.similarity) for c in _best_first(neighbours)]
+    neighbours = await repository.nearest(
+        conn,
+        _item_types(scope),
+        vector=source["embedding"],
+        model=embedder.model_name,
+        limit=CANDIDATES_PER_LIST,
+        filters=filters,
+        exclude=(reference.item_type, reference.item_id),
+    )
+    return [(c.item_type, c.item_id, c.similarity) for c in neighbours]
 
 
 async def search_cached(
@@ -571,10 +560,10 @@ async def similar_to(
         return []
     neighbours = await repository.nearest(
         conn,
-        target_type,
+        [target_type],
         vector=source["embedding"],
         model=embedder.model_name,
         limit=limit,
-        exclude_id=item_id if target_type is item_type else None,
+        exclude=(item_type, item_id),
     )
     return await load_hits(conn, [(c.item_type, c.item_id, c.similarity) for c in neighbours])

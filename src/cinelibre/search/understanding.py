@@ -43,6 +43,12 @@ WEIGHTS = {
     QueryKind.PERSON: FusionWeights(meaning=1.0, words=0.5, names=3.0),
 }
 
+# For a description, an item whose text had no overview (a film known only by its title, year and
+# genres) ranks by its similarity less this much: its vector follows its title words, and a title
+# sharing a word with the description ("Stray Dog" for a lonely man and a stray dog) is no answer
+# to it. Chosen in docs/search.md.
+UNDESCRIBED_PENALTY = 0.1
+
 
 def classify(*, title_match: float, person_match: float) -> QueryKind:
     """The kind of a query from its closest title and person matches (0 when there is none).

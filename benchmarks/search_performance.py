@@ -1,12 +1,21 @@
 """Search and similar-items speed, and the API's memory with the model loaded. Prints a table.
 
-    .venv/bin/python benchmarks/search_performance.py [--synthetic 60000] [--seconds 15]
+    .venv/bin/python benchmarks/search_performance.py [--synthetic 60000] [--seconds 15] [--uncached]
 
-For each catalogue (the demo catalogue, then the demo plus N synthetic films):
+For each catalogue (the demo catalogue, then the demo plus N synthetic films; --synthetic 0 measures
+the demo alone):
 - query embedding p50 (in this process, cache off, distinct queries);
 - GET /search/semantic p50/p99 at concurrency 1 and 16;
 - GET /recommendations/similar/movie/{id} p50/p99 at concurrency 16;
 - peak RSS of the API process (VmHWM), model loaded.
+Each search row gives the share of lookups the search cache (whole rankings) and the query-vector
+cache answered, read from the API's /metrics before and after the row.
+
+By default the caches are warmed first and the relevance-set queries asked round-robin, so most
+answers come from the caches. With --uncached the API runs with SEARCH_CACHE_SECONDS=0 and every
+search is a text asked once (a relevance-set query with a number of its own after it), so each one
+embeds its query and runs every retriever: the cost of a search nobody has asked before.
+
 The API runs as `cinelibre serve` (one uvicorn process) on a throw-away embedded database. The
 load comes from this process (httpx, asyncio), on the same two cores: latencies include that.
 
@@ -22,6 +31,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import numpy as np
 import psycopg
 from harness import (
@@ -108,7 +118,41 @@ async def refresh_vocabulary(url: str) -> None:
         await search_repository.refresh_vocabulary(conn)
 
 
-def measure(url: str, data_dir: Path, settings: Settings, label: str, seconds: float) -> list[tuple[str, str]]:
+# Enough distinct texts that no phase asks one twice (a phase asks a few hundred a second at most).
+DISTINCT_QUERIES = 50_000
+CACHES = ("search", "query_embedding")
+
+
+def cache_counts(base_url: str) -> dict[tuple[str, str], float]:
+    """The API's cache lookups so far, by (cache, "hit" or "miss"), from its Prometheus metrics."""
+    counts: dict[tuple[str, str], float] = {}
+    for line in httpx.get(f"{base_url}/metrics", timeout=30).text.splitlines():
+        if line.startswith("cinelibre_cache_requests_total{"):
+            labels, value = line[len("cinelibre_cache_requests_total{") :].split("} ")
+            fields = dict(part.split("=") for part in labels.split(","))
+            counts[(fields["cache"].strip('"'), fields["result"].strip('"'))] = float(value)
+    return counts
+
+
+def hit_rates(before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]) -> str:
+    """'search x% / query vector y%' of the lookups made between two cache_counts()."""
+    shares = []
+    for cache in CACHES:
+        hits, misses = (after.get((cache, result), 0) - before.get((cache, result), 0) for result in ("hit", "miss"))
+        shares.append(f"{hits / (hits + misses):.0%}" if hits + misses else "–")
+    return " / ".join(shares)
+
+
+def distinct_search_paths(queries: list[str], phase: int) -> list[str]:
+    """Texts new to both caches: none repeats within a phase, nor from another phase (a number of
+    its own after each relevance-set query)."""
+    numbers = range(phase * DISTINCT_QUERIES, (phase + 1) * DISTINCT_QUERIES)
+    return [f"/search/semantic?q={quote(f'{queries[n % len(queries)]} {n}')}" for n in numbers]
+
+
+def measure(
+    url: str, data_dir: Path, settings: Settings, label: str, seconds: float, *, uncached: bool
+) -> list[tuple[str, str, str]]:
     queries = [entry["query"] for entry in quality.read_relevance_set(RELEVANCE_SET)]
     embedder = Embedder(settings.model_copy(update={"query_embedding_cache_size": 0}))
     embedder.load()
@@ -124,36 +168,50 @@ def measure(url: str, data_dir: Path, settings: Settings, label: str, seconds: f
     env = benchmark_environment(
         DATABASE_URL=url, PORT=str(free_port()), CINELIBRE_DATA_DIR=str(data_dir), RATE_LIMITS="off"
     )
+    if uncached:
+        env["SEARCH_CACHE_SECONDS"] = "0"
     with cinelibre_serving(env, "--no-demo") as server:
         search_paths = [f"/search/semantic?q={quote(query)}" for query in queries]
         similar_paths = [f"/recommendations/similar/movie/{movie_id}" for movie_id in movie_ids]
         drive(server.base_url, search_paths, 4, 3)  # warm: model loaded, queries cached
-        rows = [("query embedding p50 (ms)", f"{statistics.median(timings) * 1000:.1f}")]
-        for concurrency in (1, 16):
-            latencies = drive(server.base_url, search_paths, concurrency, seconds)
-            rows.append((f"search c={concurrency} p50 / p99 (ms)", p50_p99(latencies)))
-        rows.append(("similar c=16 p50 / p99 (ms)", p50_p99(drive(server.base_url, similar_paths, 16, seconds))))
-        rows.append(("API peak RSS, model loaded (MB)", f"{peak_rss_mb(server.process.pid):.0f}"))
-    return [(f"{label}: {name}", value) for name, value in rows]
+        rows = [("query embedding p50 (ms)", f"{statistics.median(timings) * 1000:.1f}", "")]
+        for phase, concurrency in enumerate((1, 16)):
+            paths = distinct_search_paths(queries, phase) if uncached else search_paths
+            before = cache_counts(server.base_url)
+            latencies = drive(server.base_url, paths, concurrency, seconds)
+            rows.append(
+                (
+                    f"search c={concurrency} p50 / p99 (ms)",
+                    p50_p99(latencies),
+                    hit_rates(before, cache_counts(server.base_url)),
+                )
+            )
+        rows.append(("similar c=16 p50 / p99 (ms)", p50_p99(drive(server.base_url, similar_paths, 16, seconds)), ""))
+        rows.append(("API peak RSS, model loaded (MB)", f"{peak_rss_mb(server.process.pid):.0f}", ""))
+    return [(f"{label}: {name}", value, hits) for name, value, hits in rows]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--synthetic", type=int, default=60_000, help="synthetic films added for the second run")
     parser.add_argument("--seconds", type=float, default=15, help="length of each load phase")
+    parser.add_argument("--uncached", action="store_true", help="no search cache, and every query text asked once")
     args = parser.parse_args()
-    results: list[tuple[str, str]] = []
+    results: list[tuple[str, str, str]] = []
     with scratch_database() as database:
         url, data_dir, settings = database.url, database.data_dir, database.settings
         asyncio.run(load_embedded_demo(url, settings))
-        results += measure(url, data_dir, settings, "demo (655 items)", args.seconds)
-        add_synthetic_movies(url, args.synthetic, settings.embedding_model)
-        results += measure(url, data_dir, settings, f"demo + {args.synthetic:,} films", args.seconds)
+        results += measure(url, data_dir, settings, "demo (655 items)", args.seconds, uncached=args.uncached)
+        if args.synthetic:
+            add_synthetic_movies(url, args.synthetic, settings.embedding_model)
+            label = f"demo + {args.synthetic:,} films"
+            results += measure(url, data_dir, settings, label, args.seconds, uncached=args.uncached)
+    caches = "uncached: every text asked once" if args.uncached else "caches warmed"
     print_table(
-        "Search performance (one API process, 2 cores shared with the load generator)",
-        ("measure", "value"),
+        f"Search performance ({caches}; one API process, 2 cores shared with the load generator)",
+        ("measure", "value", "cache hits: search / query vector"),
         results,
-        right_aligned=("value",),
+        right_aligned=("value", "cache hits: search / query vector"),
     )
 
 

@@ -1,4 +1,4 @@
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
@@ -27,13 +27,6 @@ MOVIE_ORDER = {
 ITEM_TABLES = {ItemType.MOVIE: sql.Identifier("movies"), ItemType.BOOK: sql.Identifier("books")}
 
 
-# How closely `text` must match a title, original title or author to list the item: pg_trgm's
-# word_similarity, the share of the text's trigrams found in one stretch of that name. The value
-# is pg_trgm's own default for its <% operator: one typo in a short word ("godfater", 0.78) or a
-# spelling variant ("bahubali", 0.89) is kept, unrelated names sharing a letter pair are not.
-TEXT_MATCH_THRESHOLD = 0.6
-
-
 @dataclass(frozen=True)
 class MovieFilter:
     language: str | None = None
@@ -50,15 +43,21 @@ class BookFilter:
     text: str | None = None
 
 
-# Each item's closeness to the text filter, as a lateral column `text_match` beside its row.
-MOVIE_TEXT_MATCH = sql.SQL(
-    "CROSS JOIN LATERAL (SELECT greatest(word_similarity(%s, title), "
-    "coalesce(word_similarity(%s, original_title), 0)) AS text_match) AS matched"
+# The text filter keeps an item when the text is close enough to its title, original title or an
+# author: pg_trgm's `text <% name`, word_similarity (the share of the text's trigrams found in one
+# stretch of the name) at pg_trgm.word_similarity_threshold or above, 0.6 unless the server says
+# otherwise. One typo in a short word ("godfathr", 0.78) or a spelling variant ("bahubali", 0.89)
+# is kept; unrelated names sharing a few letters are not. The operator, unlike a comparison of
+# word_similarity(), can be answered by a GIN trigram index on the column.
+MOVIE_TEXT_MATCH = sql.SQL("(%s <%% title OR %s <%% original_title)")
+BOOK_TEXT_MATCH = sql.SQL("(%s <%% title OR EXISTS (SELECT 1 FROM unnest(authors) AS author WHERE %s <%% author))")
+# How closely each kept item matches, closest first.
+MOVIE_CLOSENESS = sql.SQL(
+    "greatest(word_similarity(%s, title), coalesce(word_similarity(%s, original_title), 0)) DESC, "
 )
-BOOK_TEXT_MATCH = sql.SQL(
-    "CROSS JOIN LATERAL (SELECT greatest(word_similarity(%s, title), "
-    "coalesce((SELECT max(word_similarity(%s, author)) FROM unnest(authors) AS author), 0)) AS text_match) "
-    "AS matched"
+BOOK_CLOSENESS = sql.SQL(
+    "greatest(word_similarity(%s, title), "
+    "coalesce((SELECT max(word_similarity(%s, author)) FROM unnest(authors) AS author), 0)) DESC, "
 )
 BOOK_ORDER = sql.SQL("rating_count DESC, upstream_ratings_count DESC NULLS LAST, id")
 
@@ -82,6 +81,9 @@ def _movie_conditions(filters: MovieFilter) -> tuple[list[sql.Composable], list[
     if filters.year_to is not None:
         conditions.append(sql.SQL("year <= %s"))
         params.append(filters.year_to)
+    if filters.text is not None:
+        conditions.append(MOVIE_TEXT_MATCH)
+        params.extend([filters.text, filters.text])
     return conditions, params
 
 
@@ -94,6 +96,9 @@ def _book_conditions(filters: BookFilter) -> tuple[list[sql.Composable], list[An
     if filters.category is not None:
         conditions.append(sql.SQL("EXISTS (SELECT 1 FROM unnest(categories) AS c WHERE lower(c) = lower(%s))"))
         params.append(filters.category)
+    if filters.text is not None:
+        conditions.append(BOOK_TEXT_MATCH)
+        params.extend([filters.text, filters.text])
     return conditions, params
 
 
@@ -115,15 +120,12 @@ async def list_movies(
     """A page of films and how many match in all. Without `sort`, a text filter orders them by
     how closely they match it (then by popularity); otherwise by popularity."""
     conditions, params = _movie_conditions(filters)
-    order = MOVIE_ORDER[sort or MovieSort.POPULARITY]
-    source = _Source(sql.Identifier("movies"))
-    if filters.text is not None:
-        source = _Source(sql.Identifier("movies"), MOVIE_TEXT_MATCH, [filters.text, filters.text])
-        conditions.append(sql.SQL("matched.text_match >= %s"))
-        params.append(TEXT_MATCH_THRESHOLD)
-        if sort is None:
-            order = sql.SQL("matched.text_match DESC, ") + order
-    return await _page(conn, source, MOVIE_COLUMNS, conditions, params, order, skip, limit)
+    order, order_params = MOVIE_ORDER[sort or MovieSort.POPULARITY], []
+    if filters.text is not None and sort is None:
+        order, order_params = MOVIE_CLOSENESS + order, [filters.text, filters.text]
+    return await _page(
+        conn, sql.Identifier("movies"), MOVIE_COLUMNS, conditions, params, order, order_params, skip, limit
+    )
 
 
 async def list_books(
@@ -131,42 +133,30 @@ async def list_books(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of books, the most rated first; with a text filter, the closest matches first."""
     conditions, params = _book_conditions(filters)
-    order = BOOK_ORDER
-    source = _Source(sql.Identifier("books"))
+    order, order_params = BOOK_ORDER, []
     if filters.text is not None:
-        source = _Source(sql.Identifier("books"), BOOK_TEXT_MATCH, [filters.text, filters.text])
-        conditions.append(sql.SQL("matched.text_match >= %s"))
-        params.append(TEXT_MATCH_THRESHOLD)
-        order = sql.SQL("matched.text_match DESC, ") + order
-    return await _page(conn, source, BOOK_COLUMNS, conditions, params, order, skip, limit)
-
-
-@dataclass(frozen=True)
-class _Source:
-    """The FROM clause of a list: its table, and what is joined to it with its own parameters."""
-
-    table: sql.Identifier
-    joined: sql.Composable = field(default_factory=lambda: sql.SQL(""))
-    params: list[Any] = field(default_factory=list)
+        order, order_params = BOOK_CLOSENESS + order, [filters.text, filters.text]
+    return await _page(
+        conn, sql.Identifier("books"), BOOK_COLUMNS, conditions, params, order, order_params, skip, limit
+    )
 
 
 async def _page(
     conn: Connection,
-    source: _Source,
+    table: sql.Identifier,
     columns: sql.Composable,
     conditions: list[sql.Composable],
     params: list[Any],
     order: sql.Composable,
+    order_params: list[Any],
     skip: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
     where = _where(conditions)
-    rows_query = sql.SQL("SELECT {} FROM {} {} {} ORDER BY {} OFFSET %s LIMIT %s").format(
-        columns, source.table, source.joined, where, order
-    )
-    rows = await (await conn.execute(rows_query, [*source.params, *params, skip, limit])).fetchall()
-    count_query = sql.SQL("SELECT count(*) AS total FROM {} {} {}").format(source.table, source.joined, where)
-    count_row = await (await conn.execute(count_query, [*source.params, *params])).fetchone()
+    rows_query = sql.SQL("SELECT {} FROM {} {} ORDER BY {} OFFSET %s LIMIT %s").format(columns, table, where, order)
+    rows = await (await conn.execute(rows_query, [*params, *order_params, skip, limit])).fetchall()
+    count_query = sql.SQL("SELECT count(*) AS total FROM {} {}").format(table, where)
+    count_row = await (await conn.execute(count_query, params)).fetchone()
     assert count_row is not None
     return rows, count_row["total"]
 

@@ -212,6 +212,7 @@ def main() -> None:
         ("measure", "value", "cache hits: search / query vector"),
         results,
         right_aligned=("value", "cache hits: search / query vector"),
+        min_width=120,
     )
 
 

@@ -1,6 +1,7 @@
 """Embedding the catalogue, and hybrid search: vector neighbours, full-text matches and
 typo-tolerant name matches fused with Reciprocal Rank Fusion."""
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -366,18 +367,26 @@ async def ranking(
             return similar
     # Meaning and words see the query with its Indian-language words glossed in English.
     meant = understanding.glossed(query)
-    vector = await query_vector(embedder, cache, meant)
+    # The model embeds the query in a thread while the database looks up its words: neither needs
+    # the other, so a search not cached waits for the longer of the two, not for both.
+    embedding = asyncio.ensure_future(query_vector(embedder, cache, meant))
+    try:
+        lexemes, catalogue_size = await repository.query_lexemes(conn, meant)
+        name_words = await _name_words(conn, query, catalogue_size) if mode is SearchMode.HYBRID else None
+    finally:
+        vector = await embedding
     if vector is None and mode is SearchMode.VECTOR:
         mode = SearchMode.FULLTEXT  # no model: the words are all there is to go by
     item_types = _item_types(scope)
-    lexemes, catalogue_size = await repository.query_lexemes(conn, meant)
     # What every retriever is told; each answers for every item type asked in one statement, best first.
     shared = {"vector": vector, "model": embedder.model_name, "filters": filters}
     meaning: list[Candidate] = []
     words: list[Candidate] = []
     names: list[NameMatch] = []
-    if mode is SearchMode.HYBRID:
-        names = await _name_matches(conn, query, item_types, catalogue_size=catalogue_size, **shared)
+    if name_words:
+        names = await repository.name_matches(
+            conn, item_types, raw_query=query, name_query=name_words, limit=NAME_CANDIDATES, **shared
+        )
     kind = understanding.classify(
         title_match=max((n.title_match for n in names), default=0.0),
         person_match=max((n.person_match for n in names), default=0.0),
@@ -408,6 +417,17 @@ def _item_types(scope: SearchScope) -> list[ItemType]:
     return [ItemType.MOVIE, ItemType.BOOK] if scope is SearchScope.ALL else [ItemType(scope.value)]
 
 
+async def _name_words(conn: Connection, query: str, catalogue_size: float) -> str | None:
+    """The title and name words the query means (misspellings corrected), as a tsquery; None for
+    a long query (a description) or one none of whose words is close to a title or name word."""
+    if len(query.split()) > NAME_QUERY_MAX_WORDS:
+        return None
+    corrections = await repository.spelling_corrections(
+        conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
+    )
+    return " | ".join(_quoted(word) for word in corrections) or None
+
+
 async def _name_matches(
     conn: Connection,
     query: str,
@@ -420,14 +440,9 @@ async def _name_matches(
 ) -> list[NameMatch]:
     """Items carrying the query's title and name words (misspellings corrected), closest match
     first; none for long queries, which are descriptions."""
-    if len(query.split()) > NAME_QUERY_MAX_WORDS:
+    name_query = await _name_words(conn, query, catalogue_size)
+    if name_query is None:
         return []
-    corrections = await repository.spelling_corrections(
-        conn, query, max_documents=max(COMMON_WORD_MIN_ITEMS, COMMON_WORD_SHARE * catalogue_size)
-    )
-    if not corrections:
-        return []
-    name_query = " | ".join(_quoted(word) for word in corrections)
     return await repository.name_matches(
         conn,
         item_types,

@@ -65,4 +65,6 @@ class Hybrid(Recommender):
         if not self.diversity:
             return ranked
         scores = self.scores(user)[ranked]
-        return ranked[blend.mmr(scores, self.item_vectors[ranked], n, self.diversity)]
+        # The same widening as the service, so a measured list is the first page it serves.
+        picks = blend.mmr(scores, self.item_vectors[ranked], n, self.diversity, widening=blend.SHORTLIST_FACTOR)
+        return ranked[picks]

@@ -494,14 +494,15 @@ def test_client_libraries_log_only_their_warnings() -> None:
 
 
 async def add_sparse_films(pool: AsyncConnectionPool[Connection]) -> None:
-    """Films as a MovieLens import leaves them: a TMDB id, a title, a year, genres and no overview."""
+    """Films as a MovieLens import leaves them: a TMDB id, a title, a year, genres and no overview;
+    beside them a film with an overview and a poster, which enrichment leaves alone."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(
-            """INSERT INTO movies (title, year, genres, tmdb_id, movielens_id, overview) VALUES
-               ('Imported from MovieLens', 1999, '{Drama}', 100002, 77, NULL),
-               ('Described already', 2001, '{}', 100003, 78, 'Our own overview.'),
-               ('Gone from TMDB', 2002, '{}', 999999, 79, NULL),
-               ('No TMDB id', 2003, '{}', NULL, 80, NULL)"""
+            """INSERT INTO movies (title, year, genres, tmdb_id, movielens_id, overview, poster_url) VALUES
+               ('Imported from MovieLens', 1999, '{Drama}', 100002, 77, NULL, NULL),
+               ('Described already', 2001, '{}', 100003, 78, 'Our own overview.', 'https://example.org/own.jpg'),
+               ('Gone from TMDB', 2002, '{}', 999999, 79, NULL, NULL),
+               ('No TMDB id', 2003, '{}', NULL, 80, NULL, NULL)"""
         )
 
 
@@ -548,6 +549,28 @@ async def test_enrichment_fills_only_what_films_without_an_overview_lack_and_emb
     ) == [{"title": t} for t in ("Described already", "Gone from TMDB", "Imported from MovieLens", "No TMDB id")]
     untouched = await rows(sync_pool, "SELECT overview FROM movies WHERE tmdb_id = 100003")
     assert untouched == [{"overview": "Our own overview."}]
+
+
+async def test_enrichment_gives_a_described_film_without_a_poster_its_poster_and_keeps_its_overview(
+    sync_pool, upstream
+) -> None:
+    # A catalogue film that a MovieLens link gave a TMDB id: described, but with no poster.
+    async with sync_pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO movies (title, year, genres, tmdb_id, overview)
+               VALUES ('Linked from MovieLens', 2001, '{}', 100003, 'Our own overview.')"""
+        )
+
+    report = await enrich_films(sync_pool, upstream, None)
+
+    assert (report.fetched, report.updated, report.skipped, report.failed) == (1, 1, 0, 0)
+    assert await rows(sync_pool, "SELECT title, overview, poster_url FROM movies WHERE tmdb_id = 100003") == [
+        {
+            "title": "Linked from MovieLens",
+            "overview": "Our own overview.",
+            "poster_url": f"https://image.tmdb.org/t/p/w500{upstream.movies[100003]['poster_path']}",
+        }
+    ]
 
 
 async def test_a_film_enrichment_could_not_reach_is_asked_about_again_next_run(sync_pool, upstream) -> None:

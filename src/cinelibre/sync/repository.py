@@ -113,11 +113,12 @@ _FILL_MOVIE = f"""
 
 
 async def films_to_enrich(conn: Connection, limit: int | None) -> list[dict[str, Any]]:
-    """(id, tmdb_id) of the films with a TMDB id and no overview that enrichment has not asked
-    TMDB about yet, the most rated first (what people look at most is worth filling in first)."""
+    """(id, tmdb_id) of the films with a TMDB id and no overview or no poster that enrichment has
+    not asked TMDB about yet, the most rated first (what people look at most is worth filling in
+    first). A catalogue film linked to MovieLens gets its TMDB id that way, and its poster here."""
     cursor = await conn.execute(
         """SELECT id, tmdb_id FROM movies
-           WHERE tmdb_id IS NOT NULL AND overview IS NULL AND tmdb_enriched_at IS NULL
+           WHERE tmdb_id IS NOT NULL AND (overview IS NULL OR poster_url IS NULL) AND tmdb_enriched_at IS NULL
            ORDER BY rating_count DESC, id LIMIT %s""",
         (limit,),
     )

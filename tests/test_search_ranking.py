@@ -102,6 +102,17 @@ def test_a_look_up_keeps_only_the_titles_or_people_it_names_closest_first() -> N
     assert search_service.looked_up_items(names, QueryKind.DESCRIPTIVE) == []
 
 
+def test_of_titles_holding_the_whole_query_the_one_most_like_it_comes_first() -> None:
+    names = [
+        NameMatch(MOVIE, 3, 1.0, 0.62, title_match=1.0, person_match=0.0, whole_title_match=0.77),  # Toy Story 3
+        NameMatch(MOVIE, 1, 1.0, 0.55, title_match=1.0, person_match=0.0, whole_title_match=1.0),  # Toy Story
+        NameMatch(MOVIE, 2, 1.0, 0.58, title_match=1.0, person_match=0.0, whole_title_match=0.77),  # Toy Story 2
+        NameMatch(MOVIE, 9, 0.7, 0.70, title_match=0.7, person_match=0.0, whole_title_match=0.5),  # Tokyo Story
+    ]
+
+    assert [n.item_id for n in search_service.looked_up_items(names, QueryKind.TITLE)] == [1, 3, 2, 9]
+
+
 def test_the_floor_drops_distant_hits_unless_named_or_without_a_vector() -> None:
     fused = [(MOVIE, 1, 0.5), (MOVIE, 2, 0.2), (BOOK, 3, None), (BOOK, 4, 0.1)]
 

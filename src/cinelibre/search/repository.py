@@ -398,10 +398,13 @@ async def name_matches(
     def ranked(item_type: ItemType) -> sql.Composable:
         return sql.SQL(
             """
-            SELECT id, greatest(title_match, person_match) AS score, title_match, person_match FROM (
+            SELECT id, greatest(title_match, person_match) AS score, title_match, person_match, whole_title_match
+            FROM (
                 SELECT id,
                        greatest(word_similarity(%(raw)s, title), coalesce(word_similarity(%(raw)s, {other_title}), 0))
                            AS title_match,
+                       greatest(similarity(%(raw)s, title), coalesce(similarity(%(raw)s, {other_title}), 0))
+                           AS whole_title_match,
                        coalesce((SELECT max(word_similarity(%(raw)s, person)) FROM unnest({people}) AS person), 0)
                            AS person_match
                 FROM {table}
@@ -434,6 +437,7 @@ async def name_matches(
             row["similarity"],
             row["title_match"],
             row["person_match"],
+            row["whole_title_match"],
         )
         for row in rows
     ]

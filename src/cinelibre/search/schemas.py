@@ -27,6 +27,9 @@ class NameMatch(Candidate):
 
     title_match: float
     person_match: float
+    # How alike the query and the title are as wholes (pg_trgm similarity): 1 for the very title,
+    # less for a longer title that contains the query ("Toy Story 3" for "toy story").
+    whole_title_match: float = 0.0
 
 
 class SearchScope(StrEnum):

@@ -278,14 +278,20 @@ def above_floor(
 
 def looked_up_items(names: list[NameMatch], kind: QueryKind) -> list[NameMatch]:
     """The items a title or person look-up names, closest match first (then closest in meaning);
-    none for a descriptive query, whose words may be in titles by chance."""
+    none for a descriptive query, whose words may be in titles by chance. Of titles that hold the
+    whole query alike, the one most like it as a whole comes first: "toy story" is Toy Story
+    before Toy Story 3, "the godfather" The Godfather before The Godfather Trilogy."""
     if kind is QueryKind.TITLE:
-        matches = [(n.title_match, n) for n in names if n.title_match >= understanding.TITLE_MATCH]
+        matches = [
+            ((n.title_match, n.whole_title_match), n) for n in names if n.title_match >= understanding.TITLE_MATCH
+        ]
     elif kind is QueryKind.PERSON:
-        matches = [(n.person_match, n) for n in names if n.person_match >= understanding.PERSON_MATCH]
+        matches = [((n.person_match, 0.0), n) for n in names if n.person_match >= understanding.PERSON_MATCH]
     else:
         return []
-    matches.sort(key=lambda pair: (-pair[0], -(pair[1].similarity or 0.0), pair[1].item_type, pair[1].item_id))
+    matches.sort(
+        key=lambda pair: (-pair[0][0], -pair[0][1], -(pair[1].similarity or 0.0), pair[1].item_type, pair[1].item_id)
+    )
     return [name for _, name in matches]
 
 

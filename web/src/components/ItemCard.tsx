@@ -1,0 +1,62 @@
+import { Link } from "react-router";
+import type { Item, ItemType } from "../api/types";
+import { isMovie } from "../api/types";
+import { languageName } from "../languages";
+import { Poster } from "./Poster";
+
+export interface CardItem {
+  item: Item;
+  itemType: ItemType;
+  reason?: string | undefined;
+  predicted?: number | null | undefined;
+}
+
+export function itemPath(itemType: ItemType, id: number): string {
+  return `/${itemType === "movie" ? "movies" : "books"}/${id}`;
+}
+
+function byline(item: Item): string {
+  const parts: string[] = [];
+  if (item.year) parts.push(String(item.year));
+  if (isMovie(item)) {
+    if (item.original_language) parts.push(languageName(item.original_language));
+  } else if (item.authors.length) {
+    parts.push(item.authors.slice(0, 2).join(", "));
+  }
+  return parts.join(" · ");
+}
+
+export function ItemCard({ item, itemType, reason, predicted }: CardItem) {
+  const image = isMovie(item) ? item.poster_url : item.thumbnail_url;
+  return (
+    <article className="card">
+      <Link to={itemPath(itemType, item.id)} className="card__link">
+        <Poster src={image} title={item.title} kind={itemType === "movie" ? "poster" : "cover"} />
+        <h3 className="card__title">{item.title}</h3>
+      </Link>
+      <p className="card__meta">
+        <span className="visually-hidden">{itemType === "movie" ? "Film" : "Book"}, </span>
+        {byline(item)}
+      </p>
+      {item.average_rating !== null && item.rating_count > 0 && (
+        <p className="card__meta">
+          ★ {item.average_rating.toFixed(1)} <span className="muted">({item.rating_count})</span>
+        </p>
+      )}
+      {predicted != null && <p className="card__predicted">For you: {predicted.toFixed(1)} ★</p>}
+      {reason && <p className="card__reason">{reason}</p>}
+    </article>
+  );
+}
+
+export function ItemGrid({ items, label }: { items: CardItem[]; label?: string }) {
+  return (
+    <ul className="grid" aria-label={label}>
+      {items.map((card) => (
+        <li key={`${card.itemType}-${card.item.id}`}>
+          <ItemCard {...card} />
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,65 @@
+import { useEffect, useState } from "react";
+import { announceSignedOut, apiRequest, isAbort } from "../api/client";
+import type { ItemList, RecommendedItem } from "../api/types";
+import { ErrorMessage, Loading } from "../components/ErrorMessage";
+import { ItemGrid } from "../components/ItemCard";
+import { connectRecommendations } from "./recommendationSocket";
+
+const FOR_YOU_LIMIT = 12;
+
+/** The signed-in user's recommendations, replaced in place whenever the server sends new ones. */
+export function ForYou({ token }: { token: string }) {
+  const [items, setItems] = useState<RecommendedItem[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [announcement, setAnnouncement] = useState("");
+
+  useEffect(() => {
+    const controller = new AbortController();
+    apiRequest<ItemList<RecommendedItem>>(`/recommendations/personalized?limit=${FOR_YOU_LIMIT}`, {
+      signal: controller.signal,
+    })
+      // A list the socket already delivered is newer than this answer: keep it.
+      .then((answer) => setItems((current) => current ?? answer.items))
+      .catch((failure: unknown) => {
+        if (!isAbort(failure)) setError(failure);
+      });
+    const close = connectRecommendations({
+      token,
+      onItems: (fresh) => {
+        setItems(fresh.slice(0, FOR_YOU_LIMIT));
+        setError(null);
+        setAnnouncement(`For you updated: ${Math.min(fresh.length, FOR_YOU_LIMIT)} recommendations`);
+      },
+      onSignedOut: announceSignedOut,
+    });
+    return () => {
+      controller.abort();
+      close();
+    };
+  }, [token]);
+
+  return (
+    <section aria-labelledby="for-you-heading" className="section">
+      <h2 id="for-you-heading">For you</h2>
+      <p className="visually-hidden" aria-live="polite" role="status">
+        {announcement}
+      </p>
+      <ErrorMessage error={error} />
+      {items === null && !error && <Loading label="Finding films and books for you…" />}
+      {items !== null && items.length === 0 && (
+        <p className="muted">Rate a few films or books and your recommendations will appear here.</p>
+      )}
+      {items !== null && items.length > 0 && (
+        <ItemGrid
+          label="Recommended for you"
+          items={items.map((item) => ({
+            item,
+            itemType: item.item_type,
+            reason: item.reason,
+            predicted: item.predicted_rating,
+          }))}
+        />
+      )}
+    </section>
+  );
+}

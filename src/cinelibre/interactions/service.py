@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator
 
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
+from cinelibre.database.notifications import announce_user_activity
 from cinelibre.errors import TooManyRequestsError
 from cinelibre.interactions import repository
 from cinelibre.interactions.schemas import InteractionPublic, InteractionQuota, InteractionWrite
@@ -22,6 +23,9 @@ async def record(
         item_id=data.item_id,
         query=data.query,
     )
+    if data.kind.needs_item:
+        # Views and clicks shape the user's recommendations; searches do not.
+        await announce_user_activity(conn, user_id=user_id)
     return InteractionPublic.model_validate(row)
 
 

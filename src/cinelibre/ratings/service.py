@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from cinelibre.database.connection import Connection
+from cinelibre.database.notifications import announce_user_activity
 from cinelibre.database.retry import retried_once_on_conflict
 from cinelibre.errors import AuthenticationError, NotFoundError
 from cinelibre.pagination import Page, PageRequest
@@ -18,8 +19,11 @@ class SavedRating:
 
 
 async def rate(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
-    """Create the caller's rating of an item, or change it; keeps the item's aggregates in step."""
-    return await retried_once_on_conflict(conn, partial(_insert_or_update, conn, user_id=user_id, data=data))
+    """Create the caller's rating of an item, or change it; keeps the item's aggregates in step.
+    Open live-update sockets of the user get their new recommendations once this commits."""
+    saved = await retried_once_on_conflict(conn, partial(_insert_or_update, conn, user_id=user_id, data=data))
+    await announce_user_activity(conn, user_id=user_id)
+    return saved
 
 
 async def _insert_or_update(conn: Connection, *, user_id: int, data: RatingWrite) -> SavedRating:
@@ -42,6 +46,7 @@ async def delete(conn: Connection, *, user_id: int, rating_id: int) -> None:
         conn, partial(repository.delete_owned_counted, conn, rating_id=rating_id, user_id=user_id)
     )
     if row is not None:
+        await announce_user_activity(conn, user_id=user_id)
         return
     if not await repository.account_exists(conn, user_id=user_id):
         # The account was deleted (its ratings with it) after this request was authenticated.

@@ -27,7 +27,9 @@ class Server:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_LEFT_OUT}
-        environment |= {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(self.port)} | (env or {})
+        # WEB_BUILD=never: a test server serves the web app as it is and never runs npm.
+        started_as = {"CINELIBRE_DATA_DIR": str(data_dir), "PORT": str(self.port), "WEB_BUILD": "never"}
+        environment |= started_as | (env or {})
         self.log = (data_dir.parent / f"serve-{self.port}.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cinelibre", "serve", *args],

@@ -47,6 +47,10 @@ from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.endpoints import router as search_router
 from cinelibre.settings import Settings, get_settings
+from cinelibre.web import service as web_service
+from cinelibre.web.endpoints import router as web_router
+from cinelibre.web.live import LiveUpdates, recommendations_computer
+from cinelibre.web.pages import WebAppPages
 
 logger = logging.getLogger(__name__)
 # What uvicorn exits with when the application does not start.
@@ -79,6 +83,9 @@ def install_runtime(
     app.state.password_hasher = PasswordHasher(rounds=settings.bcrypt_rounds)
     app.state.rate_limiter = open_rate_limiter(settings)
     app.state.job_launcher = ChildProcessLauncher(str(pool.conninfo))
+    app.state.live_updates = LiveUpdates(
+        recommendations_computer(pool, app.state.cache, settings, app.state.embedder.model_name)
+    )
     if settings.redis_url:
         logger.info("caches and rate limits shared through Redis at %s", settings.redis_url)
     if not settings.rate_limits_enabled:
@@ -155,6 +162,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 asyncio.create_task(_prepare_search(pool, app.state.embedder, settings)),
                 asyncio.create_task(_retrain_when_due(pool, app.state.job_launcher, settings)),
                 asyncio.create_task(metrics.watch_event_loop_lag()),
+                asyncio.create_task(app.state.live_updates.listen_forever(str(pool.conninfo))),
             ]
             try:
                 yield
@@ -194,6 +202,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     install_error_handlers(app)
     # Added inside out: the request id is set first, so the metrics' access line and everything
     # below carry it.
+    if settings.web_app_enabled:
+        # Innermost: it sees HEAD as GET, and its pages get the security headers (its own CSP).
+        app.add_middleware(WebAppPages, dist_dir=web_service.dist_dir(settings.web_app_dir))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)
     # Outside the deadline, so that its 503 to a HEAD has no body either.
@@ -219,7 +230,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         )
     app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
     routers = (health_router, auth_router, accounts_router, catalog_router, ratings_router, interactions_router)
-    for router in (*routers, admin_router, search_router, recommend_router):
+    for router in (*routers, admin_router, search_router, recommend_router, web_router):
         app.include_router(router)
     return app
 

@@ -85,7 +85,34 @@ def serve(
 
     if not demo:
         settings = settings.model_copy(update={"load_demo_catalogue": False})
+    if settings.web_app_enabled and settings.web_build == "auto":
+        _build_web_app_for_serve(settings.web_app_dir)
     serve_forever(settings, listening)
+
+
+def _say(line: str) -> None:
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _build_web_app_for_serve(web_dir: Path) -> None:
+    """Build the web app when it is missing or stale; whatever happens, the API starts after."""
+    from cinelibre.web import service as web_service
+
+    current = web_service.state(web_dir)
+    if not current.has_sources:
+        if not current.is_built:
+            _say(f"Web app: none in {web_dir} (no package.json); the API runs without it.")
+        return
+    try:
+        outcome = web_service.build(web_dir, on_step=lambda step: _say(f"Web app: {step}"))
+    except web_service.WebBuildError as error:
+        if error.output:
+            typer.echo(error.output, err=True)
+        still = "the previous build is served" if current.is_built else "the API runs without the web app"
+        _say(f"Web app not built: {error}; {still}. Fix that and run `cinelibre web build`.")
+        return
+    if outcome is web_service.BuildOutcome.UP_TO_DATE:
+        _say(f"Web app: {web_service.dist_dir(web_dir)} is up to date.")
 
 
 @db_app.command("url")
@@ -444,6 +471,29 @@ def sync_status(runs: Annotated[int, typer.Option(min=1, max=1000, help="How man
     recent = run_with_database(_settings(), in_one_transaction(lambda conn: sync_service.recent_runs(conn, runs)))
     rows = [recent_run_cells(run) for run in recent]
     print_table("Recent syncs", RECENT_RUN_COLUMNS, rows, min_width=120, numbers_right=False)
+
+
+web_app = typer.Typer(help="The web app (React, in web/), served by the API on its own origin.", no_args_is_help=True)
+app.add_typer(web_app, name="web")
+
+
+@web_app.command("build")
+def web_build(
+    force: Annotated[bool, typer.Option("--force", help="Build even when dist/ is up to date.")] = False,
+) -> None:
+    """Build the web app into WEB_APP_DIR/dist (npm ci when its packages are missing or stale, then
+    npm run build); does nothing when dist/ was built from the same sources."""
+    from cinelibre.web import service as web_service
+
+    web_dir = _settings(uses_database=False).web_app_dir
+    try:
+        outcome = web_service.build(web_dir, on_step=lambda step: _say(f"Web app: {step}"), force=force)
+    except web_service.WebBuildError as error:
+        if error.output:
+            typer.echo(error.output, err=True)
+        raise _fail(f"Web app not built: {error}.", 1) from error
+    if outcome is web_service.BuildOutcome.UP_TO_DATE:
+        _say(f"Web app: {web_service.dist_dir(web_dir)} is up to date (--force builds it again).")
 
 
 config_app = typer.Typer(help="The settings.", no_args_is_help=True)

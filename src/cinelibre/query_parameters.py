@@ -8,7 +8,7 @@ parameter added to a route or to a shared dependency is accepted without a list 
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request
+from fastapi.requests import HTTPConnection
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -21,13 +21,14 @@ def accepted_query_parameters(route: APIRoute) -> set[str]:
     return _declared_query_names(route.dependant)
 
 
-async def reject_unknown_query_parameters(request: Request) -> None:
-    """A dependency of every route (see app.py)."""
-    route = request.scope.get("route")
-    if not request.query_params or not isinstance(route, APIRoute):
+async def reject_unknown_query_parameters(connection: HTTPConnection) -> None:
+    """A dependency of every route (see app.py). An HTTPConnection, not a Request, so that it can
+    be solved for the WebSocket route too, which it leaves alone."""
+    route = connection.scope.get("route")
+    if not connection.query_params or not isinstance(route, APIRoute):
         return
     accepted = accepted_query_parameters(route)
-    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in accepted]
+    unknown = [name for name in dict.fromkeys(connection.query_params.keys()) if name not in accepted]
     if unknown:
         takes = ", ".join(sorted(accepted)) if accepted else "no query parameters"
         raise RequestValidationError(
@@ -36,7 +37,7 @@ async def reject_unknown_query_parameters(request: Request) -> None:
                     "type": "unknown_parameter",
                     "loc": ("query", name),
                     "msg": f"unknown parameter; this route takes {takes}",
-                    "input": request.query_params[name],
+                    "input": connection.query_params[name],
                 }
                 for name in unknown
             ]

@@ -25,6 +25,8 @@ DEFAULT_JWT_ISSUER = "cinelibre"
 DEFAULT_JWT_AUDIENCE = "cinelibre-api"
 # What a browser origin looks like to the CORS check: scheme, host and port, nothing after.
 ORIGIN_PATTERN = re.compile(r"^https?://[^/\s]+$")
+# The folder holding src/ and web/ when CineLibre runs from its source checkout (pip install -e).
+SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 class ConfigurationError(RuntimeError):
@@ -66,6 +68,7 @@ SYNC_SECTION = {"section": "Catalogue sync (`cinelibre sync`)"}
 AUTH_SECTION = {"section": "Accounts, tokens and requests"}
 RATE_LIMITING_SECTION = {"section": "Rate limits"}
 BROWSERS_SECTION = {"section": "Browsers (CORS)"}
+WEB_APP_SECTION = {"section": "Web app"}
 NOT_USED_SECTION = {"section": "No longer used"}
 
 
@@ -598,6 +601,29 @@ class Settings(BaseSettings):
         default=False,
         description='Let those origins send cookies; Bearer tokens do not need it. Refused together with `["*"]`.',
         json_schema_extra=BROWSERS_SECTION,
+    )
+
+    web_app_enabled: bool = Field(
+        default=True,
+        description="Serve the web app on the API's origin: a browser opening a page (`/`, `/movies/12`, "
+        "`/search?q=x`) gets the app's `index.html`, its files come from `/assets/`; API clients keep getting "
+        "JSON. `false`: the API alone, and a browser opening `/` gets the JSON status as any client does.",
+        json_schema_extra=WEB_APP_SECTION,
+    )
+    web_app_dir: Path = Field(
+        default=SOURCE_CHECKOUT / "web",
+        description="The web app's folder: its sources (`package.json`, `src/`) and, once built, `dist/`, which "
+        "is what the API serves. Default: `web/` of the CineLibre checkout.",
+        examples=["/srv/cinelibre/web"],
+        json_schema_extra={**WEB_APP_SECTION, "shown_default": "web/ of the checkout"},
+    )
+    web_build: Literal["auto", "never"] = Field(
+        default="auto",
+        description="`auto`: `cinelibre serve` builds the web app (`npm ci` when its packages are missing or "
+        "older than `package-lock.json`, then `npm run build`) when `dist/` is missing or older than its sources, "
+        "and serves the API without it when that fails or npm is not installed. `never`: serve `dist/` as it is "
+        "(build it with `cinelibre web build`).",
+        json_schema_extra=WEB_APP_SECTION,
     )
 
     supabase_url: str | None = Field(

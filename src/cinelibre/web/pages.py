@@ -38,7 +38,7 @@ NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CineLibre: the web app is not built</title></head>
 <body>
 <h1>CineLibre's API is running; its web app is not built</h1>
-<p>The web app is built from <code>{web_dir}</code> with Node.js (20 or later) and npm:
+<p>The web app is built from <code>{web_dir}</code> with Node.js (20.19 or later) and npm:
 <code>cinelibre web build</code>, or restart <code>cinelibre serve</code>, which builds it when npm is
 installed. Then reload this page.</p>
 <p>The API answers as usual (JSON) meanwhile; its reference is at <a href="/docs">/docs</a> when the API

@@ -81,6 +81,21 @@ async def test_a_browser_opening_any_page_gets_the_app(web: httpx.AsyncClient, p
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_pages_and_assets_are_counted_under_routes_of_their_own(web: httpx.AsyncClient) -> None:
+    def answered(metrics: str, route: str) -> float:
+        line = f'cinelibre_http_requests_total{{method="GET",route="{route}",status="200"}} '
+        return next((float(row.removeprefix(line)) for row in metrics.splitlines() if row.startswith(line)), 0.0)
+
+    before = (await web.get("/metrics")).text
+    await web.get("/movies/12", headers=BROWSER)
+    await web.get("/account", headers=BROWSER)
+    await web.get("/assets/index-3f2a.js")
+    after = (await web.get("/metrics")).text
+
+    assert answered(after, "/{web app page}") - answered(before, "/{web app page}") == 2
+    assert answered(after, "/assets/{file}") - answered(before, "/assets/{file}") == 1
+
+
 async def test_a_head_of_a_page_has_the_pages_headers_and_no_body(web: httpx.AsyncClient) -> None:
     response = await web.head("/movies/12", headers=BROWSER)
 

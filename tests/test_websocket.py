@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import jwt
+import psycopg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -70,6 +71,17 @@ def rate(server: Server, token: str, movie_id: int, stars: float) -> None:
         json={"item_id": movie_id, "item_type": "movie", "rating": stars},
     )
     assert response.status_code in (200, 201), response.text
+
+
+def delete_rating(server: Server, token: str, rating_id: int) -> None:
+    response = httpx.delete(
+        f"{server.base_url}/ratings/{rating_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert response.status_code == 204, response.text
+
+
+def log_of(server: Server) -> str:
+    return Path(server.log.name).read_text()
 
 
 def personalized_items(server: Server, token: str) -> list[dict]:
@@ -141,7 +153,7 @@ async def test_deleting_a_rating_brings_a_new_list_too(instances: Instances) -> 
     rating_id = get(server.base_url + "/ratings/my", headers=auth).json()["items"][0]["id"]
     socket = await authenticated(server, token)
     try:
-        assert httpx.delete(f"{server.base_url}/ratings/{rating_id}", headers=auth, timeout=30).status_code == 204
+        delete_rating(server, token, rating_id)
         message = json.loads(await asyncio.wait_for(socket.recv(), timeout=DELIVERY_SECONDS))
     finally:
         await socket.close()
@@ -204,7 +216,7 @@ async def test_the_token_is_never_logged(instances: Instances) -> None:
     socket = await authenticated(instances.first, token)
     await socket.close()
 
-    assert token not in Path(instances.first.log.name).read_text()
+    assert token not in log_of(instances.first)
 
 
 async def test_a_client_that_never_reads_holds_one_message_at_most() -> None:
@@ -239,3 +251,51 @@ async def test_a_client_that_never_reads_holds_one_message_at_most() -> None:
         await asyncio.wait_for(delivering, timeout=2)
     hub.unsubscribe(7, outbox)
     assert hub.sockets == 0
+
+
+async def test_the_listener_listens_again_after_its_connection_drops_and_catches_up(database_url: str) -> None:
+    refreshed: list[int] = []
+    delivered: list[str] = []
+
+    async def list_for(user_id: int) -> str:
+        refreshed.append(user_id)
+        return recommendations_message([{"refresh": len(refreshed)}])
+
+    async def take(message: str) -> None:
+        delivered.append(message)
+
+    hub = LiveUpdates(list_for)
+    outbox = Outbox(take)
+    hub.subscribe(42, outbox)
+    delivering = asyncio.create_task(outbox.deliver_forever())
+    listening = asyncio.create_task(hub.listen_forever(database_url))
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+        try:
+            first = await listener_pid(admin, other_than=None)
+            await admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            await listener_pid(admin, other_than=first)
+            await asyncio.sleep(0.1)
+            assert refreshed == [42]  # what changed while it was down is made up for at once
+            await admin.execute("SELECT pg_notify('cinelibre_user_activity', '42')")
+            await admin.execute("SELECT pg_notify('cinelibre_user_activity', '43')")  # no socket here
+            await asyncio.sleep(0.3)
+        finally:
+            listening.cancel()
+            delivering.cancel()
+            await asyncio.gather(listening, delivering, return_exceptions=True)
+
+    assert refreshed == [42, 42]
+    assert [json.loads(message)["items"] for message in delivered] == [[{"refresh": 1}], [{"refresh": 2}]]
+
+
+async def listener_pid(admin: psycopg.AsyncConnection, *, other_than: int | None) -> int:
+    """The backend of the hub's LISTEN connection, once there is one (a new one: not `other_than`)."""
+    for _ in range(100):
+        cursor = await admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %%'"
+        )
+        pids = [pid for (pid,) in await cursor.fetchall() if pid != other_than]
+        if pids:
+            return pids[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the hub never listened")

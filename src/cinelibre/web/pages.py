@@ -11,6 +11,7 @@ page's query string."""
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import FileResponse, HTMLResponse
@@ -45,6 +46,18 @@ installed. Then reload this page.</p>
 docs are on.</p>
 </body></html>
 """
+
+
+class ServedRoute(NamedTuple):
+    """What the request metrics and the access line name an answer of the web app by (they read
+    the `path` of the scope's route), so that its pages are not counted as unmatched probes."""
+
+    path: str
+
+
+PAGE_ROUTE = ServedRoute("/{web app page}")
+ASSET_ROUTE = ServedRoute("/assets/{file}")
+TOP_LEVEL_FILE_ROUTE = ServedRoute("/{web app file}")
 
 
 def preference(accept: str, media_type: str) -> float:
@@ -111,17 +124,20 @@ class WebAppPages:
         if path.startswith(ASSETS_PREFIX):
             asset = file_within(self.dist_dir / "assets", path.removeprefix(ASSETS_PREFIX))
             if asset is not None:
+                scope["route"] = ASSET_ROUTE
                 await FileResponse(asset, headers={"Cache-Control": ASSET_CACHE_CONTROL})(scope, receive, send)
                 return
         elif _is_top_level_file(path) and not is_api_only(path):
             top_level = file_within(self.dist_dir, path.removeprefix("/"))
             if top_level is not None and top_level.name != "index.html":
+                scope["route"] = TOP_LEVEL_FILE_ROUTE
                 await FileResponse(top_level, headers={"Cache-Control": PAGE_CACHE_CONTROL})(scope, receive, send)
                 return
         if is_api_only(path):
             await self.app(scope, receive, send)
             return
         if prefers_html(headers.get("accept")):
+            scope["route"] = PAGE_ROUTE
             if index.is_file():
                 page_headers = {
                     "Cache-Control": PAGE_CACHE_CONTROL,
@@ -135,6 +151,7 @@ class WebAppPages:
                 not_built = HTMLResponse(page, headers={"Cache-Control": "no-store", "Vary": "Accept"})
                 await not_built(scope, receive, send)
                 return
+            del scope["route"]  # the API answers after all
         await self.app(scope, receive, _vary_on_accept(send) if index.is_file() else send)
 
 

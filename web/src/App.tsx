@@ -1,4 +1,4 @@
-import { Suspense, lazy, useEffect, useRef, type RefObject } from "react";
+import { Suspense, lazy, startTransition, useEffect, useRef, type RefObject } from "react";
 import { Link, NavLink, Route, Routes, useLocation, useNavigate } from "react-router";
 import { useAuth } from "./auth/AuthContext";
 import { Loading } from "./components/ErrorMessage";
@@ -19,8 +19,11 @@ function Header() {
   const { token, user, isAdmin, signOut } = useAuth();
   const navigate = useNavigate();
   const signOutHere = () => {
-    signOut();
-    navigate("/");
+    // One transition for both, so a page of the account is never shown signed out.
+    startTransition(() => {
+      navigate("/");
+      signOut();
+    });
   };
   return (
     <header className="site-header">

@@ -28,16 +28,24 @@ export function safeNext(next: string | null): string {
   return "/";
 }
 
-async function isAdministrator(user: User, signal: AbortSignal): Promise<boolean> {
+const ADMIN_PROBE_KEY = "cinelibre.admin-probe";
+
+async function isAdministrator(user: User, token: string, signal: AbortSignal): Promise<boolean> {
   if (typeof user.is_admin === "boolean") return user.is_admin;
-  // An API that does not say so in /auth/me: an admin route answers an admin and refuses others.
+  // An API whose /auth/me does not say: an admin route answers an admin and refuses anyone else.
+  // The answer is kept for this token in this tab, so the question is asked once, not per page.
+  const known = sessionStorage.getItem(ADMIN_PROBE_KEY);
+  if (known?.startsWith(`${token}:`)) return known.endsWith(":yes");
+  let admin: boolean;
   try {
     await apiRequest("/admin/sync/runs?limit=1", { signal });
-    return true;
+    admin = true;
   } catch (error) {
-    if (error instanceof ApiError) return false;
-    throw error;
+    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    admin = false;
   }
+  sessionStorage.setItem(ADMIN_PROBE_KEY, `${token}:${admin ? "yes" : "no"}`);
+  return admin;
 }
 
 export function AuthProvider({ children }: { children: ReactNode }) {
@@ -95,7 +103,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     apiRequest<User>("/auth/me", { signal: controller.signal })
       .then(async (me) => {
         setUser(me);
-        setIsAdmin(await isAdministrator(me, controller.signal));
+        setIsAdmin(await isAdministrator(me, token, controller.signal));
       })
       .catch(() => {
         // A refused token signs out through the event; other failures leave the token as it is.

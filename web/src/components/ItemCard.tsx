@@ -11,6 +11,8 @@ export interface CardItem {
   predicted?: number | null | undefined;
 }
 
+type HeadingLevel = 2 | 3 | 4;
+
 export function itemPath(itemType: ItemType, id: number): string {
   return `/${itemType === "movie" ? "movies" : "books"}/${id}`;
 }
@@ -26,13 +28,14 @@ function byline(item: Item): string {
   return parts.join(" · ");
 }
 
-export function ItemCard({ item, itemType, reason, predicted }: CardItem) {
+export function ItemCard({ item, itemType, reason, predicted, headingLevel = 3 }: CardItem & { headingLevel?: HeadingLevel }) {
+  const Heading = `h${headingLevel}` as const;
   const image = isMovie(item) ? item.poster_url : item.thumbnail_url;
   return (
     <article className="card">
       <Link to={itemPath(itemType, item.id)} className="card__link">
         <Poster src={image} title={item.title} kind={itemType === "movie" ? "poster" : "cover"} />
-        <h3 className="card__title">{item.title}</h3>
+        <Heading className="card__title">{item.title}</Heading>
       </Link>
       <p className="card__meta">
         <span className="visually-hidden">{itemType === "movie" ? "Film" : "Book"}, </span>
@@ -49,12 +52,13 @@ export function ItemCard({ item, itemType, reason, predicted }: CardItem) {
   );
 }
 
-export function ItemGrid({ items, label }: { items: CardItem[]; label?: string }) {
+/** Cards, each titled one heading level below the section the grid is in. */
+export function ItemGrid({ items, label, headingLevel = 3 }: { items: CardItem[]; label?: string; headingLevel?: HeadingLevel }) {
   return (
     <ul className="grid" aria-label={label}>
       {items.map((card) => (
         <li key={`${card.itemType}-${card.item.id}`}>
-          <ItemCard {...card} />
+          <ItemCard {...card} headingLevel={headingLevel} />
         </li>
       ))}
     </ul>

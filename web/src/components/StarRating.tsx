@@ -40,7 +40,7 @@ export function StarRating({ value, onChange, legend = "Your rating", disabled =
                 checked={value === stars}
                 onChange={() => onChange(stars)}
                 aria-label={starsLabel(stars)}
-                className="visually-hidden"
+                className="star-rating__input"
               />
               <span aria-hidden="true" className="star-rating__glyph">
                 ★

@@ -19,12 +19,15 @@ export function socketUrl(location: Location = window.location): string {
   return `${scheme}//${location.host}/ws`;
 }
 
-function recommendationsIn(data: unknown): RecommendedItem[] | null {
+type ServerMessage = { type: "ready" } | { type: "recommendations"; items: RecommendedItem[] };
+
+function parseMessage(data: unknown): ServerMessage | null {
   if (typeof data !== "string") return null;
   try {
     const message = JSON.parse(data) as { type?: unknown; items?: unknown };
+    if (message.type === "ready") return { type: "ready" };
     if (message.type === "recommendations" && Array.isArray(message.items)) {
-      return message.items as RecommendedItem[];
+      return { type: "recommendations", items: message.items as RecommendedItem[] };
     }
   } catch {
     // A message this app does not understand is left alone.
@@ -51,12 +54,12 @@ export function connectRecommendations({ token, onItems, onSignedOut, onStatus }
       socket?.send(JSON.stringify({ type: "auth", token }));
     });
     socket.addEventListener("message", (event: MessageEvent) => {
-      const items = recommendationsIn(event.data);
-      if (items) {
-        failures = 0;
-        onStatus?.("live");
-        onItems(items);
-      }
+      const message = parseMessage(event.data);
+      if (!message) return;
+      // The server took the token ("ready") or sent a list: the connection works again.
+      failures = 0;
+      onStatus?.("live");
+      if (message.type === "recommendations") onItems(message.items);
     });
     socket.addEventListener("close", (event: CloseEvent) => {
       socket = null;

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { startTransition, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { ApiError, apiRequest, apiResponse } from "../api/client";
 import type { TokenAnswer } from "../api/types";
@@ -139,8 +139,12 @@ function DeleteAccount() {
     setBusy(true);
     try {
       await apiRequest<void>("/auth/me", { method: "DELETE", body: { password } });
-      signOut();
-      navigate("/?deleted=1", { replace: true });
+      // One transition for both, so the account page is never shown signed out (it would send
+      // the visitor to /signin).
+      startTransition(() => {
+        navigate("/?deleted=1", { replace: true });
+        signOut();
+      });
     } catch (failure) {
       setError(failure);
       setBusy(false);

@@ -146,6 +146,7 @@ export function Browse({ itemType }: { itemType: ItemType }) {
       {data && data.total === 0 && <p className="muted">No {plural} match these filters.</p>}
       {data && (
         <div aria-busy={loading}>
+          <h2 className="visually-hidden">Results</h2>
           <ItemGrid label={itemType === "movie" ? "Movies" : "Books"} items={data.items.map((item) => ({ item, itemType }))} />
           <Pager skip={data.skip} limit={data.limit} total={data.total} onSkip={goTo} />
         </div>

@@ -65,7 +65,7 @@ function LanguageRow({ code }: { code: string }) {
         </Link>
       </div>
       <ErrorMessage error={error} />
-      {data && <ItemGrid label={`${name} films`} items={data.items.map((item) => ({ item, itemType: "movie" }))} />}
+      {data && <ItemGrid label={`${name} films`} headingLevel={4} items={data.items.map((item) => ({ item, itemType: "movie" }))} />}
     </section>
   );
 }

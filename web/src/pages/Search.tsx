@@ -152,6 +152,7 @@ export function Search() {
         </p>
       )}
       {answer && answer.items.length === 0 && answer.hint && <p className="notice">{answer.hint}</p>}
+      {answer && answer.items.length > 0 && <h2 className="visually-hidden">Results</h2>}
       {answer && answer.items.length > 0 && (
         <ItemGrid
           label="Search results"

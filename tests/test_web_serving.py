@@ -274,3 +274,10 @@ def test_a_folder_without_a_package_json_is_not_built(tmp_path: Path) -> None:
         web_service.build(tmp_path, on_step=print)
 
     assert str(refused.value) == f"there is no web app in {tmp_path} (no package.json)"
+
+
+def test_a_long_build_output_is_shown_by_its_first_and_last_lines() -> None:
+    lines = [f"line {number}" for number in range(1, 101)]
+
+    assert web_service.shortened(lines[:60]) == lines[:60]
+    assert web_service.shortened(lines) == [*lines[:20], "[… 40 lines …]", *lines[60:]]

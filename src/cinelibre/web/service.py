@@ -24,8 +24,10 @@ SOURCE_PATTERNS = ("vite.config.*", "tsconfig*.json")
 # Held while building, so that two `cinelibre serve` started together build once: the second
 # waits, then finds dist/ current.
 BUILD_LOCK_FILE = ".build.lock"
-# Lines of a failed step's output shown: where npm and Vite put the error.
-FAILURE_OUTPUT_LINES = 40
+# A failed step's output is shown whole up to this many lines; a longer one by its first and last
+# lines: npm states the reason first (then prints its usage), tsc and Vite list errors at the end.
+FAILURE_OUTPUT_HEAD_LINES = 20
+FAILURE_OUTPUT_TAIL_LINES = 40
 
 
 class WebBuildError(RuntimeError):
@@ -135,9 +137,15 @@ def _run(command: list[str], web_dir: Path) -> None:
     if finished.returncode != 0:
         output = (finished.stdout + finished.stderr).strip().splitlines()
         step = " ".join(["npm", *command[1:]])
-        raise WebBuildError(
-            f"`{step}` failed with exit status {finished.returncode}", "\n".join(output[-FAILURE_OUTPUT_LINES:])
-        )
+        raise WebBuildError(f"`{step}` failed with exit status {finished.returncode}", "\n".join(shortened(output)))
+
+
+def shortened(lines: list[str]) -> list[str]:
+    """The lines of a failed step's output worth showing (see FAILURE_OUTPUT_HEAD_LINES)."""
+    head, tail = FAILURE_OUTPUT_HEAD_LINES, FAILURE_OUTPUT_TAIL_LINES
+    if len(lines) <= head + tail:
+        return lines
+    return [*lines[:head], f"[… {len(lines) - head - tail} lines …]", *lines[-tail:]]
 
 
 @contextmanager

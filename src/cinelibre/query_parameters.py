@@ -8,9 +8,9 @@ parameter added to a route or to a shared dependency is accepted without a list 
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
-from fastapi.requests import HTTPConnection
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.requests import HTTPConnection
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 

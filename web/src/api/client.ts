@@ -128,6 +128,16 @@ export async function apiResponse(path: string, options: RequestOptions = {}): P
   throw error;
 }
 
+/**
+ * The error a form should show above its fields: none when every detail names one of the form's
+ * fields, since each of those shows next to its field already.
+ */
+export function formLevelError(error: unknown, fieldNames: string[]): unknown {
+  if (!(error instanceof ApiError) || error.details.length === 0) return error;
+  const named = Object.keys(error.fieldMessages());
+  return named.every((name) => fieldNames.includes(name)) ? null : error;
+}
+
 export function isAbort(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
 }

@@ -20,7 +20,7 @@ export function Field({ label, error, hint, ...input }: FieldProps) {
         </p>
       )}
       {error && (
-        <p className="field__error" id={`${id}-error`}>
+        <p className="field__error" id={`${id}-error`} role="alert">
           {error}
         </p>
       )}

@@ -34,7 +34,7 @@ export function ItemCard({ item, itemType, reason, predicted, headingLevel = 3 }
   return (
     <article className="card">
       <Link to={itemPath(itemType, item.id)} className="card__link">
-        <Poster src={image} title={item.title} kind={itemType === "movie" ? "poster" : "cover"} />
+        <Poster src={image} title={item.title} kind={itemType === "movie" ? "poster" : "cover"} decorative />
         <Heading className="card__title">{item.title}</Heading>
       </Link>
       <p className="card__meta">

@@ -5,10 +5,12 @@ interface PosterProps {
   title: string;
   kind: "poster" | "cover";
   large?: boolean;
+  /** Next to its title (a card): hidden from screen readers, which would read the title twice. */
+  decorative?: boolean;
 }
 
 /** The item's image, lazy-loaded; its initials on a tinted card when it has none or it fails. */
-export function Poster({ src, title, kind, large = false }: PosterProps) {
+export function Poster({ src, title, kind, large = false, decorative = false }: PosterProps) {
   const [failed, setFailed] = useState(false);
   const className = `poster ${large ? "poster--large" : ""}`;
   if (!src || failed) {
@@ -23,8 +25,9 @@ export function Poster({ src, title, kind, large = false }: PosterProps) {
       <div
         className={`${className} poster--placeholder`}
         style={{ "--poster-hue": hue } as CSSProperties}
-        role="img"
-        aria-label={`No ${kind} for ${title}`}
+        role={decorative ? undefined : "img"}
+        aria-label={decorative ? undefined : `No ${kind} for ${title}`}
+        aria-hidden={decorative ? true : undefined}
       >
         <span aria-hidden="true">{initials || "?"}</span>
       </div>
@@ -34,7 +37,7 @@ export function Poster({ src, title, kind, large = false }: PosterProps) {
     <img
       className={className}
       src={src}
-      alt={`${kind === "poster" ? "Poster" : "Cover"} of ${title}`}
+      alt={decorative ? "" : `${kind === "poster" ? "Poster" : "Cover"} of ${title}`}
       loading="lazy"
       decoding="async"
       referrerPolicy="no-referrer"

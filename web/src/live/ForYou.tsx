@@ -5,7 +5,8 @@ import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { ItemGrid } from "../components/ItemCard";
 import { connectRecommendations } from "./recommendationSocket";
 
-const FOR_YOU_LIMIT = 12;
+// What /ws sends: GET /recommendations/personalized with its defaults, so both lists match.
+const FOR_YOU_LIMIT = 20;
 
 /** The signed-in user's recommendations, replaced in place whenever the server sends new ones. */
 export function ForYou({ token }: { token: string }) {

@@ -1,6 +1,6 @@
 import { startTransition, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
-import { ApiError, apiRequest, apiResponse } from "../api/client";
+import { ApiError, apiRequest, apiResponse, formLevelError } from "../api/client";
 import type { TokenAnswer } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -41,7 +41,7 @@ function ChangePassword() {
       <form onSubmit={submit} className="stack">
         <Field label="Current password" type="password" autoComplete="current-password" required value={values.current_password} onChange={set("current_password")} error={fields.current_password} />
         <Field label="New password" type="password" autoComplete="new-password" required minLength={8} hint="At least 8 characters." value={values.new_password} onChange={set("new_password")} error={fields.new_password} />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={formLevelError(error, ["current_password", "new_password"])} />
         {done && <p role="status" className="success">{done}</p>}
         <button type="submit" className="primary" disabled={busy}>
           Change password
@@ -167,7 +167,7 @@ function DeleteAccount() {
             </p>
           )}
         </div>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={formLevelError(error, ["password"])} />
         <button type="submit" className="danger" disabled={busy}>
           Delete my account
         </button>

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { ApiError, apiRequest } from "../api/client";
+import { ApiError, apiRequest, formLevelError } from "../api/client";
 import type { TokenAnswer } from "../api/types";
 import { safeNext, useAuth } from "../auth/AuthContext";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -50,7 +50,7 @@ function AccountForm({ mode }: AccountFormProps) {
       <h1>{creating ? "Create an account" : "Sign in"}</h1>
       {params.get("next") && !creating && <p className="notice">Sign in to continue where you were.</p>}
       <form onSubmit={submit} className="stack" noValidate={false}>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={formLevelError(error, ["name", "email", "password"])} />
         {creating && (
           <Field label="Name" name="name" autoComplete="name" required maxLength={100} value={values.name} onChange={set("name")} error={fields.name} />
         )}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, SIGNED_OUT_EVENT, apiRequest, authEvents } from "../api/client";
+import { ApiError, SIGNED_OUT_EVENT, apiRequest, authEvents, formLevelError } from "../api/client";
 import { getToken, storeToken } from "../api/token";
 
 function jsonResponse(status: number, body: unknown): Response {
@@ -93,5 +93,21 @@ describe("apiRequest", () => {
     authEvents.removeEventListener(SIGNED_OUT_EVENT, listener);
     expect(error.message).toBe("Wrong email or password.");
     expect(listener).not.toHaveBeenCalled();
+  });
+});
+
+describe("formLevelError", () => {
+  const wrongPassword = new ApiError(422, "validation_error", "Invalid request: body.current_password: The password is not correct.", [
+    { field: "body.current_password", message: "The password is not correct." },
+  ]);
+
+  it("leaves to the fields an error whose every detail names one of them", () => {
+    expect(formLevelError(wrongPassword, ["current_password", "new_password"])).toBeNull();
+  });
+
+  it("keeps an error naming a field the form does not show, or naming none", () => {
+    expect(formLevelError(wrongPassword, ["password"])).toBe(wrongPassword);
+    const refused = new ApiError(401, "not_authenticated", "Wrong email or password.");
+    expect(formLevelError(refused, ["email", "password"])).toBe(refused);
   });
 });

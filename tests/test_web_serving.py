@@ -154,6 +154,17 @@ async def test_other_files_at_the_top_of_dist_are_served(web: httpx.AsyncClient)
     assert response.headers["cache-control"] == "no-cache"
 
 
+async def test_hidden_files_of_dist_are_not_served(web: httpx.AsyncClient, tmp_path: Path) -> None:
+    (tmp_path / "dist" / ".fingerprint").write_text("8d15fa7109e9\n")
+    (tmp_path / "dist" / "assets" / ".notes.txt").write_text("private\n")
+
+    fingerprint = await web.get("/.fingerprint")
+    notes = await web.get("/assets/.notes.txt")
+
+    assert fingerprint.status_code == notes.status_code == 404
+    assert fingerprint.json()["error"]["code"] == "not_found"
+
+
 async def test_without_a_build_a_browser_opening_the_root_is_told_how_to_build_it(
     unbuilt: httpx.AsyncClient, tmp_path: Path
 ) -> None:

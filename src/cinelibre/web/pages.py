@@ -96,7 +96,10 @@ def content_security_policy(host: str | None) -> str:
 
 
 def file_within(root: Path, relative: str) -> Path | None:
-    """root/relative when it is a file inside root (no way out through `..` or links)."""
+    """root/relative when it is a file inside root (no way out through `..` or links) and not a
+    hidden one (dist/.fingerprint is the build's, not the app's)."""
+    if any(part.startswith(".") for part in relative.split("/")):
+        return None
     try:
         candidate = (root / relative).resolve()
     except (OSError, ValueError):  # a NUL byte, a link loop

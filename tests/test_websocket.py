@@ -202,6 +202,19 @@ async def test_an_expired_token_is_refused(instances: Instances) -> None:
         assert await close_of(socket) == (POLICY_VIOLATION, "the access token is invalid or has expired")
 
 
+async def test_a_socket_is_closed_when_its_token_expires(instances: Instances) -> None:
+    user_id, _ = register(instances.first)
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "ver": 0, "iat": now, "nbf": now, "exp": now + timedelta(seconds=3)}
+    short_lived = jwt.encode(claims | {"iss": "cinelibre", "aud": "cinelibre-api"}, SECRET, algorithm="HS256")
+
+    socket = await authenticated(instances.first, short_lived)
+    code, reason = await close_of(socket)
+
+    assert (code, reason) == (POLICY_VIOLATION, "the access token has expired: connect again with a new one")
+    assert datetime.now(UTC) >= now + timedelta(seconds=2)
+
+
 async def test_a_socket_that_never_authenticates_is_closed(instances: Instances) -> None:
     async with connect(socket_url(instances.first)) as socket:
         started = time.monotonic()

@@ -3,6 +3,7 @@ import type { RecommendedItem } from "../api/types";
 /** The close code the API uses for a refused token (policy violation). */
 export const POLICY_VIOLATION = 1008;
 const FIRST_RETRY_MS = 1_000;
+const CONNECTING = 0; // WebSocket.CONNECTING
 const LONGEST_RETRY_MS = 30_000;
 
 export type LiveStatus = "connecting" | "live" | "retrying";
@@ -51,7 +52,7 @@ export function connectRecommendations({ token, onItems, onSignedOut, onStatus }
     onStatus?.("connecting");
     socket = new WebSocket(socketUrl());
     socket.addEventListener("open", () => {
-      socket?.send(JSON.stringify({ type: "auth", token }));
+      if (!stopped) socket?.send(JSON.stringify({ type: "auth", token }));
     });
     socket.addEventListener("message", (event: MessageEvent) => {
       const message = parseMessage(event.data);
@@ -80,6 +81,13 @@ export function connectRecommendations({ token, onItems, onSignedOut, onStatus }
   return () => {
     stopped = true;
     clearTimeout(retryTimer);
-    socket?.close(1000, "page closed");
+    const current = socket;
+    if (!current) return;
+    // Closing a socket still connecting makes the browser warn; let it open, then close it.
+    if (current.readyState === CONNECTING) {
+      current.addEventListener("open", () => current.close(1000, "page closed"));
+    } else {
+      current.close(1000, "page closed");
+    }
   };
 }

@@ -11,6 +11,7 @@ class ServerDrivenSocket extends EventTarget {
   readonly url: string;
   sent: string[] = [];
   closedByClient = false;
+  readyState = 0; // CONNECTING until the server opens it
 
   constructor(url: string) {
     super();
@@ -27,6 +28,7 @@ class ServerDrivenSocket extends EventTarget {
   }
 
   serverOpens() {
+    this.readyState = 1;
     this.dispatchEvent(new Event("open"));
   }
 
@@ -95,6 +97,20 @@ describe("ForYou", () => {
     expect(titles()).toEqual(["Drishyam", "Lagaan"]);
     expect(screen.getByText("because you rated Sholay 5★")).toBeTruthy();
     expect(screen.getByText("For you updated: 2 recommendations")).toBeTruthy();
+  });
+
+  it("leaving the page closes the socket, once it has opened if it was still connecting", async () => {
+    const { unmount } = render(
+      <MemoryRouter>
+        <ForYou token="token-1" />
+      </MemoryRouter>,
+    );
+    const socket = ServerDrivenSocket.opened[0];
+    unmount();
+    expect(socket?.closedByClient).toBe(false);
+    act(() => socket?.serverOpens());
+    expect(socket?.closedByClient).toBe(true);
+    expect(socket?.sent).toEqual([]);
   });
 
   it("treats a 1008 close as signed out and does not reconnect", async () => {

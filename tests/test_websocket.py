@@ -215,6 +215,24 @@ async def test_a_socket_is_closed_when_its_token_expires(instances: Instances) -
     assert datetime.now(UTC) >= now + timedelta(seconds=2)
 
 
+async def test_an_account_keeps_at_most_twenty_sockets_open_on_an_instance(instances: Instances) -> None:
+    _, token = register(instances.first)
+    sockets = [await authenticated(instances.first, token) for _ in range(20)]
+    try:
+        async with connect(socket_url(instances.first)) as one_more:
+            await one_more.send(json.dumps({"type": "auth", "token": token}))
+            refused = await close_of(one_more)
+        await sockets.pop().close()
+        await asyncio.sleep(0.2)  # the server's handler lets go of it just after the close handshake
+        replacement = await authenticated(instances.first, token)  # a closed one makes room
+        sockets.append(replacement)
+    finally:
+        for socket in sockets:
+            await socket.close()
+
+    assert refused == (POLICY_VIOLATION, "at most 20 live-update sockets per account are kept open")
+
+
 async def test_a_socket_that_never_authenticates_is_closed(instances: Instances) -> None:
     async with connect(socket_url(instances.first)) as socket:
         started = time.monotonic()

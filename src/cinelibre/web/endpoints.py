@@ -21,6 +21,9 @@ AUTH_TIMEOUT_SECONDS = 5.0
 # An auth message with a token is a few hundred characters; anything longer is not one.
 MAX_AUTH_MESSAGE_CHARACTERS = 8192
 READY_MESSAGE = '{"type":"ready"}'
+# Sockets one account may hold on one instance: a tab each, with room to spare; more would let one
+# token make every change cost this instance a list per socket.
+MAX_SOCKETS_PER_USER = 20
 
 
 class _Refused(Exception):
@@ -38,6 +41,9 @@ async def live_updates(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     hub: LiveUpdates = websocket.app.state.live_updates
+    if hub.sockets_of(user_id) >= MAX_SOCKETS_PER_USER:
+        await _close(websocket, f"at most {MAX_SOCKETS_PER_USER} live-update sockets per account are kept open")
+        return
     outbox = Outbox(websocket.send_text)
     hub.subscribe(user_id, outbox)
     try:

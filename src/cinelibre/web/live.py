@@ -81,6 +81,9 @@ class LiveUpdates:
     def pending_messages(self) -> int:
         return sum(outbox.pending is not None for outboxes in self._outboxes.values() for outbox in outboxes)
 
+    def sockets_of(self, user_id: int) -> int:
+        return len(self._outboxes.get(user_id, ()))
+
     def subscribe(self, user_id: int, outbox: Outbox) -> None:
         self._outboxes.setdefault(user_id, set()).add(outbox)
 

@@ -21,8 +21,8 @@ AUTH_TIMEOUT_SECONDS = 5.0
 # An auth message with a token is a few hundred characters; anything longer is not one.
 MAX_AUTH_MESSAGE_CHARACTERS = 8192
 READY_MESSAGE = '{"type":"ready"}'
-# Sockets one account may hold on one instance: a tab each, with room to spare; more would let one
-# token make every change cost this instance a list per socket.
+# Sockets one account may hold on one instance: a tab each, with room to spare. Its list is made
+# once per change whatever the count, but each socket holds a connection and a message waiting.
 MAX_SOCKETS_PER_USER = 20
 
 

@@ -1,5 +1,5 @@
 import { Suspense, lazy, startTransition, useEffect, useRef, type RefObject } from "react";
-import { Link, NavLink, Route, Routes, useLocation, useNavigate } from "react-router";
+import { Link, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { useAuth } from "./auth/AuthContext";
 import { Loading } from "./components/ErrorMessage";
 import { RequireAuth } from "./components/RequireAuth";
@@ -90,14 +90,19 @@ function Header() {
 /** After a client-side navigation, focus moves to the new page, as a full page load would. */
 function useFocusOnNavigation(target: RefObject<HTMLElement | null>) {
   const { pathname } = useLocation();
-  const first = useRef(true);
+  const shown = useRef(pathname);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    target.current?.focus({ preventScroll: false });
+    if (shown.current === pathname) return;
+    shown.current = pathname;
+    window.scrollTo(0, 0);
+    target.current?.focus({ preventScroll: true });
   }, [pathname, target]);
+}
+
+/** A fresh page per item: nothing of the film just left is shown as the next one loads. */
+function ItemPage({ itemType }: { itemType: "movie" | "book" }) {
+  const { id } = useParams();
+  return <Detail key={`${itemType}-${id}`} itemType={itemType} />;
 }
 
 export function App() {
@@ -114,9 +119,9 @@ export function App() {
           <Routes>
             <Route path="/" element={<Home />} />
             <Route path="/movies" element={<Browse key="movie" itemType="movie" />} />
-            <Route path="/movies/:id" element={<Detail itemType="movie" />} />
+            <Route path="/movies/:id" element={<ItemPage itemType="movie" />} />
             <Route path="/books" element={<Browse key="book" itemType="book" />} />
-            <Route path="/books/:id" element={<Detail itemType="book" />} />
+            <Route path="/books/:id" element={<ItemPage itemType="book" />} />
             <Route path="/search" element={<Search />} />
             <Route path="/signin" element={<SignIn />} />
             <Route path="/signup" element={<SignUp />} />

@@ -144,6 +144,9 @@ export function Search() {
       <p id="search-count" className="search-count" role="status" aria-live="polite">
         {searching ? "Searching…" : count}
       </p>
+      {!settledText && !text.trim() && (
+        <p className="muted">Type a title, a name, or what happens in the story; results appear as you type.</p>
+      )}
       <ErrorMessage error={error} />
       {answer?.partial && (
         <p className="notice">

@@ -50,7 +50,9 @@ class BookFilter:
 # is kept; unrelated names sharing a few letters are not. The operator, unlike a comparison of
 # word_similarity(), can be answered by a GIN trigram index on the column.
 MOVIE_TEXT_MATCH = sql.SQL("(%s <%% title OR %s <%% original_title)")
-BOOK_TEXT_MATCH = sql.SQL("(%s <%% title OR EXISTS (SELECT 1 FROM unnest(authors) AS author WHERE %s <%% author))")
+# A book's authors are matched as one text (book_authors_text(), one name per line), the form
+# its trigram index holds.
+BOOK_TEXT_MATCH = sql.SQL("(%s <%% title OR %s <%% book_authors_text(authors))")
 # How closely each kept item matches, closest first.
 MOVIE_CLOSENESS = sql.SQL(
     "greatest(word_similarity(%s, title), coalesce(word_similarity(%s, original_title), 0)) DESC, "

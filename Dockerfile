@@ -9,6 +9,16 @@
 # The embedding model is installed with the Python packages: no network is needed at run time.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---- web: the web app's static files (web/dist), built once here --------------------------------
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+# The packages first, exactly as package-lock.json has them, so source changes reuse this layer.
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 # ---- builder: a virtual environment with CineLibre and its dependencies ----------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -38,6 +48,8 @@ RUN groupadd --system --gid ${APP_UID} cinelibre \
         --shell /usr/sbin/nologin cinelibre
 
 COPY --from=builder /opt/venv /opt/venv
+# The API serves the web app from WEB_APP_DIR/dist; the image has no Node, so it never builds.
+COPY --from=web /web/dist /opt/cinelibre-web/dist
 
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/cinelibre \
@@ -45,6 +57,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     CINELIBRE_DATA_DIR=/home/cinelibre/.cinelibre \
+    WEB_APP_DIR=/opt/cinelibre-web \
+    WEB_BUILD=never \
     HOST=0.0.0.0 \
     PORT=8000
 

@@ -224,3 +224,13 @@ async def test_the_launcher_runs_cinelibre_against_the_apis_database(committed_d
 
     assert exit_codes == [0]
     assert is_admin(committed_database, "boss@example.com") is True
+
+
+async def test_an_administrator_is_told_so_by_me(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    response = await client.get("/auth/me", headers=admin)
+
+    assert (response.status_code, response.json()["email"], response.json()["is_admin"]) == (
+        200,
+        "admin@example.com",
+        True,
+    )

@@ -34,6 +34,7 @@ async def test_token_from_register_identifies_the_user_on_me(client: httpx.Async
     assert response.status_code == 200
     assert response.json()["email"] == "me@example.com"
     assert response.json()["name"] == "Me"
+    assert response.json()["is_admin"] is False
 
 
 async def test_email_is_stored_lowercase_and_unique_case_insensitively(client: httpx.AsyncClient) -> None:
@@ -143,12 +144,14 @@ def test_a_token_checked_before_is_still_refused_once_it_expires() -> None:
         codec.subject(token)
 
 
-async def test_me_shows_only_the_public_fields(client: httpx.AsyncClient) -> None:
+async def test_me_shows_the_public_fields_and_whether_the_caller_is_an_administrator(
+    client: httpx.AsyncClient,
+) -> None:
     headers = await register(client, email="fields@example.com")
 
     response = await client.get("/auth/me", headers=headers)
 
-    assert set(response.json()) == {"id", "email", "name", "created_at"}
+    assert set(response.json()) == {"id", "email", "name", "created_at", "is_admin"}
 
 
 async def test_token_carries_version_issuer_audience_and_validity_times(client: httpx.AsyncClient) -> None:

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from cinelibre.auth.schemas import Password, UserPublic
+from cinelibre.auth.schemas import Password, SignedInUser
 from cinelibre.interactions.schemas import InteractionPublic
 from cinelibre.ratings.schemas import RatingWithItem
 
@@ -19,6 +19,6 @@ class AccountExport(BaseModel):
     """Everything CineLibre keeps about one account (GET /auth/me/export)."""
 
     exported_at: datetime
-    account: UserPublic
+    account: SignedInUser
     ratings: list[RatingWithItem]
     interactions: list[InteractionPublic]

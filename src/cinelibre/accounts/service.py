@@ -8,7 +8,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from cinelibre.auth import service as auth_service
 from cinelibre.auth.rate_limits import RateLimiter
-from cinelibre.auth.schemas import SignedInUser, UserPublic
+from cinelibre.auth.schemas import SignedInUser
 from cinelibre.auth.security import PasswordHasher
 from cinelibre.database.connection import Connection
 from cinelibre.interactions import service as interactions_service
@@ -44,7 +44,7 @@ async def export_account(conn: Connection, *, user: SignedInUser) -> AsyncIterat
     the ratings and interactions are read, so an account with a long history is never held in
     memory whole."""
     exported_at = TypeAdapter(datetime).dump_json(datetime.now(UTC))
-    account = UserPublic.model_validate(user.model_dump()).model_dump_json().encode()
+    account = user.model_dump_json().encode()
     yield b'{"exported_at":' + exported_at + b',"account":' + account + b',"ratings":['
     async for piece in _json_array_items(ratings_service.each_of_user(conn, user_id=user.id)):
         yield piece

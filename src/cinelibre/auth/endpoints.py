@@ -4,9 +4,9 @@ from cinelibre.auth import service
 from cinelibre.auth.dependencies import RATE_LIMITED, ClientAddress, CurrentUser, Hasher, Limiter, Tokens
 from cinelibre.auth.schemas import (
     PasswordChange,
+    SignedInUser,
     TokenResponse,
     UserLogin,
-    UserPublic,
     UserRegister,
 )
 from cinelibre.database.connection import DbConnection
@@ -29,7 +29,7 @@ async def login(
 
 
 @router.get("/me")
-async def me(user: CurrentUser) -> UserPublic:
+async def me(user: CurrentUser) -> SignedInUser:
     return user
 
 

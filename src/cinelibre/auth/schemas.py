@@ -62,7 +62,9 @@ class UserPublic(BaseModel):
 
 
 class SignedInUser(UserPublic):
-    """The caller, as route dependencies see them; answers show only UserPublic's fields."""
+    """The caller, as route dependencies see them. `GET /auth/me` shows the caller whether they
+    are an administrator (so a client shows admin pages only to them); other answers show only
+    UserPublic's fields."""
 
     is_admin: bool
 

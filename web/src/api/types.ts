@@ -66,6 +66,7 @@ export interface User {
   email: string;
   name: string;
   created_at: string;
+  /** Sent by GET /auth/me only (register and login answers leave it out). */
   is_admin?: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useLocation, useNavigate } from "react-router";
-import { ApiError, SIGNED_OUT_EVENT, apiRequest, authEvents } from "../api/client";
+import { SIGNED_OUT_EVENT, apiRequest, authEvents } from "../api/client";
 import { clearToken, getToken, storeToken } from "../api/token";
 import type { User } from "../api/types";
 
@@ -26,26 +26,6 @@ export function useAuth(): AuthState {
 export function safeNext(next: string | null): string {
   if (next && next.startsWith("/") && !next.startsWith("//")) return next;
   return "/";
-}
-
-const ADMIN_PROBE_KEY = "cinelibre.admin-probe";
-
-async function isAdministrator(user: User, token: string, signal: AbortSignal): Promise<boolean> {
-  if (typeof user.is_admin === "boolean") return user.is_admin;
-  // An API whose /auth/me does not say: an admin route answers an admin and refuses anyone else.
-  // The answer is kept for this token in this tab, so the question is asked once, not per page.
-  const known = sessionStorage.getItem(ADMIN_PROBE_KEY);
-  if (known?.startsWith(`${token}:`)) return known.endsWith(":yes");
-  let admin: boolean;
-  try {
-    await apiRequest("/admin/sync/runs?limit=1", { signal });
-    admin = true;
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status === 401) throw error;
-    admin = false;
-  }
-  sessionStorage.setItem(ADMIN_PROBE_KEY, `${token}:${admin ? "yes" : "no"}`);
-  return admin;
 }
 
 export function AuthProvider({ children }: { children: ReactNode }) {
@@ -101,9 +81,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     if (!token) return;
     const controller = new AbortController();
     apiRequest<User>("/auth/me", { signal: controller.signal })
-      .then(async (me) => {
+      .then((me) => {
         setUser(me);
-        setIsAdmin(await isAdministrator(me, token, controller.signal));
+        setIsAdmin(me.is_admin === true);
       })
       .catch(() => {
         // A refused token signs out through the event; other failures leave the token as it is.

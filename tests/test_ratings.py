@@ -76,6 +76,25 @@ async def test_my_ratings_lists_the_callers_ratings_with_titles(client: httpx.As
     assert movies_only.json()["items"][0]["title"] == "Lagaan"
 
 
+async def test_my_rating_of_one_item_is_found_by_its_type_and_id(client: httpx.AsyncClient, conn) -> None:
+    rated = await add_movie(conn, title="Lagaan")
+    unrated = await add_movie(conn, title="Swades")
+    headers = await register(client, email="one@example.com")
+    other = await register(client, email="another@example.com")
+    await client.post("/ratings", headers=headers, json={"item_id": rated, "item_type": "movie", "rating": 4.5})
+    await client.post("/ratings", headers=other, json={"item_id": unrated, "item_type": "movie", "rating": 2})
+
+    found = await client.get("/ratings/my", headers=headers, params={"item_type": "movie", "item_id": rated})
+    none = await client.get("/ratings/my", headers=headers, params={"item_type": "movie", "item_id": unrated})
+    untyped = await client.get("/ratings/my", headers=headers, params={"item_id": rated})
+
+    assert [(r["item_id"], r["title"], r["rating"]) for r in found.json()["items"]] == [(rated, "Lagaan", 4.5)]
+    assert found.json()["total"] == 1
+    assert (none.status_code, none.json()["items"], none.json()["total"]) == (200, [], 0)
+    assert untyped.status_code == 422
+    assert untyped.json()["error"]["details"][0]["field"] == "query.item_type"
+
+
 async def test_deleting_own_rating_is_204_and_updates_aggregates(client: httpx.AsyncClient, conn) -> None:
     movie_id = await add_movie(conn)
     headers = await register(client)

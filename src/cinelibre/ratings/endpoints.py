@@ -1,11 +1,13 @@
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from cinelibre.auth.dependencies import CurrentUser
 from cinelibre.database.connection import DbConnection
 from cinelibre.pagination import Page, PageParams
 from cinelibre.ratings import service
 from cinelibre.ratings.schemas import RatingPublic, RatingWithItem, RatingWrite
-from cinelibre.types import ItemType, PathId
+from cinelibre.types import POSTGRES_BIGINT_MAX, ItemType, PathId
 
 router = APIRouter(prefix="/ratings", tags=["ratings"])
 
@@ -24,9 +26,13 @@ async def rate(data: RatingWrite, user: CurrentUser, conn: DbConnection, respons
 
 @router.get("/my")
 async def my_ratings(
-    user: CurrentUser, conn: DbConnection, page: PageParams, item_type: ItemType | None = None
+    user: CurrentUser,
+    conn: DbConnection,
+    page: PageParams,
+    item_type: ItemType | None = None,
+    item_id: Annotated[int | None, Query(ge=1, le=POSTGRES_BIGINT_MAX)] = None,
 ) -> Page[RatingWithItem]:
-    return await service.list_mine(conn, user_id=user.id, item_type=item_type, page=page)
+    return await service.list_mine(conn, user_id=user.id, item_type=item_type, item_id=item_id, page=page)
 
 
 @router.delete("/{rating_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -115,7 +115,7 @@ async def account_exists(conn: Connection, *, user_id: int) -> bool:
 
 
 async def list_for_user(
-    conn: Connection, *, user_id: int, item_type: ItemType | None, skip: int, limit: int
+    conn: Connection, *, user_id: int, item_type: ItemType | None, item_id: int | None, skip: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     cursor = await conn.execute(
         """
@@ -125,16 +125,18 @@ async def list_for_user(
         LEFT JOIN movies m ON m.id = r.movie_id
         LEFT JOIN books b ON b.id = r.book_id
         WHERE r.user_id = %(user_id)s AND (%(item_type)s::text IS NULL OR r.item_type = %(item_type)s)
+          AND (%(item_id)s::bigint IS NULL OR r.item_id = %(item_id)s)
         ORDER BY r.updated_at DESC, r.id DESC
         OFFSET %(skip)s LIMIT %(limit)s
         """,
-        {"user_id": user_id, "item_type": item_type, "skip": skip, "limit": limit},
+        {"user_id": user_id, "item_type": item_type, "item_id": item_id, "skip": skip, "limit": limit},
     )
     rows = await cursor.fetchall()
     count = await conn.execute(
         "SELECT count(*) AS total FROM ratings WHERE user_id = %(user_id)s "
-        "AND (%(item_type)s::text IS NULL OR item_type = %(item_type)s)",
-        {"user_id": user_id, "item_type": item_type},
+        "AND (%(item_type)s::text IS NULL OR item_type = %(item_type)s) "
+        "AND (%(item_id)s::bigint IS NULL OR item_id = %(item_id)s)",
+        {"user_id": user_id, "item_type": item_type, "item_id": item_id},
     )
     total_row = await count.fetchone()
     assert total_row is not None

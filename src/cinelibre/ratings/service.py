@@ -5,7 +5,7 @@ from functools import partial
 from cinelibre.database.connection import Connection
 from cinelibre.database.notifications import announce_user_activity
 from cinelibre.database.retry import retried_once_on_conflict
-from cinelibre.errors import AuthenticationError, NotFoundError
+from cinelibre.errors import AuthenticationError, InvalidInputError, NotFoundError
 from cinelibre.pagination import Page, PageRequest
 from cinelibre.ratings import repository
 from cinelibre.ratings.schemas import RatingPublic, RatingWithItem, RatingWrite
@@ -56,10 +56,14 @@ async def delete(conn: Connection, *, user_id: int, rating_id: int) -> None:
 
 
 async def list_mine(
-    conn: Connection, *, user_id: int, item_type: ItemType | None, page: PageRequest
+    conn: Connection, *, user_id: int, item_type: ItemType | None, item_id: int | None = None, page: PageRequest
 ) -> Page[RatingWithItem]:
+    """The user's ratings, newest first; with `item_id` (which needs `item_type`), their rating of
+    that one item, if any."""
+    if item_id is not None and item_type is None:
+        raise InvalidInputError("item_id needs item_type (movie or book).", field="query.item_type")
     rows, total = await repository.list_for_user(
-        conn, user_id=user_id, item_type=item_type, skip=page.skip, limit=page.limit
+        conn, user_id=user_id, item_type=item_type, item_id=item_id, skip=page.skip, limit=page.limit
     )
     items = [RatingWithItem.model_validate(row) for row in rows]
     return Page(items=items, total=total, skip=page.skip, limit=page.limit)

@@ -12,21 +12,12 @@ import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { languageName } from "../languages";
 import { NotFound } from "./NotFound";
 
-const RATINGS_PAGE = 100;
-// Enough pages for anyone's ratings; /ratings/my has no filter by item, so this bounds the scan.
-const MOST_RATING_PAGES = 50;
-
 async function findMyRating(itemType: ItemType, itemId: number, signal: AbortSignal): Promise<Rating | null> {
-  for (let page = 0; page < MOST_RATING_PAGES; page += 1) {
-    const answer = await apiRequest<Page<Rating>>(
-      `/ratings/my${queryString({ item_type: itemType, skip: page * RATINGS_PAGE, limit: RATINGS_PAGE })}`,
-      { signal },
-    );
-    const mine = answer.items.find((rating) => rating.item_id === itemId);
-    if (mine) return mine;
-    if (answer.skip + answer.items.length >= answer.total) return null;
-  }
-  return null;
+  const answer = await apiRequest<Page<Rating>>(
+    `/ratings/my${queryString({ item_type: itemType, item_id: itemId, limit: 1 })}`,
+    { signal },
+  );
+  return answer.items[0] ?? null;
 }
 
 function MyRating({ itemType, itemId, title }: { itemType: ItemType; itemId: number; title: string }) {

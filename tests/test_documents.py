@@ -1,5 +1,6 @@
 """The text each item is embedded from (movies.document, books.document): sentences built from
-whatever the catalogue knows, with the overview or description before the long lists."""
+whatever the catalogue knows, opening with the overview or description (what a description query
+is most like), then the title, kind and people, then the long lists."""
 
 from tests.factories import add_book, add_movie
 
@@ -9,7 +10,7 @@ async def document_of(conn, table: str, item_id: int) -> str:
     return row["document"]
 
 
-async def test_a_described_film_reads_title_kind_people_then_overview_and_keywords(conn) -> None:
+async def test_a_described_film_reads_overview_then_title_kind_people_and_keywords(conn) -> None:
     film = await add_movie(
         conn,
         title="Drishyam",
@@ -24,9 +25,8 @@ async def test_a_described_film_reads_title_kind_people_then_overview_and_keywor
     await conn.execute("UPDATE movies SET keywords = '{alibi,police}', tags = '{twist ending}' WHERE id = %s", (film,))
 
     assert await document_of(conn, "movies", film) == (
-        "Drishyam (दृश्यम, 2015). Crime, Thriller film in Hindi. Directed by Nishikant Kamat. "
-        "Starring Ajay Devgn, Tabu. A cable operator shields his family after a crime. "
-        "Tags: twist ending. Keywords: alibi, police."
+        "A cable operator shields his family after a crime. Drishyam (दृश्यम, 2015). Crime, Thriller film "
+        "in Hindi. Directed by Nishikant Kamat. Starring Ajay Devgn, Tabu. Tags: twist ending. Keywords: alibi, police."
     )
 
 
@@ -34,7 +34,7 @@ async def test_a_film_known_only_by_its_title_is_still_called_a_film(conn) -> No
     assert await document_of(conn, "movies", await add_movie(conn, title="Toys")) == "Toys. Film."
 
 
-async def test_a_book_reads_title_kind_authors_language_then_description(conn) -> None:
+async def test_a_book_reads_description_then_title_kind_authors_and_language(conn) -> None:
     book = await add_book(
         conn,
         title="Cosmos",
@@ -47,6 +47,6 @@ async def test_a_book_reads_title_kind_authors_language_then_description(conn) -
     bare = await add_book(conn, title="Godaan")
 
     assert await document_of(conn, "books", book) == (
-        "Cosmos (1980). Science book by Carl Sagan in English. A journey through space and time."
+        "A journey through space and time. Cosmos (1980). Science book by Carl Sagan in English."
     )
     assert await document_of(conn, "books", bare) == "Godaan. Book."

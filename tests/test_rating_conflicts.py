@@ -24,7 +24,7 @@ from cinelibre.ratings import service as ratings_service
 from cinelibre.ratings.schemas import RatingWrite
 from cinelibre.settings import Settings
 from cinelibre.types import ItemType
-from tests.conftest import app_on_database, client_for, recreate_database
+from tests.conftest import app_on_database, client_for, recreate_database, worker_database
 
 DATABASE = "cinelibre_rating_conflicts"
 # Every session of the scratch database (the app's pool included) checks for a deadlock this long
@@ -44,7 +44,7 @@ def conflict_database(server_url: str) -> tuple[str, int, int]:
     url = recreate_database(server_url, DATABASE)
     migrate.upgrade_to_head(url)
     with psycopg.connect(server_url, autocommit=True) as server:
-        server.execute(f"ALTER DATABASE \"{DATABASE}\" SET deadlock_timeout = '{DEADLOCK_TIMEOUT}'")
+        server.execute(f"ALTER DATABASE \"{worker_database(DATABASE)}\" SET deadlock_timeout = '{DEADLOCK_TIMEOUT}'")
     with psycopg.connect(url) as setup:
         user_id = setup.execute("INSERT INTO users (name) VALUES ('Rater') RETURNING id").fetchone()[0]
         film_id = setup.execute("INSERT INTO movies (title) VALUES ('Contested') RETURNING id").fetchone()[0]

@@ -401,7 +401,8 @@ SCREENS = [
 
 
 @pytest.fixture(scope="module")
-def axe_script() -> str:
+def axe_script(built_web_app: None) -> str:
+    """axe-core as `npm ci` installed it for the build."""
     assert AXE_SCRIPT.is_file(), f"{AXE_SCRIPT} is missing: run npm ci in web/"
     return AXE_SCRIPT.read_text()
 

@@ -58,19 +58,25 @@ async def rating_summary(conn: Connection, user_id: int) -> dict[str, Any]:
     return row
 
 
-async def excluded_items(conn: Connection, user_id: int, *, min_views: int) -> set[tuple[str, int]]:
+async def excluded_items(
+    conn: Connection, user_id: int, *, min_views: int
+) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
     """What the user rated, and what they viewed or clicked at least min_views times."""
     cursor = await conn.execute(
         """
-        SELECT item_type, item_id FROM ratings WHERE user_id = %(user)s
-        UNION
-        SELECT item_type, item_id FROM interactions
+        SELECT item_type, item_id, true AS rated FROM ratings WHERE user_id = %(user)s
+        UNION ALL
+        SELECT item_type, item_id, false FROM interactions
         WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click')
         GROUP BY item_type, item_id HAVING count(*) >= %(min_views)s
         """,
         {"user": user_id, "min_views": min_views},
     )
-    return {(row["item_type"], row["item_id"]) for row in await cursor.fetchall()}
+    rows = await cursor.fetchall()
+    return (
+        {(row["item_type"], row["item_id"]) for row in rows if row["rated"]},
+        {(row["item_type"], row["item_id"]) for row in rows if not row["rated"]},
+    )
 
 
 async def content_candidates(

@@ -1,6 +1,6 @@
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,7 +10,7 @@ from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import repository
-from cinelibre.recommend.algorithms import blend
+from cinelibre.recommend.algorithms import ranking
 from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
 from cinelibre.recommend.schemas import (
     Prediction,
@@ -265,29 +265,17 @@ async def _popular_candidates(
 CANDIDATES_PER_SOURCE = 60
 MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
-# The place an item new since training takes in a personalized list: a fixed one, so that a
-# page of the list is the same whatever its length.
-FRESH_PLACE = 10
 
 
 @dataclass
-class _Candidate:
-    item_type: str
-    item_id: int
-    knn_stars: float | None = None  # the Pearson user-kNN's prediction (when no model is trained)
-    linked: float = float("nan")  # the ranking model's summed weight
-    because: dict[str, Any] | None = None  # the liked item that links to it most
-    content: float = float("nan")  # cosine similarity to the user's profile
-    popularity: float = float("nan")  # Bayesian-average stars
-    popularity_rank: int = 10**9  # place in the popular list, to break ties the way it does
-    stars: float | None = None  # the rating model's prediction
-    known: bool = True  # False: added to the catalogue since the models were trained
-    language: str | None = None  # its language's name, for reasons
-    signals: dict[str, float] = field(default_factory=dict)
+class _Gathered:
+    """Everything the database says about one user's candidates: the ranking's input, and what
+    explaining the chosen items needs (rows of `keys` line up with the input's)."""
 
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.item_type, self.item_id)
+    keys: list[tuple[str, int]]
+    candidates: ranking.Candidates
+    because: dict[tuple[str, int], dict[str, Any]]  # the liked item that links to each most
+    folded: "_FoldedUser | None"
 
 
 def _predicted_stars(stars: float | None) -> float | None:
@@ -299,21 +287,29 @@ def _as_array(vector: Any) -> np.ndarray:
     return np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float64)
 
 
-def _reason(candidate: _Candidate, liked: dict[str, Any] | None, item_type: str) -> str:
+def _reason(
+    signals: dict[str, float],
+    *,
+    known: bool,
+    because: dict[str, Any] | None,
+    liked: dict[str, Any] | None,
+    language: str | None,
+    item_type: str,
+) -> str:
     # A personal reason wins over popularity whenever there is one: it tells the user why *they* see it.
     # An item the models do not know yet is there for its content, whatever the signal's name.
-    names = ("collaborative", "content") if candidate.known else ("content",)
-    personal = {name: candidate.signals[name] for name in names if candidate.signals[name] > 0}
+    names = ("collaborative", "content") if known else ("content",)
+    personal = {name: signals[name] for name in names if signals[name] > 0}
     strongest = max(personal, key=personal.__getitem__) if personal else "popularity"
     if strongest == "content" and liked is not None:
         return f"because you rated {liked['title']} {liked['rating']:g}★"
-    if strongest == "collaborative" and candidate.because is not None:
-        return f"people who liked {candidate.because['title']} rated it too"
+    if strongest == "collaborative" and because is not None:
+        return f"people who liked {because['title']} rated it too"
     if strongest == "collaborative":
         people = "readers" if item_type == "book" else "viewers"
         return f"{people} with your taste liked it"
     kind = "books" if item_type == "book" else "films"
-    return f"popular in {candidate.language} {kind}" if candidate.language else f"popular {kind} with our users"
+    return f"popular in {language} {kind}" if language else f"popular {kind} with our users"
 
 
 async def personalized(
@@ -328,26 +324,57 @@ async def personalized(
     cache: Cache | None = None,
     popular_ttl_seconds: float = 0,
 ) -> list[RecommendedMovie | RecommendedBook]:
-    """The hybrid list (algorithms.blend, the same weighing the evaluation measures): popular for
-    a user with no ratings; a content profile (mean embedding of what they liked) blended with
-    popular for a few; the trained models (or, before any training, the Pearson user-kNN) taking
-    over as ratings grow; diversified by MMR on the embeddings. Never an item they rated; by
-    default not one they viewed many times. The page `skip`, `limit` of the list; only its items
-    get predicted stars and reasons. The diversity step picks its k-th item among the best 3k, so
-    the list of skip + limit items begins with every shorter list: pages fit together."""
-    summary = await repository.rating_summary(conn, user_id)
-    excluded = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING if skip_viewed else 10**9)
-    candidates: dict[tuple[str, int], _Candidate] = {}
+    """The hybrid list: gather() reads the user's candidates and signals, ranking.rank() orders
+    them (the same function the evaluation measures), explain() gives the page's items their
+    predicted stars and reasons. Popular for a user with no ratings; a content profile (mean
+    embedding of what they liked) blended with popular for a few; the trained models (or, before
+    any training, the Pearson user-kNN) taking over as ratings grow; diversified by MMR on the
+    embeddings. Never an item they rated; by default not one they viewed many times. The page
+    `skip`, `limit` of the list: the diversity step picks its k-th item among the best 3k, so the
+    list of skip + limit items begins with every shorter list, and pages fit together."""
+    gathered = await gather(
+        conn,
+        user_id=user_id,
+        item_type=item_type,
+        model=model,
+        skip_viewed=skip_viewed,
+        cache=cache,
+        popular_ttl_seconds=popular_ttl_seconds,
+    )
+    ranked = ranking.rank(gathered.candidates, skip + limit, skip_viewed=skip_viewed)
+    return await explain(conn, gathered, ranked, ranked.positions[skip:].tolist(), user_id=user_id, model=model)
 
-    def candidate(kind: str, item_id: int) -> _Candidate:
-        return candidates.setdefault((kind, item_id), _Candidate(kind, item_id))
+
+async def gather(
+    conn: Connection,
+    *,
+    user_id: int,
+    item_type: ItemType | None,
+    model: str,
+    skip_viewed: bool = True,
+    cache: Cache | None = None,
+    popular_ttl_seconds: float = 0,
+) -> _Gathered:
+    """Every read the ranking needs for one user: the candidates (the popular list, what the
+    ranking model links to their feedback or, before training, the Pearson user-kNN's picks, and
+    what is nearest their content profile), each candidate's signals and embedding, what they
+    rated and viewed many times, and which candidates are new since training. `skip_viewed` only
+    sizes the candidate lists; ranking.rank() applies it."""
+    summary = await repository.rating_summary(conn, user_id)
+    rated, heavily_viewed = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING)
+    excluded = len(rated | heavily_viewed) if skip_viewed else len(rated)
+    order: dict[tuple[str, int], int] = {}  # candidate → its row, in the order they are found
+    popularity: dict[tuple[str, int], tuple[int, float]] = {}
+    linked: dict[tuple[str, int], float] = {}
+    because: dict[tuple[str, int], dict[str, Any]] = {}
+    knn_stars: dict[tuple[str, int], float] = {}
+    content: dict[tuple[str, int], float] = {}
 
     # Lists that cannot leave out what the user rated fetch a few more to make up for it.
-    padded = CANDIDATES_PER_SOURCE + min(len(excluded), MAX_PADDING)
+    padded = CANDIDATES_PER_SOURCE + min(excluded, MAX_PADDING)
     popular = await _popular_candidates(conn, cache, item_type=item_type, ttl_seconds=popular_ttl_seconds)
-    for rank, (kind, item_id, score) in enumerate(popular[:padded]):
-        found = candidate(kind, item_id)
-        found.popularity, found.popularity_rank = score, rank
+    for place, (kind, item_id, score) in enumerate(popular[:padded]):
+        popularity[(kind, item_id)] = (place, score)
     ranking_model = await repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
     folded = await _fold_in_user(conn, user_id) if summary["count"] else None
@@ -358,99 +385,101 @@ async def personalized(
             user_id=user_id,
             item_type=item_type,
             view_weight=VIEW_WEIGHT,
-            limit=CANDIDATES_PER_SOURCE + min(len(excluded) - summary["count"], MAX_PADDING),
+            limit=CANDIDATES_PER_SOURCE + min(excluded - summary["count"], MAX_PADDING),
         ):
-            found = candidate(row["item_type"], row["item_id"])
-            found.linked = row["weight"]
+            key = (row["item_type"], row["item_id"])
+            linked[key] = row["weight"]
             if row["because_title"] is not None:
-                found.because = {"title": row["because_title"], "rating": row["because_rating"]}
+                because[key] = {"title": row["because_title"], "rating": row["because_rating"]}
     elif summary["count"]:
         # No trained model yet: the Pearson user-kNN, computed live in SQL.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
-            candidate(row["item_type"], row["item_id"]).knn_stars = row["predicted_rating"]
+            knn_stars[(row["item_type"], row["item_id"])] = row["predicted_rating"]
     if summary["count"]:
         for kind in [item_type] if item_type else list(ItemType):
             for row in await repository.content_candidates(
                 conn, user_id=user_id, item_type=kind, model=model, limit=padded
             ):
-                candidate(row["item_type"], row["item_id"]).content = row["similarity"]
+                content[(row["item_type"], row["item_id"])] = row["similarity"]
 
-    pool = [c for c in candidates.values() if c.key not in excluded]
-    pool.sort(key=lambda c: (c.popularity_rank, c.item_type, c.item_id))
-    if ranking_model is not None:
-        factor_stars = (
-            await _predicted_stars_for(conn, folded, [c.key for c in pool], with_neighbours=False) if folded else {}
-        )
-        collaborative = blend.collaborative_signal(
-            np.array([c.linked for c in pool]),
-            np.array([factor_stars.get(c.key, np.nan) for c in pool]),
-            summary["mean"] or 0.0,
-        )
-        added = await repository.added_since(conn, [c.key for c in pool], since=ranking_model["trained_at"])
-        known = np.array([c.key not in added for c in pool], dtype=bool)
-        for c, learnt in zip(pool, known, strict=True):
-            c.known = bool(learnt)
-    else:
-        collaborative = blend.stars_to_unit(np.array([c.knn_stars or 0.5 for c in pool]))
-        known = None
-    signals = blend.blend(
-        ratings=summary["count"],
-        collaborative=collaborative,
-        content=np.array([c.content for c in pool]),
-        popularity=np.array([c.popularity for c in pool]),
-    )
-    score = signals.score
-    for position, c in enumerate(pool):
-        c.signals = {
-            "collaborative": float(signals.collaborative[position]),
-            "content": float(signals.content[position]),
-            "score": float(score[position]),
-        }
-    # A stable sort on score keeps the popular list's order between equal scores.
-    order = sorted(range(len(pool)), key=lambda position: -pool[position].signals["score"])
-    depth = skip + limit
-    shortlist = [pool[position] for position in order[: depth * blend.SHORTLIST_FACTOR]]
-    stored = await repository.item_embeddings(conn, [c.key for c in shortlist], model=model) if shortlist else {}
-    vectors = np.zeros((len(shortlist), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
-    for position, c in enumerate(shortlist):
-        if stored.get(c.key) is not None:
-            vector = _as_array(stored[c.key])
+    found = {*popularity, *linked, *knn_stars, *content}
+    # Ties are broken the way the popular list breaks them; candidates outside it by type and id.
+    keys = sorted(found, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
+    for position, key in enumerate(keys):
+        order[key] = position
+    stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
+    vectors = np.zeros((len(keys), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
+    for key, position in order.items():
+        if stored.get(key) is not None:
+            vector = _as_array(stored[key])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
-    picked = [
-        order[position]
-        for position in blend.mmr(
-            np.array([c.signals["score"] for c in shortlist]),
-            vectors,
-            depth,
-            widening=blend.SHORTLIST_FACTOR,
-        )
-    ]
-    if known is not None:
-        fresh = blend.fresh_pick(known, np.array([c.content for c in pool]))
-        head = blend.with_fresh(picked[:FRESH_PLACE], fresh, known, FRESH_PLACE)
-        picked = [*head, *(position for position in picked if position not in head)][:depth]
-    chosen = [pool[position] for position in picked[skip : skip + limit]]
-    predicted = (
-        await _predicted_stars_for(conn, folded, [c.key for c in chosen], with_neighbours=True) if folded else {}
-    )
-    for c in chosen:
-        c.stars = predicted.get(c.key, c.knn_stars)
-    liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=[c.key for c in chosen], model=model)
-    languages = await repository.language_names(conn, [c.key for c in chosen]) if chosen else {}
-    for c in chosen:
-        c.language = languages.get(c.key)
-    rows = [
-        {
-            "item_type": c.item_type,
-            "item_id": c.item_id,
-            "score": round(c.signals["score"], 6),
-            "predicted_rating": _predicted_stars(c.stars),
-            "reason": _reason(c, liked.get(c.key), c.item_type),
+    trained: dict[str, np.ndarray] = {}
+    if ranking_model is not None:
+        factor_stars = await _predicted_stars_for(conn, folded, keys, with_neighbours=False) if folded else {}
+        added = await repository.added_since(conn, keys, since=ranking_model["trained_at"]) if keys else set()
+        trained = {
+            "linked": np.array([linked.get(key, np.nan) for key in keys]),
+            "factor_stars": np.array([factor_stars.get(key, np.nan) for key in keys]),
+            "known": np.array([key not in added for key in keys], dtype=bool),
         }
-        for c in chosen
-    ]
+    candidates = ranking.Candidates(
+        ratings=summary["count"],
+        user_mean=summary["mean"] or 0.0,
+        popularity=np.array([popularity.get(key, (0, np.nan))[1] for key in keys], dtype=np.float64),
+        content=np.array([content.get(key, np.nan) for key in keys], dtype=np.float64),
+        vectors=vectors,
+        rated=np.array([key in rated for key in keys], dtype=bool),
+        heavily_viewed=np.array([key in heavily_viewed for key in keys], dtype=bool),
+        knn_stars=None if ranking_model else np.array([knn_stars.get(key, np.nan) for key in keys]),
+        **trained,
+    )
+    return _Gathered(keys=keys, candidates=candidates, because=because, folded=folded)
+
+
+async def explain(
+    conn: Connection,
+    gathered: _Gathered,
+    ranked: ranking.Ranking,
+    positions: list[int],
+    *,
+    user_id: int,
+    model: str,
+) -> list[RecommendedMovie | RecommendedBook]:
+    """The listed candidates (rows of the ranking's input) as served: each with its score, the
+    rating model's stars (corrected by the user's errors on its neighbours) or the kNN's, and
+    the reason its strongest personal signal gives."""
+    chosen = [gathered.keys[position] for position in positions]
+    folded = gathered.folded
+    predicted = await _predicted_stars_for(conn, folded, chosen, with_neighbours=True) if folded else {}
+    liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=chosen, model=model)
+    languages = await repository.language_names(conn, chosen) if chosen else {}
+    candidates, signals = gathered.candidates, ranked.signals
+    rows = []
+    for position, key in zip(positions, chosen, strict=True):
+        knn = candidates.knn_stars[position] if candidates.knn_stars is not None else np.nan
+        stars = predicted.get(key, None if np.isnan(knn) else float(knn))
+        score = float(signals.score[position])
+        rows.append(
+            {
+                "item_type": key[0],
+                "item_id": key[1],
+                "score": round(score, 6),
+                "predicted_rating": _predicted_stars(stars),
+                "reason": _reason(
+                    {
+                        "collaborative": float(signals.collaborative[position]),
+                        "content": float(signals.content[position]),
+                    },
+                    known=bool(candidates.known[position]) if candidates.known is not None else True,
+                    because=gathered.because.get(key),
+                    liked=liked.get(key),
+                    language=languages.get(key),
+                    item_type=key[0],
+                ),
+            }
+        )
     return await _with_items(conn, rows)
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from cinelibre.recommend.algorithms import blend
+from cinelibre.recommend.algorithms import blend, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.ease import EASE
 from cinelibre.recommend.algorithms.popular import Popular
@@ -26,45 +26,53 @@ class Hybrid(Recommender):
         self.item_vectors = item_vectors
         self.diversity = diversity
         self.name = "hybrid (served)" if diversity else "hybrid without MMR"
-        self.ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS)
+        self.ease = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS)
         self.rating = RatingModel()
         self.popular = Popular()
 
     def fit(self, matrix: RatingMatrix) -> "Hybrid":
         self.matrix = matrix
-        for model in (self.ranking, self.rating, self.popular):
+        for model in (self.ease, self.rating, self.popular):
             model.fit(matrix)
         return self
 
-    def signals(self, user: int) -> blend.Signals:
+    def candidates(self, user: int, exclude: np.ndarray | None = None) -> tuple[ranking.Candidates, np.ndarray]:
+        """Every item as a candidate for the user, as the service gathers its few hundred from the
+        database: the same signals, in the popular list's order, so ranking.rank() breaks ties
+        alike. `exclude` (by default what the user rated) is never listed."""
         rated, stars = self.matrix.rated_items(user), self.matrix.user_stars(user)
         user_mean = float(stars.mean()) if len(stars) else self.rating.mf.mean
         liked = rated[stars >= min(LIKED_STARS, stars.max())] if len(stars) else rated
         profile = self.item_vectors[liked].mean(axis=0) if len(liked) else np.zeros(self.item_vectors.shape[1])
         norm = np.linalg.norm(profile)
         content = self.item_vectors @ (profile / norm) if norm > 0 else np.zeros(self.matrix.shape[1])
-        linked = self.ranking.scores(user)
-        linked[rated] = 0.0  # as in the service, whose candidates leave out what the user rated
-        return blend.blend(
+        popularity = self.popular.scores(user)
+        order = np.lexsort((np.arange(len(popularity)), -popularity))
+        left_out = np.zeros(self.matrix.shape[1], dtype=bool)
+        left_out[rated if exclude is None else exclude] = True
+        return ranking.Candidates(
             ratings=len(rated),
-            collaborative=blend.collaborative_signal(linked, self.rating.scores(user), user_mean),
-            content=content,
-            popularity=self.popular.scores(user),
-        )
+            user_mean=user_mean,
+            popularity=popularity[order],
+            content=content[order],
+            vectors=self.item_vectors[order],
+            rated=left_out[order],
+            heavily_viewed=np.zeros(len(order), dtype=bool),
+            linked=self.ease.scores(user)[order],
+            factor_stars=self.rating.scores(user)[order],
+            # MovieLens' folds add no item after training: the slot for new items stays unused.
+            known=np.ones(len(order), dtype=bool),
+        ), order
 
     def scores(self, user: int) -> np.ndarray:
-        return self.signals(user).score
+        candidates, order = self.candidates(user)
+        score = np.empty(len(order))
+        score[order] = ranking.rank(candidates, 0).signals.score
+        return score
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.rating.predict(users, items)
 
     def recommend(self, user: int, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
-        # The service's last step, blend.with_fresh(), gives a place to items added to the
-        # catalogue since training; MovieLens' folds have none, so it is not part of this.
-        ranked = super().recommend(user, n * blend.SHORTLIST_FACTOR if self.diversity else n, exclude)
-        if not self.diversity:
-            return ranked
-        scores = self.scores(user)[ranked]
-        # The same widening as the service, so a measured list is the first page it serves.
-        picks = blend.mmr(scores, self.item_vectors[ranked], n, self.diversity, widening=blend.SHORTLIST_FACTOR)
-        return ranked[picks]
+        candidates, order = self.candidates(user, exclude)
+        return order[ranking.rank(candidates, n, diversity=self.diversity).positions]

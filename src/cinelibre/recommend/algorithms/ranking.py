@@ -1,0 +1,112 @@
+"""The personalized ranking, as one pure function over arrays: what the API serves and what the
+offline evaluation measures both come out of rank().
+
+The API fills Candidates from the database (a few hundred items for one user), the evaluation's
+Hybrid from a fold held in memory (every item); neither adds a step of its own to the order.
+Only numpy and algorithms.blend are imported, so both sides can use it without loading the
+other's dependencies.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cinelibre.recommend.algorithms import blend
+
+# The place an item new since training takes in a personalized list: a fixed one, so that a
+# page of the list is the same whatever its length.
+FRESH_PLACE = 10
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One user's candidates, one row per item, in the order that breaks ties between equal
+    scores (the popular list's). NaN marks a signal that does not know the item.
+
+    With a trained ranking model, `linked` holds its summed weights from the user's feedback,
+    `factor_stars` the rating model's stars from factors alone, and `known` whether the models
+    saw the item; without one (all three None), `knn_stars` holds the Pearson user-kNN's
+    predictions."""
+
+    ratings: int  # how many items the user rated
+    user_mean: float  # their mean stars (0 without ratings)
+    popularity: np.ndarray  # Bayesian-average stars
+    content: np.ndarray  # cosine similarity to the user's profile
+    vectors: np.ndarray  # unit rows for the diversity step; zeros: unlike everything
+    rated: np.ndarray  # bool: the user rated it
+    heavily_viewed: np.ndarray  # bool: viewed or clicked often enough to be left out
+    linked: np.ndarray | None = None
+    factor_stars: np.ndarray | None = None
+    known: np.ndarray | None = None
+    knn_stars: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """`positions`: rows of the Candidates, best first. `signals`: every row's weighted signals
+    (0 for rows left out)."""
+
+    positions: np.ndarray
+    signals: blend.Signals
+
+
+def rank(
+    candidates: Candidates, length: int, *, skip_viewed: bool = True, diversity: float = blend.DIVERSITY
+) -> Ranking:
+    """The user's list of up to `length` items: the model scores blended (blend.blend), never an
+    item they rated nor, with skip_viewed, one they viewed many times; the best
+    SHORTLIST_FACTOR × length diversified by MMR with the same widening (so a list begins with
+    every shorter one and pages fit together); then the place for an item new since training."""
+    left_out = candidates.rated | (candidates.heavily_viewed if skip_viewed else False)
+    kept = np.flatnonzero(~left_out)
+    if candidates.linked is not None:
+        assert candidates.factor_stars is not None
+        collaborative = blend.collaborative_signal(
+            candidates.linked[kept], candidates.factor_stars[kept], candidates.user_mean
+        )
+    else:
+        knn_stars = candidates.knn_stars if candidates.knn_stars is not None else np.full(len(left_out), np.nan)
+        # An item the kNN cannot predict counts as the lowest stars.
+        collaborative = blend.stars_to_unit(np.nan_to_num(knn_stars[kept], nan=0.5))
+    kept_signals = blend.blend(
+        ratings=candidates.ratings,
+        collaborative=collaborative,
+        content=candidates.content[kept],
+        popularity=candidates.popularity[kept],
+    )
+    signals = blend.Signals(
+        *(
+            _spread(part, kept, len(left_out))
+            for part in (
+                kept_signals.collaborative,
+                kept_signals.content,
+                kept_signals.popularity,
+            )
+        )
+    )
+    # A stable sort on score keeps the given order between equal scores.
+    order = kept[np.argsort(-kept_signals.score, kind="stable")]
+    shortlist = order[: length * blend.SHORTLIST_FACTOR]
+    picked = shortlist[
+        blend.mmr(
+            signals.score[shortlist],
+            candidates.vectors[shortlist],
+            length,
+            diversity,
+            widening=blend.SHORTLIST_FACTOR,
+        )
+    ].tolist()
+    if candidates.known is not None:
+        known = candidates.known[kept]
+        fresh = blend.fresh_pick(known, candidates.content[kept])
+        if fresh is not None:
+            fresh = int(kept[fresh])
+        head = blend.with_fresh(picked[:FRESH_PLACE], fresh, candidates.known, FRESH_PLACE)
+        picked = [*head, *(position for position in picked if position not in head)][:length]
+    return Ranking(np.array(picked, dtype=np.int64), signals)
+
+
+def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    spread = np.zeros(size)
+    spread[rows] = values
+    return spread

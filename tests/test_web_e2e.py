@@ -40,6 +40,7 @@ PASSWORD = "a long enough password"
 # well under a second.
 STEP_TIMEOUT_MS = 20_000
 INDEXING_TIMEOUT_SECONDS = 300
+TRAINING_TIMEOUT_SECONDS = 240
 # The ten films rated in the live-update test, and the stars each gets: a taste, not one score.
 STARS = [5, 4.5, 4, 5, 1, 4.5, 2, 5, 3.5, 4]
 SERIOUS_IMPACTS = {"serious", "critical"}
@@ -197,6 +198,14 @@ def grant_admin(account: Account, data_dir: Path) -> None:
     assert said == f"{account.email} is now an administrator.", said
 
 
+def model_version(api: httpx.Client) -> int | None:
+    """The id of the rating model serving, from /metrics; None before the first training."""
+    metrics = api.get("/metrics")
+    assert metrics.status_code == 200, metrics.text
+    found = re.search(r'^cinelibre_model_version\{kind="rating"\} ([\d.]+)$', metrics.text, re.MULTILINE)
+    return int(float(found.group(1))) if found else None
+
+
 def rate(api: httpx.Client, account: Account, movie_id: int, stars: float) -> None:
     answer = api.post(
         "/ratings",
@@ -346,10 +355,18 @@ def test_an_administrator_starts_a_retrain_from_the_admin_page(
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Admin", level=1)).to_be_visible()
+    serving_before = model_version(api)
     page.get_by_role("button", name="Retrain now").click()
     expect(page.get_by_role("status")).to_have_text(
         "Started. It runs in the background; refresh the list to follow it."
     )
+
+    # The run started from the page really trains: a newer rating model starts serving.
+    deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
+    while (serving := model_version(api)) == serving_before:
+        assert time.monotonic() < deadline, "no new model within the time a retrain of the demo takes"
+        time.sleep(1)
+    assert serving is not None and (serving_before is None or serving > serving_before)
 
 
 def test_a_visitor_who_is_not_an_administrator_sees_no_admin_page(

@@ -114,9 +114,9 @@ def ranking_metrics(model: Recommender, fold: Fold, item_vectors: np.ndarray, k:
             gram = vectors @ vectors.T
             similarity.append(float((gram.sum() - np.trace(gram)) / pairs))
     return {
-        "NDCG@10": float(np.mean(ndcg)),
-        "P@10": float(np.mean(precision)),
-        "R@10": float(np.mean(recall)),
+        f"NDCG@{k}": float(np.mean(ndcg)),
+        f"P@{k}": float(np.mean(precision)),
+        f"R@{k}": float(np.mean(recall)),
         "coverage": len(recommended) / fold.train.shape[1],
         "ILS": float(np.mean(similarity)) if similarity else 0.0,
     }

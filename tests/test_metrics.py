@@ -1,12 +1,28 @@
-"""The evaluation's metrics on a fold small enough to work out by hand."""
+"""The evaluation's metrics on a fold small enough to work out by hand, and the figures it writes."""
+
+import json
+import subprocess
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cinelibre.recommend.algorithms import blend
 from cinelibre.recommend.algorithms.base import RatingMatrix
 from cinelibre.recommend.algorithms.baseline import GlobalMean
+from cinelibre.recommend.algorithms.ease import EASE
+from cinelibre.recommend.algorithms.hybrid import Hybrid
 from cinelibre.recommend.algorithms.popular import MostRated
-from cinelibre.recommend.evaluation import Fold, ranking_metrics, rating_metrics
+from cinelibre.recommend.evaluation import (
+    Fold,
+    evaluate_ml100k,
+    genre_vectors,
+    ranking_metrics,
+    rating_metrics,
+    write_results,
+)
+from tests.test_cli_experience import tiny_ml100k
 
 # Four users, six items (i0-i5). Training stars:
 #   u0: i0 5, i1 4     u1: i0 3, i2 4     u2: i0 4, i1 2, i3 5     u3: i2 3, i4 3
@@ -60,3 +76,57 @@ def test_rating_metrics_match_the_hand_worked_fold(fold: Fold) -> None:
     metrics = rating_metrics(GlobalMean().fit(fold.train), fold)
 
     assert metrics == pytest.approx({"RMSE": 1.419814, "MAE": 1.190476}, abs=1e-6)
+
+
+def test_the_results_file_holds_settings_parameters_each_fold_and_the_means(tmp_path: Path) -> None:
+    dataset = tiny_ml100k(tmp_path / "ml-100k")
+    models = [MostRated, partial(EASE, 250.0), partial(Hybrid, genre_vectors(dataset))]
+    results = evaluate_ml100k(dataset, models=models, folds=(1, 1))
+    path = tmp_path / "results.json"
+
+    write_results(results, path, dataset="ml-100k", folds=(1, 1))
+
+    written = json.loads(path.read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert sorted(written) == ["algorithms", "commit", "dataset", "folds", "means", "models", "settings"]
+    assert (written["dataset"], written["folds"]) == ("ml-100k", [1, 1])
+    assert written["commit"] in {head, f"{head}-dirty"}
+    assert written["settings"]["diversity"] == blend.DIVERSITY
+    assert written["settings"]["shortlist_factor"] == blend.SHORTLIST_FACTOR
+    assert written["models"] == {
+        "most rated": {},
+        "EASE": {"regularisation": 250.0, "neighbours": None, "max_items": None},
+        "hybrid (served)": {
+            "diversity": blend.DIVERSITY,
+            "ease": {
+                "model": "EASE top 200 (ranking model)",
+                "regularisation": 500.0,
+                "neighbours": 200,
+                "max_items": None,
+            },
+            "rating": {
+                "model": "biased MF + neighbours (rating model)",
+                "mf": {"model": "biased MF (ALS)", "factors": 64, "regularisation": 0.12, "rounds": 12, "seed": 7},
+                "neighbours": 50,
+                "shrinkage": 100.0,
+                "max_items": None,
+            },
+            "popular": {"model": "popular (Bayesian average)"},
+        },
+    }
+    ease = written["algorithms"]["EASE"]
+    assert sorted(ease) == ["ILS", "NDCG@10", "P@10", "R@10", "coverage", "fit s"]
+    # The same fold twice: two equal figures, and their mean.
+    assert len(ease["NDCG@10"]) == 2
+    assert ease["NDCG@10"][0] == ease["NDCG@10"][1]
+    assert written["means"]["EASE"]["NDCG@10"] == pytest.approx(ease["NDCG@10"][0])
+    assert sorted(written["means"]["hybrid (served)"]) == [
+        "ILS",
+        "MAE",
+        "NDCG@10",
+        "P@10",
+        "R@10",
+        "RMSE",
+        "coverage",
+        "fit s",
+    ]

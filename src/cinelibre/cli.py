@@ -4,7 +4,6 @@ only Typer and rich: not FastAPI, pydantic, NumPy, SciPy, Matplotlib, the embedd
 database drivers (tests/test_cli_startup.py checks this)."""
 
 import errno
-import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -302,7 +301,7 @@ def evaluate(
 ) -> None:
     """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table,
     a PNG chart and the figures as JSON. Runs the same recommender code the service uses."""
-    from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k
+    from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k, write_results
 
     # Matplotlib is an optional extra (the service never draws): say so before any work is done.
     with _exit_on(ModuleNotFoundError, 2, "[red]{}[/red]: the chart needs pip install 'cinelibre\\[evaluation]'."):
@@ -318,10 +317,7 @@ def evaluate(
     print_table(f"{dataset.name}, folds {folds} (mean over folds)", ["algorithm", *TABLE_METRICS], rows, min_width=150)
     out.mkdir(parents=True, exist_ok=True)
     write_chart(results, out / EVALUATION_CHART)
-    figures = {"dataset": dataset.name, "folds": list(numbers)} | {
-        "algorithms": {name: scores.values for name, scores in results.items()}
-    }
-    (out / EVALUATION_RESULTS).write_text(json.dumps(figures, indent=2) + "\n")
+    write_results(results, out / EVALUATION_RESULTS, dataset=dataset.name, folds=numbers)
     console.print(f"Chart and results written to {out}", soft_wrap=True, highlight=False)
 
 

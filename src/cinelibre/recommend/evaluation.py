@@ -9,14 +9,18 @@ Definitions (the usual ones for these folds, so the figures compare with publish
   intra-list similarity = mean pairwise cosine similarity of a list's items' genre vectors.
 """
 
+import json
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from cinelibre.recommend.algorithms import blend, hybrid, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
 from cinelibre.recommend.algorithms.ease import EASE
@@ -41,9 +45,10 @@ class Fold:
 
 @dataclass
 class Scores:
-    """One algorithm's metrics, one value per fold."""
+    """One algorithm's metrics, one value per fold, and the settings it was built with."""
 
     values: dict[str, list[float]] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     def add(self, metric: str, value: float) -> None:
         self.values.setdefault(metric, []).append(value)
@@ -160,9 +165,9 @@ def evaluate_ml100k(
         fold = load_fold(dataset, number, shape)
         for make in makers:
             model = make()
+            scores = results.setdefault(model.name, Scores(parameters=model_parameters(model)))
             started = time.perf_counter()
             model.fit(fold.train)
-            scores = results.setdefault(model.name, Scores())
             scores.add("fit s", time.perf_counter() - started)
             if model.predicts_ratings:
                 for metric, value in rating_metrics(model, fold).items():
@@ -172,3 +177,76 @@ def evaluate_ml100k(
                     scores.add(metric, value)
             advance(1)
     return results
+
+
+def model_parameters(model: Recommender) -> dict[str, Any]:
+    """What a model was built with, before fitting (after, it also holds what it learnt): its
+    plain settings, and those of the models it combines."""
+    parameters: dict[str, Any] = {}
+    for key, value in vars(model).items():
+        if key == "name" or key.startswith("_"):
+            continue
+        if isinstance(value, Recommender):
+            parameters[key] = {"model": value.name, **model_parameters(value)}
+        elif value is None or isinstance(value, bool | int | float | str):
+            parameters[key] = value
+    return parameters
+
+
+def ranking_settings() -> dict[str, Any]:
+    """The settings the served list is ranked with (blend, ranking, hybrid), and what counts as
+    relevant: what a figure of the hybrid depends on besides the model parameters."""
+    return {
+        "relevant_stars": RELEVANT_STARS,
+        "collaborative_full_weight_at_ratings": blend.CF_FULL_WEIGHT_AT,
+        "content_floor": blend.CONTENT_FLOOR,
+        "popularity_weight": blend.POPULARITY_WEIGHT,
+        "rating_weight": blend.RATING_WEIGHT,
+        "diversity": blend.DIVERSITY,
+        "shortlist_factor": blend.SHORTLIST_FACTOR,
+        "fresh_min_list": blend.FRESH_MIN_LIST,
+        "fresh_min_similarity": blend.FRESH_MIN_SIMILARITY,
+        "fresh_place": ranking.FRESH_PLACE,
+        "liked_stars": hybrid.LIKED_STARS,
+        "ease_regularisation": EASE_REGULARISATION,
+        "ease_neighbours": EASE_NEIGHBOURS,
+    }
+
+
+def source_commit() -> str | None:
+    """The git commit of the code that ran, with "-dirty" if it had uncommitted changes; None
+    outside a git checkout (an installed package) or without git."""
+    here = Path(__file__).parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if changed else commit
+
+
+def results_document(results: dict[str, Scores], *, dataset: str, folds: tuple[int, ...]) -> dict[str, Any]:
+    """Everything an evaluation run measured, as JSON-ready data: the code's commit, the ranking
+    settings, each algorithm's parameters, its figures on each fold (in `folds` order) and their
+    means."""
+    return {
+        "dataset": dataset,
+        "folds": list(folds),
+        "commit": source_commit(),
+        "settings": ranking_settings(),
+        "models": {name: scores.parameters for name, scores in results.items()},
+        "algorithms": {name: scores.values for name, scores in results.items()},
+        "means": {name: {metric: scores.mean(metric) for metric in scores.values} for name, scores in results.items()},
+    }
+
+
+def write_results(results: dict[str, Scores], path: Path, *, dataset: str, folds: tuple[int, ...]) -> None:
+    path.write_text(json.dumps(results_document(results, dataset=dataset, folds=folds), indent=2) + "\n")

@@ -14,6 +14,7 @@ from cinelibre.recommend.algorithms.hybrid import Hybrid
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import MostRated, Popular
+from cinelibre.recommend.algorithms.ranking import Candidates, rank
 from cinelibre.recommend.algorithms.rating_model import RatingModel
 from cinelibre.recommend.algorithms.user_knn import PearsonUserKNN
 from cinelibre.recommend.evaluation import evaluate_ml100k, genre_vectors
@@ -146,6 +147,25 @@ def test_pearson_user_knn_in_python_matches_the_hand_computed_sql_example() -> N
     assert neighbours.tolist() == [1, 4]
     assert correlations.round(5).tolist() == [0.98271, 0.47809]
     assert predicted.round(4).tolist() == [5.0, 4.1591]  # i6's 5.9167 is clipped to the scale
+
+
+def test_rank_never_lists_a_rated_item_and_leaves_out_heavily_viewed_ones_unless_told() -> None:
+    # A user without ratings: popularity alone orders five candidates, 5 to 3 stars.
+    candidates = Candidates(
+        ratings=0,
+        user_mean=0.0,
+        popularity=np.array([5.0, 4.5, 4.0, 3.5, 3.0]),
+        content=np.full(5, np.nan),
+        vectors=np.zeros((5, 3)),
+        rated=np.array([False, True, False, False, False]),
+        heavily_viewed=np.array([False, False, True, False, False]),
+    )
+
+    assert rank(candidates, 5).positions.tolist() == [0, 3, 4]
+    assert rank(candidates, 5, skip_viewed=False).positions.tolist() == [0, 2, 3, 4]
+    assert rank(candidates, 2).positions.tolist() == [0, 3]
+    # Each row's popularity share: 0.15 × (stars - 0.5) / 4.5; rows left out score 0.
+    assert rank(candidates, 5).signals.score.round(6).tolist() == [0.15, 0.0, 0.0, 0.1, 0.083333]
 
 
 def test_ml100k_fold_1_matches_the_recorded_figures(shared_data: Path) -> None:

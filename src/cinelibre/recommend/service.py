@@ -363,7 +363,6 @@ async def gather(
     summary = await repository.rating_summary(conn, user_id)
     rated, heavily_viewed = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING)
     excluded = len(rated | heavily_viewed) if skip_viewed else len(rated)
-    order: dict[tuple[str, int], int] = {}  # candidate → its row, in the order they are found
     popularity: dict[tuple[str, int], tuple[int, float]] = {}
     linked: dict[tuple[str, int], float] = {}
     because: dict[tuple[str, int], dict[str, Any]] = {}
@@ -407,11 +406,9 @@ async def gather(
     found = {*popularity, *linked, *knn_stars, *content}
     # Ties are broken the way the popular list breaks them; candidates outside it by type and id.
     keys = sorted(found, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
-    for position, key in enumerate(keys):
-        order[key] = position
     stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
     vectors = np.zeros((len(keys), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
-    for key, position in order.items():
+    for position, key in enumerate(keys):
         if stored.get(key) is not None:
             vector = _as_array(stored[key])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)

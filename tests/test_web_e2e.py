@@ -44,14 +44,6 @@ TRAINING_TIMEOUT_SECONDS = 240
 # The ten films rated in the live-update test, and the stars each gets: a taste, not one score.
 STARS = [5, 4.5, 4, 5, 1, 4.5, 2, 5, 3.5, 4]
 SERIOUS_IMPACTS = {"serious", "critical"}
-# /auth/me does not say whether the caller is an administrator, so the app asks an admin route
-# once per token (web/src/auth/AuthContext.tsx); a 403 there is its answer "no", which Chromium
-# logs as a failed load. No other refused request is expected.
-ADMIN_PROBE_REFUSED = (
-    "Failed to load resource: the server responded with a status of 403 (Forbidden)",
-    "/admin/sync/runs?limit=1",
-)
-
 expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 
@@ -69,11 +61,8 @@ class Visitor:
         return page
 
     def _on_console(self, message: ConsoleMessage) -> None:
-        url = message.location.get("url", "")
-        if message.type == "error" and not (
-            message.text == ADMIN_PROBE_REFUSED[0] and url.endswith(ADMIN_PROBE_REFUSED[1])
-        ):
-            self.errors.append(f"{message.text} ({url})")
+        if message.type == "error":
+            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
 
     def new_tab(self) -> Page:
         return self.watch(self.page.context.new_page())

@@ -64,3 +64,28 @@ export function ItemGrid({ items, label, headingLevel = 3 }: { items: CardItem[]
     </ul>
   );
 }
+
+/** Room for a grid that is still loading: as many blank cards as the list will hold, so what
+ * follows the grid does not jump down when the items arrive. The status line says what is loading
+ * to screen readers; the blank cards are hidden from them. */
+export function LoadingGrid({ count, label = "Loading…" }: { count: number; label?: string }) {
+  return (
+    <>
+      <p className="visually-hidden" role="status">
+        {label}
+      </p>
+      <ul className="grid" aria-hidden="true">
+        {Array.from({ length: count }, (_, index) => (
+          <li key={index}>
+            <div className="card card--placeholder">
+              <div className="poster poster--loading" />
+              <div className="placeholder-line" />
+              <div className="placeholder-line placeholder-line--short" />
+              <div className="placeholder-line placeholder-line--short" />
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}

@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
 import { announceSignedOut, apiRequest, isAbort } from "../api/client";
 import type { ItemList, RecommendedItem } from "../api/types";
-import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { ItemGrid } from "../components/ItemCard";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { ItemGrid, LoadingGrid } from "../components/ItemCard";
 import { connectRecommendations } from "./recommendationSocket";
 
 // What /ws sends: GET /recommendations/personalized with its defaults, so both lists match.
@@ -46,7 +46,7 @@ export function ForYou({ token }: { token: string }) {
         {announcement}
       </p>
       <ErrorMessage error={error} />
-      {items === null && !error && <Loading label="Finding films and books for you…" />}
+      {items === null && !error && <LoadingGrid count={FOR_YOU_LIMIT} label="Finding films and books for you…" />}
       {items !== null && items.length === 0 && (
         <p className="muted">Rate a few films or books and your recommendations will appear here.</p>
       )}

@@ -4,7 +4,7 @@ import { ApiError, apiRequest, isAbort, queryString } from "../api/client";
 import type { Book, ItemList, ItemType, Movie, Page, Prediction, Rating, RecommendedItem } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { ItemGrid } from "../components/ItemCard";
+import { ItemGrid, LoadingGrid } from "../components/ItemCard";
 import { Poster } from "../components/Poster";
 import { StarRating, starsLabel } from "../components/StarRating";
 import { useApi } from "../hooks/useApi";
@@ -114,8 +114,10 @@ function MyRating({ itemType, itemId, title }: { itemType: ItemType; itemId: num
   );
 }
 
+const SIMILAR_COUNT = 6;
+
 function Similar({ itemType, itemId, targetType }: { itemType: ItemType; itemId: number; targetType: ItemType }) {
-  const path = `/recommendations/similar/${itemType}/${itemId}?limit=6&target_type=${targetType}`;
+  const path = `/recommendations/similar/${itemType}/${itemId}?limit=${SIMILAR_COUNT}&target_type=${targetType}`;
   const { data, error, loading } = useApi<ItemList<RecommendedItem>>(path);
   const heading = targetType === "movie" ? "Similar films" : "Similar books";
   const headingId = `similar-${targetType}`;
@@ -123,7 +125,7 @@ function Similar({ itemType, itemId, targetType }: { itemType: ItemType; itemId:
     <section aria-labelledby={headingId} className="section">
       <h2 id={headingId}>{heading}</h2>
       <ErrorMessage error={error} />
-      {loading && !data && <Loading />}
+      {loading && !data && <LoadingGrid count={SIMILAR_COUNT} />}
       {data && data.items.length === 0 && <p className="muted">Nothing close enough yet.</p>}
       {data && (
         <ItemGrid label={heading} items={data.items.map((item) => ({ item, itemType: item.item_type, reason: item.reason }))} />

@@ -3,8 +3,8 @@ import { Link, useSearchParams } from "react-router";
 import { queryString } from "../api/client";
 import type { ItemList, Movie, Page, RecommendedItem } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { ItemGrid } from "../components/ItemCard";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { ItemGrid, LoadingGrid } from "../components/ItemCard";
 import { useApi } from "../hooks/useApi";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { INDIAN_LANGUAGES, languageName } from "../languages";
@@ -18,10 +18,13 @@ const WINDOWS = [
   { days: "365", label: "This year" },
 ];
 
+const POPULAR_COUNT = 12;
+const LANGUAGE_ROW_COUNT = 6;
+
 function Popular() {
   const [windowDays, setWindowDays] = useState("");
   const selectId = useId();
-  const path = `/recommendations/popular${queryString({ limit: 12, window_days: windowDays })}`;
+  const path = `/recommendations/popular${queryString({ limit: POPULAR_COUNT, window_days: windowDays })}`;
   const { data, error, loading } = useApi<ItemList<RecommendedItem>>(path);
   return (
     <section aria-labelledby="popular-heading" className="section">
@@ -39,7 +42,7 @@ function Popular() {
         </div>
       </div>
       <ErrorMessage error={error} />
-      {loading && !data && <Loading />}
+      {loading && !data && <LoadingGrid count={POPULAR_COUNT} />}
       {data && data.items.length === 0 && <p className="muted">Nothing was rated or viewed in this period.</p>}
       {data && (
         <ItemGrid
@@ -52,7 +55,9 @@ function Popular() {
 }
 
 function LanguageRow({ code }: { code: string }) {
-  const { data, error } = useApi<Page<Movie>>(`/movies?language=${code}&sort=popularity&limit=6`);
+  const { data, error, loading } = useApi<Page<Movie>>(
+    `/movies?language=${code}&sort=popularity&limit=${LANGUAGE_ROW_COUNT}`,
+  );
   const name = languageName(code);
   const headingId = `trending-${code}`;
   if (data && data.total === 0) return null;
@@ -65,6 +70,7 @@ function LanguageRow({ code }: { code: string }) {
         </Link>
       </div>
       <ErrorMessage error={error} />
+      {loading && !data && <LoadingGrid count={LANGUAGE_ROW_COUNT} label={`Loading ${name} films…`} />}
       {data && <ItemGrid label={`${name} films`} headingLevel={4} items={data.items.map((item) => ({ item, itemType: "movie" }))} />}
     </section>
   );

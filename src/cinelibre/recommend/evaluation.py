@@ -214,9 +214,9 @@ def ranking_settings() -> dict[str, Any]:
 
 
 def source_commit() -> str | None:
-    """The git commit of the code that ran, with "-dirty" if it had uncommitted changes; None
-    outside a git checkout (an installed package) or without git."""
-    here = Path(__file__).parent
+    """The git commit of the code that ran, with "-dirty" if the package's files had uncommitted
+    changes; None outside a git checkout (an installed package) or without git."""
+    here = Path(__file__).parents[1]
     try:
         commit = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10

@@ -239,7 +239,8 @@ async def test_a_socket_that_never_authenticates_is_closed(instances: Instances)
         code, reason = await close_of(socket)
 
     assert (code, reason) == (POLICY_VIOLATION, "send {'type': 'auth', 'token': ...} within 5 s")
-    assert 5 <= time.monotonic() - started < 7
+    # The server's 5 s start when it accepts the socket, a little before the client's clock does.
+    assert 4.5 <= time.monotonic() - started < 7
 
 
 async def test_the_token_is_never_logged(instances: Instances) -> None:

@@ -2,7 +2,9 @@
 with a database built by the real migrations. Each test runs inside a transaction that is rolled
 back at the end, so tests never see each other's rows."""
 
+import fcntl
 import os
+import pickle
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ import psycopg
 import pytest
 import redis
 from fastapi import FastAPI
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,9 +33,11 @@ from cinelibre.database.connection import (
 )
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
+from cinelibre.search import repository as search_repository
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
+from cinelibre.types import ItemType
 
 TEST_DATABASE = "cinelibre_test"
 SHARED_DATA_DIR = Path(os.environ.get("CINELIBRE_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
@@ -180,19 +185,65 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def catalogue_database_url(server_url: str, settings: Settings, embedder: Embedder) -> str:
-    """A second database holding the demo catalogue, embedded, for search and similarity tests."""
+async def catalogue_database_url(
+    server_url: str, settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A second database holding the demo catalogue, embedded, for search and similarity tests.
+    The first pytest-xdist worker to need it embeds the catalogue and leaves the vectors in the
+    run's shared temporary folder; the others store those (each checked against its item's text,
+    as any stored vector is) instead of running the model over the same 655 texts again."""
     url = recreate_database(server_url, "cinelibre_catalogue_test")
     migrate.upgrade_to_head(url)
     connection = await psycopg.AsyncConnection.connect(url, row_factory=dict_row)
     async with connection, connection.transaction():
         await demo_service.load(connection)
     pool = await open_pool(url, settings)
+    # Under pytest-xdist each worker's folder is in one made for this run, which they share.
+    shared = (
+        tmp_path_factory.getbasetemp().parent
+        if os.environ.get("PYTEST_XDIST_WORKER")
+        else tmp_path_factory.getbasetemp()
+    )
     try:
-        await search_service.embed_pending(pool, embedder)
+        with (shared / "demo-vectors.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait for the first one's vectors
+            vectors = shared / "demo-vectors.pickle"
+            if vectors.exists():
+                await _store_vectors(pool, embedder, pickle.loads(vectors.read_bytes()))
+            else:
+                await search_service.embed_pending(pool, embedder)
+                vectors.write_bytes(pickle.dumps(await _stored_vectors(pool)))
     finally:
         await pool.close()
     return url
+
+
+async def _stored_vectors(pool: AsyncConnectionPool[Connection]) -> dict[ItemType, list[tuple[int, str, object]]]:
+    async with pool.connection() as conn:
+        return {
+            item_type: [
+                (row["id"], row["content_hash"], row["embedding"])
+                for row in await (
+                    await conn.execute(
+                        sql.SQL("SELECT {key} AS id, content_hash, embedding FROM {vectors}").format(
+                            key=search_repository.VECTOR_KEYS[item_type],
+                            vectors=search_repository.VECTOR_TABLES[item_type],
+                        )
+                    )
+                ).fetchall()
+            ]
+            for item_type in ItemType
+        }
+
+
+async def _store_vectors(
+    pool: AsyncConnectionPool[Connection], embedder: Embedder, vectors: dict[ItemType, list[tuple[int, str, object]]]
+) -> None:
+    async with pool.connection() as conn, conn.transaction():
+        for item_type, rows in vectors.items():
+            stored = await search_repository.store_embeddings(conn, item_type, model=embedder.model_name, rows=rows)
+            assert stored == len(rows), f"{item_type.value}: {stored} of {len(rows)} vectors matched their text"
+        await search_repository.refresh_vocabulary(conn)
 
 
 @pytest.fixture

@@ -110,8 +110,9 @@ def test_cleaning_upstream_text_of_hostile_shapes_takes_under_a_tenth_of_a_secon
     }
     seconds = {}
     for name, shape in shapes.items():
-        started = time.perf_counter()
+        # CPU time of this thread: what the cleaning itself costs, whatever else shares the cores.
+        started = time.thread_time()
         cleaning.text(shape, max_length=4000)
-        seconds[name] = time.perf_counter() - started
+        seconds[name] = time.thread_time() - started
 
     assert {name: took for name, took in seconds.items() if took >= SLOWEST_CLEANING_SECONDS} == {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from cinelibre.recommend.algorithms import blend, hybrid, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
@@ -81,6 +82,39 @@ def load_fold(dataset: Path, number: int, shape: tuple[int, int]) -> Fold:
     users, items, stars = _read_triples(dataset / f"u{number}.base")
     test_users, test_items, test_stars = _read_triples(dataset / f"u{number}.test")
     return Fold(RatingMatrix.from_triples(users, items, stars, shape), test_users, test_items, test_stars)
+
+
+# Share of a training fold's ratings held out to choose hyper-parameters on, as the canonical
+# folds hold out a share of all ratings: at random, whatever the user or item.
+VALIDATION_SHARE = 0.2
+VALIDATION_SEED = 2019
+
+
+def validation_fold(fold: Fold, share: float = VALIDATION_SHARE, seed: int = VALIDATION_SEED) -> Fold:
+    """A fold carved from `fold`'s training ratings alone: `share` of them, drawn at random, become
+    its test ratings, the rest its training ratings (with the interactions of the held-out pairs
+    dropped too). Every hyper-parameter is chosen by scores on such folds; the test ratings of
+    `fold` are never looked at."""
+    ratings = fold.train.ratings.tocoo()
+    held_out = np.random.default_rng(seed).random(ratings.nnz) < share
+    kept = ~held_out
+    train = RatingMatrix.from_triples(ratings.row[kept], ratings.col[kept], ratings.data[kept], ratings.shape)
+    interactions = fold.train.interactions
+    if interactions is not None:
+        remaining = interactions.tocoo()
+        dropped = {(int(u), int(i)) for u, i in zip(ratings.row[held_out], ratings.col[held_out], strict=True)}
+        keep = np.array([(int(u), int(i)) not in dropped for u, i in zip(remaining.row, remaining.col, strict=True)])
+        keep = keep.astype(bool) if len(keep) else np.zeros(0, dtype=bool)
+        interactions = sparse.csr_matrix(
+            (remaining.data[keep], (remaining.row[keep], remaining.col[keep])), shape=ratings.shape
+        )
+        train = RatingMatrix(train.ratings, interactions=interactions)
+    return Fold(
+        train,
+        ratings.row[held_out].astype(np.int64),
+        ratings.col[held_out].astype(np.int64),
+        ratings.data[held_out].astype(np.float32),
+    )
 
 
 def genre_vectors(dataset: Path) -> np.ndarray:

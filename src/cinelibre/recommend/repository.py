@@ -1,13 +1,7 @@
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-from psycopg.types.json import Jsonb
-
-from cinelibre.database import locks
 from cinelibre.database.connection import Connection
-from cinelibre.database.locks import AdvisoryLock
 from cinelibre.types import ItemType
 
 # Per request, the ranking model scores from the user's latest ratings and the rating model
@@ -290,35 +284,6 @@ async def co_rated_items(
     return await cursor.fetchall()
 
 
-# A binary COPY row of (bigint, smallint, bigint, real): the field count, then each field's
-# length and value, all big-endian. Fixed width, so numpy reads millions of rows without Python
-# objects (fetchall() would need about 200 bytes per row).
-_FEEDBACK_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("user_len", ">i4"),
-        ("user_id", ">i8"),
-        ("type_len", ">i4"),
-        ("is_book", ">i2"),
-        ("item_len", ">i4"),
-        ("item_id", ">i8"),
-        ("value_len", ">i4"),
-        ("value", ">f4"),
-    ]
-)
-_COPY_HEADER_BYTES = 19  # signature, flags, header extension length
-_COPY_TRAILER_BYTES = 2
-
-
-async def _copy_feedback(conn: Connection, query: str) -> np.ndarray:
-    buffer = bytearray()
-    async with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-        async for block in copy:
-            buffer += block
-    rows = (len(buffer) - _COPY_HEADER_BYTES - _COPY_TRAILER_BYTES) // _FEEDBACK_ROW.itemsize
-    return np.frombuffer(buffer, dtype=_FEEDBACK_ROW, offset=_COPY_HEADER_BYTES, count=rows)
-
-
 async def similar_by_ratings(
     conn: Connection, *, model_id: int, item_type: ItemType, item_id: int, target_type: ItemType, limit: int
 ) -> list[dict[str, Any]]:
@@ -328,72 +293,6 @@ async def similar_by_ratings(
         (model_id, item_type.value, item_id, target_type.value, limit),
     )
     return await cursor.fetchall()
-
-
-async def all_ratings(conn: Connection) -> np.ndarray:
-    """Every rating as a structured array: user_id, is_book, item_id, value (the stars)."""
-    return await _copy_feedback(
-        conn, "SELECT user_id, (item_type = 'book')::int::int2, item_id, rating::float4 FROM ratings"
-    )
-
-
-async def all_viewed(conn: Connection) -> np.ndarray:
-    """Every (user, item) the user viewed or clicked, once each, in the same layout (value 1)."""
-    return await _copy_feedback(
-        conn,
-        """SELECT DISTINCT user_id, (item_type = 'book')::int::int2, item_id, 1::float4 FROM interactions
-           WHERE item_id IS NOT NULL AND kind IN ('view', 'click')""",
-    )
-
-
-async def _new_version(conn: Connection, *, kind: str, ratings_seen: int, parameters: dict[str, Any]) -> dict[str, Any]:
-    cursor = await conn.execute(
-        """
-        INSERT INTO recommender_models (kind, version, ratings_seen, parameters)
-        SELECT %(kind)s, coalesce(max(version), 0) + 1, %(seen)s, %(parameters)s
-        FROM recommender_models WHERE kind = %(kind)s
-        RETURNING id, version
-        """,
-        {"kind": kind, "seen": ratings_seen, "parameters": Jsonb(parameters)},
-    )
-    model = await cursor.fetchone()
-    assert model is not None
-    return model
-
-
-async def _activate(conn: Connection, *, kind: str, model: dict[str, Any], versions_kept: int) -> int:
-    """Make this version the one served, and drop versions older than the last few."""
-    await conn.execute("UPDATE recommender_models SET is_active = false WHERE kind = %s AND is_active", (kind,))
-    await conn.execute("UPDATE recommender_models SET is_active = true WHERE id = %s", (model["id"],))
-    await conn.execute(
-        "DELETE FROM recommender_models WHERE kind = %s AND version <= %s", (kind, model["version"] - versions_kept)
-    )
-    return model["version"]
-
-
-async def store_item_model(
-    conn: Connection,
-    *,
-    kind: str,
-    ratings_seen: int,
-    parameters: dict[str, Any],
-    links: Iterable[tuple[str, int, str, int, float]],
-    versions_kept: int,
-) -> int:
-    model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
-    await _copy_links(conn, model["id"], links)
-    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
-
-
-async def _copy_links(conn: Connection, model_id: int, links: Iterable[tuple[str, int, str, int, float]]) -> None:
-    async with (
-        conn.cursor() as cursor,
-        cursor.copy(
-            "COPY model_item_neighbours (model_id, item_type, item_id, neighbour_type, neighbour_id, weight) FROM STDIN"
-        ) as copy,
-    ):
-        for link in links:
-            await copy.write_row((model_id, *link))
 
 
 async def item_model_candidates(
@@ -462,31 +361,6 @@ async def item_model_candidates(
     return await cursor.fetchall()
 
 
-async def store_rating_model(
-    conn: Connection,
-    *,
-    kind: str,
-    ratings_seen: int,
-    parameters: dict[str, Any],
-    items: list[tuple[str, int]],
-    biases: np.ndarray,
-    factors: np.ndarray,
-    neighbours: Iterable[tuple[str, int, str, int, float]],
-    versions_kept: int,
-) -> int:
-    """Write a new version with the items' biases, factors and rating neighbours, and make it
-    the active one."""
-    model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
-    async with (
-        conn.cursor() as copy_cursor,
-        copy_cursor.copy("COPY model_item_factors (model_id, item_type, item_id, bias, factors) FROM STDIN") as copy,
-    ):
-        for (item_type, item_id), bias, vector in zip(items, biases, factors, strict=True):
-            await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32)))
-    await _copy_links(conn, model["id"], neighbours)
-    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
-
-
 async def cache_state(conn: Connection, user_id: int) -> str:
     """What a cached personalized list depends on besides the request: the user's activity
     version (moved by triggers on every rating and interaction) and the serving models."""
@@ -500,13 +374,6 @@ async def cache_state(conn: Connection, user_id: int) -> str:
     )
     row = await cursor.fetchone()
     return next(iter(row.values())) if row else "gone"
-
-
-async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:
-    cursor = await conn.execute(
-        "SELECT id, version, parameters, trained_at FROM recommender_models WHERE kind = %s AND is_active", (kind,)
-    )
-    return await cursor.fetchone()
 
 
 async def user_ratings_with_factors(conn: Connection, *, model_id: int, user_id: int) -> list[dict[str, Any]]:
@@ -557,24 +424,3 @@ async def rating_neighbours(
         prepare=False,  # as item_model_candidates: the generic plan is slower
     )
     return await cursor.fetchall()
-
-
-async def try_training_lock(conn: Connection) -> bool:
-    """Held for the whole training run (session level), so only one process trains at a time."""
-    return await locks.try_for_session(conn, AdvisoryLock.TRAINING)
-
-
-async def release_training_lock(conn: Connection) -> None:
-    await locks.release(conn, AdvisoryLock.TRAINING)
-
-
-async def new_ratings_since_training(conn: Connection, kind: str) -> int:
-    """Ratings beyond what the active model learnt from (all of them if there is no model)."""
-    cursor = await conn.execute(
-        """SELECT (SELECT count(*) FROM ratings)
-                  - coalesce((SELECT ratings_seen FROM recommender_models WHERE kind = %s AND is_active), 0) AS n""",
-        (kind,),
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return int(row["n"])

@@ -9,7 +9,7 @@ from cinelibre.cache import Cache, cached
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
-from cinelibre.recommend import repository
+from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
 from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
 from cinelibre.recommend.schemas import (
@@ -66,7 +66,7 @@ async def similar_items(
     rated_ranked: list[Candidate] = []
     raters = await catalog_service.rating_count(conn, item_type, item_id)
     if raters >= CO_RATING_MIN_RATERS:
-        model = await repository.active_model(conn, RATING_MODEL)
+        model = await model_repository.active_model(conn, RATING_MODEL)
         if model is not None:
             rated_alike = await repository.similar_by_ratings(
                 conn, model_id=model["id"], item_type=item_type, item_id=item_id, target_type=target, limit=depth
@@ -374,7 +374,7 @@ async def gather(
     popular = await _popular_candidates(conn, cache, item_type=item_type, ttl_seconds=popular_ttl_seconds)
     for place, (kind, item_id, score) in enumerate(popular[:padded]):
         popularity[(kind, item_id)] = (place, score)
-    ranking_model = await repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
+    ranking_model = await model_repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
     folded = await _fold_in_user(conn, user_id) if summary["count"] else None
     if ranking_model is not None:
@@ -497,7 +497,7 @@ class _FoldedUser:
 
 async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
     """None without a trained rating model or without ratings it knows."""
-    model = await repository.active_model(conn, RATING_MODEL)
+    model = await model_repository.active_model(conn, RATING_MODEL)
     if model is None:
         return None
     rated = await repository.user_ratings_with_factors(conn, model_id=model["id"], user_id=user_id)

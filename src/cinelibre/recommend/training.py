@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 from cinelibre.database.connection import Connection
-from cinelibre.recommend import repository
+from cinelibre.recommend import model_repository
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class TrainingBusyError(RuntimeError):
 async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
     if min_new_ratings <= 0:
         return False
-    return await repository.new_ratings_since_training(conn, RATING_MODEL) >= min_new_ratings
+    return await model_repository.new_ratings_since_training(conn, RATING_MODEL) >= min_new_ratings
 
 
 async def train_rating_model(
@@ -69,13 +69,13 @@ async def train_rating_model(
 ) -> TrainedModel:
     """Train and activate new versions, holding the training lock for the whole run.
     `start_progress(description, TRAINING_STEPS)` is called once the lock is held."""
-    if not await repository.try_training_lock(conn):
+    if not await model_repository.try_training_lock(conn):
         raise TrainingBusyError("another process is training the rating model")
     try:
         advance = start_progress("Training", TRAINING_STEPS)
         return await _train(conn, regularisation=regularisation, max_items=max_items, advance=advance)
     finally:
-        await repository.release_training_lock(conn)
+        await model_repository.release_training_lock(conn)
 
 
 async def train(
@@ -103,8 +103,8 @@ async def _train(
     from cinelibre.recommend.algorithms.rating_model import RatingModel
 
     async with conn.transaction():
-        ratings = await repository.all_ratings(conn)
-        viewed = await repository.all_viewed(conn)
+        ratings = await model_repository.all_ratings(conn)
+        viewed = await model_repository.all_viewed(conn)
     if not len(ratings):
         raise NothingToLearnError("no ratings to learn from yet")
     advance(1)
@@ -130,7 +130,7 @@ async def _train(
     items = [("book" if key >> 62 else "movie", int(key & ((1 << 62) - 1))) for key in item_keys]
     rated_items = np.unique(item_index[:rated])
     async with conn.transaction():
-        version = await repository.store_rating_model(
+        version = await model_repository.store_rating_model(
             conn,
             kind=RATING_MODEL,
             ratings_seen=rated,
@@ -141,7 +141,7 @@ async def _train(
             neighbours=_links(rating.similarity, items),
             versions_kept=VERSIONS_KEPT,
         )
-        await repository.store_item_model(
+        await model_repository.store_item_model(
             conn,
             kind=ITEM_MODEL,
             ratings_seen=rated,

@@ -4,9 +4,16 @@ import pytest
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.database.locks import AdvisoryLock
+from cinelibre.recommend import model_repository
 from cinelibre.recommend import service as recommend_service
 from cinelibre.recommend.algorithms.fold_in import fold_in
-from cinelibre.recommend.training import NothingToLearnError, TrainingBusyError, retraining_due, train_rating_model
+from cinelibre.recommend.training import (
+    IMPLICIT_WEIGHTS,
+    NothingToLearnError,
+    TrainingBusyError,
+    retraining_due,
+    train_rating_model,
+)
 from cinelibre.types import ItemType
 from tests.factories import add_movie, register
 from tests.test_recommend import add_user, rate
@@ -258,3 +265,37 @@ async def test_similar_items_follow_the_rating_models_factors(client, conn, rate
 
     assert counts[0]["n"] >= 5
     assert [item["id"] for item in response.json()["items"]] == sorted(cosine, key=lambda i: (-cosine[i], i))[:3]
+
+
+async def test_each_kind_of_interaction_counts_with_its_own_weight(conn) -> None:
+    films = [await add_movie(conn, title=f"Film {n}") for n in range(6)]
+    user = await add_user(conn, "browser")
+    await rate(conn, user, films[5], 4.0)
+    # (kind, film or None for a search, minutes after the first interaction)
+    history = [
+        ("view", films[0], 0),
+        ("view", films[0], 1),  # a second view is no stronger than one
+        ("click", films[1], 2),
+        ("search", None, 30),
+        ("click", films[2], 32),  # two minutes after searching: the user went looking for it
+        ("click", films[3], 55),  # twenty-five minutes after: an ordinary click
+        ("view", films[4], 60),
+        ("click", films[4], 61),  # the strongest interaction with an item counts
+        ("view", films[5], 62),  # rated: the rating speaks for it
+    ]
+    for kind, film, minutes in history:
+        await conn.execute(
+            "INSERT INTO interactions (user_id, kind, item_type, item_id, query, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now() - interval '2 hours' + make_interval(mins => %s))",
+            (user, kind, None if film is None else "movie", film, "haunted house" if film is None else None, minutes),
+        )
+
+    viewed = await model_repository.all_viewed(conn, IMPLICIT_WEIGHTS)
+
+    assert sorted((int(row["item_id"]), round(float(row["value"]), 3)) for row in viewed) == [
+        (films[0], 0.5),
+        (films[1], 0.6),
+        (films[2], 0.8),
+        (films[3], 0.6),
+        (films[4], 0.6),
+    ]

@@ -32,9 +32,9 @@ _COPY_HEADER_BYTES = 19  # signature, flags, header extension length
 _COPY_TRAILER_BYTES = 2
 
 
-async def _copy_feedback(conn: Connection, query: str) -> np.ndarray:
+async def _copy_feedback(conn: Connection, query: str, parameters: dict[str, Any] | None = None) -> np.ndarray:
     buffer = bytearray()
-    async with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+    async with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", parameters) as copy:
         async for block in copy:
             buffer += block
     rows = (len(buffer) - _COPY_HEADER_BYTES - _COPY_TRAILER_BYTES) // _FEEDBACK_ROW.itemsize
@@ -48,12 +48,43 @@ async def all_ratings(conn: Connection) -> np.ndarray:
     )
 
 
-async def all_viewed(conn: Connection) -> np.ndarray:
-    """Every (user, item) the user viewed or clicked, once each, in the same layout (value 1)."""
+def implicit_feedback(*, one_user: bool) -> str:
+    """A query of what users viewed or clicked without rating it, one row per (user, item) with
+    the strength of the strongest such interaction: %(view_weight)s for a view, %(click_weight)s
+    for a click, %(search_click_weight)s for a click at most %(search_window)s after the same
+    user searched (they went looking for it). With `one_user`, only %(user)s's rows. Its columns:
+    user_id, item_type, item_id, strength, last_at (the latest such interaction)."""
+    return f"""
+        SELECT i.user_id, i.item_type, i.item_id,
+               max(CASE
+                   WHEN i.kind = 'view' THEN %(view_weight)s::float8
+                   WHEN EXISTS (
+                       SELECT 1 FROM interactions s
+                       WHERE s.user_id = i.user_id AND s.kind = 'search'
+                         AND s.created_at BETWEEN i.created_at - %(search_window)s::interval AND i.created_at
+                   ) THEN %(search_click_weight)s::float8
+                   ELSE %(click_weight)s::float8
+               END) AS strength,
+               max(i.created_at) AS last_at
+        FROM interactions i
+        WHERE i.item_id IS NOT NULL AND i.kind IN ('view', 'click') {"AND i.user_id = %(user)s" if one_user else ""}
+          AND NOT EXISTS (
+              SELECT 1 FROM ratings r
+              WHERE r.user_id = i.user_id AND r.item_type = i.item_type AND r.item_id = i.item_id
+          )
+        GROUP BY i.user_id, i.item_type, i.item_id
+    """
+
+
+async def all_viewed(conn: Connection, weights: dict[str, Any]) -> np.ndarray:
+    """Every (user, item) viewed or clicked and not rated, once each, in all_ratings()'s layout
+    with the interaction's strength as the value (implicit_feedback(); `weights` fills its
+    parameters)."""
     return await _copy_feedback(
         conn,
-        """SELECT DISTINCT user_id, (item_type = 'book')::int::int2, item_id, 1::float4 FROM interactions
-           WHERE item_id IS NOT NULL AND kind IN ('view', 'click')""",
+        f"""SELECT user_id, (item_type = 'book')::int::int2, item_id, strength::float4
+            FROM ({implicit_feedback(one_user=False)}) AS viewed""",
+        weights,
     )
 
 

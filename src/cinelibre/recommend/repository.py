@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from cinelibre.database.connection import Connection
+from cinelibre.recommend import model_repository
 from cinelibre.types import ItemType
 
 # Per request, the ranking model scores from the user's latest ratings and the rating model
@@ -296,25 +297,30 @@ async def similar_by_ratings(
 
 
 async def item_model_candidates(
-    conn: Connection, *, model_id: int, user_id: int, item_type: ItemType | None, view_weight: float, limit: int
+    conn: Connection,
+    *,
+    model_id: int,
+    user_id: int,
+    item_type: ItemType | None,
+    implicit_weights: dict[str, Any],
+    limit: int,
 ) -> list[dict[str, Any]]:
     """Items the stored ranking model links to the user's feedback (their latest ratings count 1,
-    the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them
-    `view_weight`), by summed weight, leaving out what they rated; each with the item they liked
-    (3 stars or more) that links to it most, for the reason."""
+    the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them count as
+    model_repository.implicit_feedback() weighs them, with `implicit_weights`), by summed
+    weight, leaving out what they rated; each with the item they liked (3 stars or more) that
+    links to it most, for the reason."""
     cursor = await conn.execute(
-        """
+        f"""
         WITH mine AS MATERIALIZED (
             SELECT item_type, item_id, rating, updated_at FROM ratings WHERE user_id = %(user)s
         ), feedback AS (
             (SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM mine
              ORDER BY updated_at DESC LIMIT %(considered)s)
             UNION ALL
-            (SELECT i.item_type, i.item_id, %(view_weight)s::float8, NULL::numeric FROM interactions i
-             WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
-               AND NOT EXISTS (SELECT 1 FROM mine WHERE mine.item_type = i.item_type AND mine.item_id = i.item_id)
-             GROUP BY i.item_type, i.item_id
-             ORDER BY max(i.created_at) DESC, i.item_type, i.item_id LIMIT %(views)s)
+            (SELECT viewed.item_type, viewed.item_id, viewed.strength, NULL::numeric
+             FROM ({model_repository.implicit_feedback(one_user=True)}) AS viewed
+             ORDER BY viewed.last_at DESC, viewed.item_type, viewed.item_id LIMIT %(views)s)
         ), links AS MATERIALIZED (
             SELECT n.neighbour_type, n.neighbour_id, n.weight * feedback.strength AS weight,
                    n.item_type, n.item_id, feedback.rating
@@ -353,7 +359,7 @@ async def item_model_candidates(
             "limit": limit,
             "considered": FEEDBACK_CONSIDERED,
             "views": VIEWS_CONSIDERED,
-            "view_weight": view_weight,
+            **implicit_weights,
         },
         # Planned for each user: a prepared (generic) plan measured four times slower here.
         prepare=False,

@@ -21,7 +21,7 @@ from cinelibre.recommend.schemas import (
     SimilarItems,
     SimilarMovie,
 )
-from cinelibre.recommend.training import ITEM_MODEL, RATING_MODEL, VIEW_WEIGHT
+from cinelibre.recommend.training import IMPLICIT_WEIGHTS, ITEM_MODEL, RATING_MODEL
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
 from cinelibre.search.schemas import Candidate
@@ -383,7 +383,7 @@ async def gather(
             model_id=ranking_model["id"],
             user_id=user_id,
             item_type=item_type,
-            view_weight=VIEW_WEIGHT,
+            implicit_weights=IMPLICIT_WEIGHTS,
             limit=CANDIDATES_PER_SOURCE + min(excluded - summary["count"], MAX_PADDING),
         ):
             key = (row["item_type"], row["item_id"])

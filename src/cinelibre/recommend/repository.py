@@ -44,42 +44,38 @@ async def collaborative_recommendations(
     return await cursor.fetchall()
 
 
-async def rating_summary(conn: Connection, user_id: int) -> dict[str, Any]:
-    cursor = await conn.execute(
-        "SELECT count(*) AS count, avg(rating)::float8 AS mean FROM ratings WHERE user_id = %s", (user_id,)
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return row
-
-
-async def excluded_items(
-    conn: Connection, user_id: int, *, min_views: int
-) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
-    """What the user rated, and what they viewed or clicked at least min_views times."""
+async def user_feedback(
+    conn: Connection, user_id: int
+) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], int]]:
+    """What the user rated (item → stars), and what they viewed or clicked without rating it
+    (item → how many times), in one round trip."""
     cursor = await conn.execute(
         """
-        SELECT item_type, item_id, true AS rated FROM ratings WHERE user_id = %(user)s
+        SELECT item_type, item_id, rating::float8 AS stars, 0 AS times FROM ratings WHERE user_id = %(user)s
         UNION ALL
-        SELECT item_type, item_id, false FROM interactions
-        WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click')
-        GROUP BY item_type, item_id HAVING count(*) >= %(min_views)s
+        SELECT i.item_type, i.item_id, NULL, count(*) FROM interactions i
+        WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
+          AND NOT EXISTS (
+              SELECT 1 FROM ratings r
+              WHERE r.user_id = i.user_id AND r.item_type = i.item_type AND r.item_id = i.item_id
+          )
+        GROUP BY i.item_type, i.item_id
         """,
-        {"user": user_id, "min_views": min_views},
+        {"user": user_id},
     )
     rows = await cursor.fetchall()
     return (
-        {(row["item_type"], row["item_id"]) for row in rows if row["rated"]},
-        {(row["item_type"], row["item_id"]) for row in rows if not row["rated"]},
+        {(row["item_type"], row["item_id"]): row["stars"] for row in rows if row["stars"] is not None},
+        {(row["item_type"], row["item_id"]): row["times"] for row in rows if row["stars"] is None},
     )
 
 
 async def content_candidates(
     conn: Connection, *, user_id: int, item_type: ItemType, model: str, limit: int
 ) -> list[dict[str, Any]]:
-    """Items nearest to the mean embedding of what the user liked (rated 4 stars or more, or their
-    best-rated if none), through match_movies()/match_books(). Empty if nothing they rated is
-    embedded."""
+    """Items nearest to the user's content profile, through match_movies()/match_books(): the mean
+    embedding of what they liked (rated 4 stars or more, or their best-rated if none), or for a
+    user who rated nothing, of what they viewed or clicked. Empty if none of those is embedded."""
     function = "match_movies" if item_type is ItemType.MOVIE else "match_books"
     cursor = await conn.execute(
         f"""
@@ -88,9 +84,18 @@ async def content_candidates(
             FROM ratings r LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id
                  LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id
             WHERE r.user_id = %(user)s
+        ), viewed AS (
+            SELECT DISTINCT movie_id, book_id FROM interactions
+            WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click')
+              AND NOT EXISTS (SELECT 1 FROM rated)
         ), liked AS (
             SELECT embedding FROM rated
             WHERE model = %(model)s AND rating >= least(4, (SELECT max(rating) FROM rated))
+            UNION ALL
+            SELECT coalesce(mv.embedding, bv.embedding) FROM viewed
+            LEFT JOIN movie_embeddings mv ON mv.movie_id = viewed.movie_id AND mv.model = %(model)s
+            LEFT JOIN book_embeddings bv ON bv.book_id = viewed.book_id AND bv.model = %(model)s
+            WHERE coalesce(mv.embedding, bv.embedding) IS NOT NULL
         ), profile AS (SELECT avg(embedding) AS vector FROM liked)
         SELECT %(item_type)s AS item_type, found.id AS item_id, found.similarity
         FROM profile, {function}(profile.vector, 0, %(limit)s, %(model)s) AS found

@@ -360,9 +360,12 @@ async def gather(
     what is nearest their content profile), each candidate's signals and embedding, what they
     rated and viewed many times, and which candidates are new since training. `skip_viewed` only
     sizes the candidate lists; ranking.rank() applies it."""
-    summary = await repository.rating_summary(conn, user_id)
-    rated, heavily_viewed = await repository.excluded_items(conn, user_id, min_views=HEAVY_VIEWING)
+    rated_stars, viewed_times = await repository.user_feedback(conn, user_id)
+    rated = set(rated_stars)
+    heavily_viewed = {key for key, times in viewed_times.items() if times >= HEAVY_VIEWING}
     excluded = len(rated | heavily_viewed) if skip_viewed else len(rated)
+    # Anything rated, viewed or clicked makes the list personal; only ratings give stars.
+    personal = bool(rated_stars or viewed_times)
     popularity: dict[tuple[str, int], tuple[int, float]] = {}
     linked: dict[tuple[str, int], float] = {}
     because: dict[tuple[str, int], dict[str, Any]] = {}
@@ -374,9 +377,9 @@ async def gather(
     popular = await _popular_candidates(conn, cache, item_type=item_type, ttl_seconds=popular_ttl_seconds)
     for place, (kind, item_id, score) in enumerate(popular[:padded]):
         popularity[(kind, item_id)] = (place, score)
-    ranking_model = await model_repository.active_model(conn, ITEM_MODEL) if summary["count"] else None
+    ranking_model = await model_repository.active_model(conn, ITEM_MODEL) if personal else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
-    folded = await _fold_in_user(conn, user_id) if summary["count"] else None
+    folded = await _fold_in_user(conn, user_id) if rated_stars else None
     if ranking_model is not None:
         for row in await repository.item_model_candidates(
             conn,
@@ -384,19 +387,19 @@ async def gather(
             user_id=user_id,
             item_type=item_type,
             implicit_weights=IMPLICIT_WEIGHTS,
-            limit=CANDIDATES_PER_SOURCE + min(excluded - summary["count"], MAX_PADDING),
+            limit=CANDIDATES_PER_SOURCE + min(excluded - len(rated), MAX_PADDING),
         ):
             key = (row["item_type"], row["item_id"])
             linked[key] = row["weight"]
             if row["because_title"] is not None:
                 because[key] = {"title": row["because_title"], "rating": row["because_rating"]}
-    elif summary["count"]:
+    elif rated_stars:
         # No trained model yet: the Pearson user-kNN, computed live in SQL.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
             knn_stars[(row["item_type"], row["item_id"])] = row["predicted_rating"]
-    if summary["count"]:
+    if personal:
         for kind in [item_type] if item_type else list(ItemType):
             for row in await repository.content_candidates(
                 conn, user_id=user_id, item_type=kind, model=model, limit=padded
@@ -422,8 +425,9 @@ async def gather(
             "known": np.array([key not in added for key in keys], dtype=bool),
         }
     candidates = ranking.Candidates(
-        ratings=summary["count"],
-        user_mean=summary["mean"] or 0.0,
+        # What the blend counts as evidence of taste: each rated, viewed or clicked item.
+        ratings=len(rated_stars) + len(viewed_times),
+        user_mean=float(np.mean(list(rated_stars.values()))) if rated_stars else 0.0,
         popularity=np.array([popularity.get(key, (0, np.nan))[1] for key in keys], dtype=np.float64),
         content=np.array([content.get(key, np.nan) for key in keys], dtype=np.float64),
         vectors=vectors,

@@ -42,7 +42,10 @@ class Hybrid(Recommender):
         alike. `exclude` (by default what the user rated) is never listed."""
         rated, stars = self.matrix.rated_items(user), self.matrix.user_stars(user)
         user_mean = float(stars.mean()) if len(stars) else self.rating.mf.mean
-        liked = rated[stars >= min(LIKED_STARS, stars.max())] if len(stars) else rated
+        viewed = self._viewed(user)
+        # As the service: the profile of what they liked, or, for a user who rated nothing, of
+        # what they viewed or clicked.
+        liked = rated[stars >= min(LIKED_STARS, stars.max())] if len(stars) else viewed
         profile = self.item_vectors[liked].mean(axis=0) if len(liked) else np.zeros(self.item_vectors.shape[1])
         norm = np.linalg.norm(profile)
         content = self.item_vectors @ (profile / norm) if norm > 0 else np.zeros(self.matrix.shape[1])
@@ -51,7 +54,7 @@ class Hybrid(Recommender):
         left_out = np.zeros(self.matrix.shape[1], dtype=bool)
         left_out[rated if exclude is None else exclude] = True
         return ranking.Candidates(
-            ratings=len(rated),
+            ratings=len(rated) + len(viewed),
             user_mean=user_mean,
             popularity=popularity[order],
             content=content[order],
@@ -59,10 +62,20 @@ class Hybrid(Recommender):
             rated=left_out[order],
             heavily_viewed=np.zeros(len(order), dtype=bool),
             linked=self.ease.scores(user)[order],
-            factor_stars=self.rating.scores(user)[order],
+            # Without ratings the rating model knows nothing of the user (the service solves no factors).
+            factor_stars=self.rating.scores(user)[order] if len(stars) else np.full(len(order), np.nan),
             # MovieLens' folds add no item after training: the slot for new items stays unused.
             known=np.ones(len(order), dtype=bool),
         ), order
+
+    def _viewed(self, user: int) -> np.ndarray:
+        """Items the user viewed or clicked without rating them."""
+        interactions = self.matrix.interactions
+        if interactions is None:
+            return np.empty(0, dtype=np.int64)
+        items = interactions.indices[interactions.indptr[user] : interactions.indptr[user + 1]]
+        items = items[interactions.data[interactions.indptr[user] : interactions.indptr[user + 1]] > 0]
+        return np.setdiff1d(items, self.matrix.rated_items(user))
 
     def scores(self, user: int) -> np.ndarray:
         candidates, order = self.candidates(user)

@@ -28,7 +28,7 @@ class Candidates:
     saw the item; without one (all three None), `knn_stars` holds the Pearson user-kNN's
     predictions."""
 
-    ratings: int  # how many items the user rated
+    ratings: int  # how many items the user rated, viewed or clicked: the blend's evidence of taste
     user_mean: float  # their mean stars (0 without ratings)
     popularity: np.ndarray  # Bayesian-average stars
     content: np.ndarray  # cosine similarity to the user's profile

@@ -140,3 +140,24 @@ async def test_a_film_added_after_training_reaches_a_user_the_models_know_well(
     assert items[-1]["id"] == extended
     assert items[-1]["reason"] == "because you rated The Lord of the Rings: The Fellowship of the Ring 5★"
     assert all(i["id"] != extended for i in await personalized(catalogue_client, headers, limit=4, item_type="movie"))
+
+
+async def test_a_reader_with_book_ratings_only_gets_films_through_the_books(catalogue_client, catalogue_conn) -> None:
+    # Books and films share one embedding space: a reader's profile reaches the films of the
+    # stories they liked.
+    headers = await register(catalogue_client)
+    for title in ["Five Point Someone", "The Guide"]:
+        book = (await (await catalogue_conn.execute("SELECT id FROM books WHERE title = %s", (title,))).fetchone())[
+            "id"
+        ]
+        response = await catalogue_client.post(
+            "/ratings", headers=headers, json={"item_id": book, "item_type": "book", "rating": 5}
+        )
+        assert response.status_code == 201, response.text
+
+    films = await personalized(catalogue_client, headers, limit=10, item_type="movie")
+
+    by_title = {film["title"]: film for film in films}
+    assert {film["item_type"] for film in films} == {"movie"}
+    assert by_title["3 Idiots"]["reason"] == "because you rated Five Point Someone 5★"
+    assert by_title["Guide"]["reason"] == "because you rated The Guide 5★"

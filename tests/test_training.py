@@ -299,3 +299,32 @@ async def test_each_kind_of_interaction_counts_with_its_own_weight(conn) -> None
         (films[3], 0.6),
         (films[4], 0.6),
     ]
+
+
+async def test_a_view_and_then_a_rating_change_the_next_list_without_retraining(client, conn, rated_catalogue) -> None:
+    movies = rated_catalogue["movies"]
+    headers = await register(client)
+    await client.post("/ratings", headers=headers, json={"item_id": movies[0], "item_type": "movie", "rating": 5})
+    await train_rating_model(conn)
+
+    async def listed() -> dict[int, float]:
+        response = await client.get("/recommendations/personalized", headers=headers, params={"limit": 7})
+        assert response.status_code == 200, response.text
+        return {item["id"]: item["score"] for item in response.json()["items"]}
+
+    trained = await listed()
+    await client.post(
+        "/interactions", headers=headers, json={"kind": "view", "item_id": movies[3], "item_type": "movie"}
+    )
+    viewed = await listed()
+    await client.post("/ratings", headers=headers, json={"item_id": movies[5], "item_type": "movie", "rating": 1})
+    rated = await listed()
+
+    # The view adds its stored links to the user's sums; the rating takes the item out and moves
+    # the rest. No model was trained in between.
+    models = await (await conn.execute("SELECT count(*) AS n FROM recommender_models")).fetchone()
+    assert models["n"] == 2
+    assert viewed != trained
+    assert movies[5] in viewed and movies[5] not in rated
+    assert set(rated) == set(movies[1:]) - {movies[5]}
+    assert rated != {movie: score for movie, score in viewed.items() if movie != movies[5]}

@@ -328,3 +328,20 @@ async def test_a_view_and_then_a_rating_change_the_next_list_without_retraining(
     assert movies[5] in viewed and movies[5] not in rated
     assert set(rated) == set(movies[1:]) - {movies[5]}
     assert rated != {movie: score for movie, score in viewed.items() if movie != movies[5]}
+
+
+async def test_an_artefact_model_is_versioned_and_activated_with_its_bytes(conn) -> None:
+    for blob in (b"first trees", b"second trees", b"\x00third\xff"):
+        await model_repository.store_artefact_model(
+            conn, kind="ranker-test", ratings_seen=3, parameters={"trees": 2}, artefact=blob, versions_kept=2
+        )
+
+    active = await model_repository.active_model(conn, "ranker-test")
+    kept = await (
+        await conn.execute("SELECT version FROM recommender_models WHERE kind = 'ranker-test' ORDER BY 1")
+    ).fetchall()
+    assert active is not None
+    assert (active["version"], active["parameters"]) == (3, {"trees": 2})
+    assert await model_repository.artefact(conn, active["id"]) == b"\x00third\xff"
+    assert [row["version"] for row in kept] == [2, 3]
+    assert await model_repository.artefact(conn, -1) is None

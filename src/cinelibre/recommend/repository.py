@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Any
 
 from cinelibre.database.connection import Connection
@@ -71,12 +70,19 @@ async def user_feedback(
 
 
 async def content_candidates(
-    conn: Connection, *, user_id: int, item_type: ItemType, model: str, limit: int
+    conn: Connection, *, user_id: int, item_types: list[ItemType], model: str, limit: int
 ) -> list[dict[str, Any]]:
-    """Items nearest to the user's content profile, through match_movies()/match_books(): the mean
-    embedding of what they liked (rated 4 stars or more, or their best-rated if none), or for a
-    user who rated nothing, of what they viewed or clicked. Empty if none of those is embedded."""
-    function = "match_movies" if item_type is ItemType.MOVIE else "match_books"
+    """Up to `limit` items of each of `item_types` nearest to the user's content profile, through
+    match_movies()/match_books(): the mean embedding of what they liked (rated 4 stars or more, or
+    their best-rated if none), or for a user who rated nothing, of what they viewed or clicked.
+    Empty if none of those is embedded."""
+    functions = {ItemType.MOVIE: "match_movies", ItemType.BOOK: "match_books"}
+    nearest = " UNION ALL ".join(
+        f"SELECT '{kind.value}' AS item_type, found.id AS item_id, found.similarity "
+        f"FROM profile, {functions[kind]}(profile.vector, 0, %(limit)s, %(model)s) AS found "
+        "WHERE profile.vector IS NOT NULL"
+        for kind in item_types
+    )
     cursor = await conn.execute(
         f"""
         WITH rated AS (
@@ -96,12 +102,10 @@ async def content_candidates(
             LEFT JOIN movie_embeddings mv ON mv.movie_id = viewed.movie_id AND mv.model = %(model)s
             LEFT JOIN book_embeddings bv ON bv.book_id = viewed.book_id AND bv.model = %(model)s
             WHERE coalesce(mv.embedding, bv.embedding) IS NOT NULL
-        ), profile AS (SELECT avg(embedding) AS vector FROM liked)
-        SELECT %(item_type)s AS item_type, found.id AS item_id, found.similarity
-        FROM profile, {function}(profile.vector, 0, %(limit)s, %(model)s) AS found
-        WHERE profile.vector IS NOT NULL
+        ), profile AS MATERIALIZED (SELECT avg(embedding) AS vector FROM liked)
+        {nearest}
         """,
-        {"user": user_id, "model": model, "limit": limit, "item_type": item_type.value},
+        {"user": user_id, "model": model, "limit": limit},
     )
     return await cursor.fetchall()
 
@@ -139,48 +143,28 @@ async def closest_liked_items(
     return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
 
 
-async def item_embeddings(
+async def candidate_details(
     conn: Connection, candidates: list[tuple[str, int]], *, model: str
-) -> dict[tuple[str, int], Any]:
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """What ranking and explaining need to know of each candidate, in one round trip: its
+    embedding under `model` (None if not embedded), when it joined the catalogue (created_at),
+    how many of our users rated it (rating_count), and its language's name (None if unknown)."""
     cursor = await conn.execute(
         """
-        SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding
+        SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding,
+               coalesce(m.created_at, b.created_at) AS created_at,
+               coalesce(m.rating_count, b.rating_count, 0) AS rating_count,
+               language_name(coalesce(m.original_language, b.language)) AS language
         FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
+        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
         LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id AND mv.model = %(model)s
         LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id AND bv.model = %(model)s
         """,
         {"types": [t for t, _ in candidates], "ids": [i for _, i in candidates], "model": model},
-        binary=True,
+        binary=True,  # vectors arrive as numpy arrays, without parsing their text
     )
-    return {(row["item_type"], row["item_id"]): row["embedding"] for row in await cursor.fetchall()}
-
-
-async def language_names(conn: Connection, items: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    cursor = await conn.execute(
-        """
-        SELECT c.item_type, c.item_id, language_name(coalesce(m.original_language, b.language)) AS language
-        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
-        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
-        """,
-        {"types": [t for t, _ in items], "ids": [i for _, i in items]},
-    )
-    return {(row["item_type"], row["item_id"]): row["language"] for row in await cursor.fetchall() if row["language"]}
-
-
-async def added_since(conn: Connection, items: list[tuple[str, int]], *, since: datetime) -> set[tuple[str, int]]:
-    """Which of these items joined the catalogue after `since`."""
-    cursor = await conn.execute(
-        """
-        SELECT c.item_type, c.item_id
-        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
-        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
-        WHERE coalesce(m.created_at, b.created_at) > %(since)s
-        """,
-        {"types": [t for t, _ in items], "ids": [i for _, i in items], "since": since},
-    )
-    return {(row["item_type"], row["item_id"]) for row in await cursor.fetchall()}
+    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
 
 
 async def collaborative_prediction(

@@ -276,6 +276,7 @@ class _Gathered:
     candidates: ranking.Candidates
     because: dict[tuple[str, int], dict[str, Any]]  # the liked item that links to each most
     folded: "_FoldedUser | None"
+    languages: dict[tuple[str, int], str]  # each candidate's language's name, where known
 
 
 def _predicted_stars(stars: float | None) -> float | None:
@@ -400,25 +401,25 @@ async def gather(
         ):
             knn_stars[(row["item_type"], row["item_id"])] = row["predicted_rating"]
     if personal:
-        for kind in [item_type] if item_type else list(ItemType):
-            for row in await repository.content_candidates(
-                conn, user_id=user_id, item_type=kind, model=model, limit=padded
-            ):
-                content[(row["item_type"], row["item_id"])] = row["similarity"]
+        for row in await repository.content_candidates(
+            conn, user_id=user_id, item_types=[item_type] if item_type else list(ItemType), model=model, limit=padded
+        ):
+            content[(row["item_type"], row["item_id"])] = row["similarity"]
 
     found = {*popularity, *linked, *knn_stars, *content}
     # Ties are broken the way the popular list breaks them; candidates outside it by type and id.
     keys = sorted(found, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
-    stored = await repository.item_embeddings(conn, keys, model=model) if keys else {}
+    details = await repository.candidate_details(conn, keys, model=model) if keys else {}
     vectors = np.zeros((len(keys), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
     for position, key in enumerate(keys):
-        if stored.get(key) is not None:
-            vector = _as_array(stored[key])
+        if key in details and details[key]["embedding"] is not None:
+            vector = _as_array(details[key]["embedding"])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
     trained: dict[str, np.ndarray] = {}
     if ranking_model is not None:
         factor_stars = await _predicted_stars_for(conn, folded, keys, with_neighbours=False) if folded else {}
-        added = await repository.added_since(conn, keys, since=ranking_model["trained_at"]) if keys else set()
+        trained_at = ranking_model["trained_at"]
+        added = {key for key in keys if key in details and details[key]["created_at"] > trained_at}
         trained = {
             "linked": np.array([linked.get(key, np.nan) for key in keys]),
             "factor_stars": np.array([factor_stars.get(key, np.nan) for key in keys]),
@@ -436,7 +437,8 @@ async def gather(
         knn_stars=None if ranking_model else np.array([knn_stars.get(key, np.nan) for key in keys]),
         **trained,
     )
-    return _Gathered(keys=keys, candidates=candidates, because=because, folded=folded)
+    languages = {key: row["language"] for key, row in details.items() if row["language"]}
+    return _Gathered(keys=keys, candidates=candidates, because=because, folded=folded, languages=languages)
 
 
 async def explain(
@@ -455,7 +457,6 @@ async def explain(
     folded = gathered.folded
     predicted = await _predicted_stars_for(conn, folded, chosen, with_neighbours=True) if folded else {}
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=chosen, model=model)
-    languages = await repository.language_names(conn, chosen) if chosen else {}
     candidates, signals = gathered.candidates, ranked.signals
     rows = []
     for position, key in zip(positions, chosen, strict=True):
@@ -476,7 +477,7 @@ async def explain(
                     known=bool(candidates.known[position]) if candidates.known is not None else True,
                     because=gathered.because.get(key),
                     liked=liked.get(key),
-                    language=languages.get(key),
+                    language=gathered.languages.get(key),
                     item_type=key[0],
                 ),
             }

@@ -356,8 +356,79 @@ def test_evaluate_writes_the_chart_and_results_to_out_and_says_where(tmp_path: P
         "hybrid without MMR",
         "hybrid (served)",
     ]
-    assert sorted(results["algorithms"]["EASE"]) == sorted(["NDCG@10", "P@10", "R@10", "coverage", "ILS", "fit s"])
+    assert sorted(results["algorithms"]["EASE"]) == sorted(
+        ["NDCG@10", "P@10", "R@10", "coverage", "ILS", "novelty", "NDCG@10 1-20", "NDCG@10 21-100", "NDCG@10 >100"]
+        + ["fit s"]
+    )
     assert len(results["algorithms"]["EASE"]["NDCG@10"]) == 1
+    assert "cold_start" not in results and "views" not in results
+
+
+def test_evaluate_with_cold_start_and_views_prints_and_writes_both(tmp_path: Path) -> None:
+    dataset = tiny_ml100k(tmp_path / "ml-100k")
+    out = tmp_path / "out"
+
+    result = cinelibre(
+        "evaluate",
+        "--dataset",
+        str(dataset),
+        "--folds",
+        "1",
+        "--out",
+        str(out),
+        "--cold-start",
+        "--views",
+        env=environment(),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # The tiny folder's users have about 16 training ratings each: too few to be cut down.
+    assert result.stderr == f"Cold start: no test user has 20 training ratings.\nChart and results written to {out}\n"
+    assert "Views: NDCG@10 on the test folds" in result.stdout
+    assert "half the ratings + the other half as views" in result.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["cold_start"]["users"] == [0]
+    assert list(results["views"]["rows"]) == [
+        "half the ratings",
+        "half the ratings + the other half as views",
+        "all the ratings",
+    ]
+
+
+def test_evaluate_tune_writes_tuning_json_and_a_table_per_setting(tmp_path: Path) -> None:
+    dataset = tiny_ml100k(tmp_path / "ml-100k")
+    out = tmp_path / "tuning"
+
+    result = cinelibre(
+        "evaluate",
+        "--dataset",
+        str(dataset),
+        "--folds",
+        "1",
+        "--out",
+        str(out),
+        "--tune",
+        env=environment(),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"Tuning results written to {out / 'tuning.json'}\n"
+    assert sorted(path.name for path in out.iterdir()) == ["tuning.json"]
+    tuning = json.loads((out / "tuning.json").read_text())
+    names = [setting["name"] for setting in tuning["settings"]]
+    assert names == [
+        "EASE regularisation",
+        "EASE neighbours kept (None: dense)",
+        "rating model factors",
+        "rating model regularisation",
+        "rating model neighbours",
+        "rating model shrinkage",
+        "hybrid diversity",
+    ]
+    assert all(name.split(" (")[0] in result.stdout for name in names)
+    assert result.stdout.count("winner") == len(names)
 
 
 def test_evaluate_on_a_terminal_counts_each_algorithm_on_each_fold(tmp_path: Path) -> None:

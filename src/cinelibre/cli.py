@@ -283,6 +283,7 @@ def import_catalogue(
 
 EVALUATION_CHART = "evaluation.png"
 EVALUATION_RESULTS = "results.json"
+TUNING_RESULTS = "tuning.json"
 
 
 @app.command()
@@ -294,31 +295,88 @@ def evaluate(
         typer.Option(
             file_okay=False,
             show_default=False,
-            help=f"Folder for the chart ({EVALUATION_CHART}) and every figure ({EVALUATION_RESULTS}); "
-            "default: a new folder under CINELIBRE_DATA_DIR/evaluations.",
+            help=f"Folder for the chart ({EVALUATION_CHART}) and every figure ({EVALUATION_RESULTS}, or "
+            f"{TUNING_RESULTS} with --tune); default: a new folder under CINELIBRE_DATA_DIR/evaluations.",
         ),
     ] = None,
+    cold_start: Annotated[
+        bool,
+        typer.Option(
+            "--cold-start",
+            help="Also refit the served hybrid with a sample of users cut down to 0-10 training ratings.",
+        ),
+    ] = False,
+    views: Annotated[
+        bool,
+        typer.Option("--views", help="Also refit it with half the training ratings turned into views."),
+    ] = False,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune",
+            help="Instead, choose hyper-parameters on validation folds carved from the training folds.",
+        ),
+    ] = False,
 ) -> None:
     """Every algorithm on MovieLens ml-100k's canonical folds (train uN.base, test uN.test): one table,
-    a PNG chart and the figures as JSON. Runs the same recommender code the service uses."""
-    from cinelibre.recommend.evaluation import TABLE_METRICS, evaluate_ml100k, write_results
-
-    # Matplotlib is an optional extra (the service never draws): say so before any work is done.
-    with _exit_on(ModuleNotFoundError, 2, "[red]{}[/red]: the chart needs pip install 'cinelibre\\[evaluation]'."):
-        from cinelibre.recommend.evaluation_chart import write_chart
+    a PNG chart and the figures as JSON. Runs the same recommender code the service uses. With --tune,
+    tunes hyper-parameters on validation folds instead, never reading the test folds."""
+    from cinelibre.recommend import evaluation
 
     if out is None:
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
         out = _settings(uses_database=False).data_dir / "evaluations" / f"{dataset.name}-{started}"
     numbers = tuple(int(number) for number in folds.split(","))
+    if tune:
+        _tune(dataset, numbers, out)
+        return
+
+    # Matplotlib is an optional extra (the service never draws): say so before any work is done.
+    with _exit_on(ModuleNotFoundError, 2, "[red]{}[/red]: the chart needs pip install 'cinelibre\\[evaluation]'."):
+        from cinelibre.recommend.evaluation_chart import write_chart
+
+    cold, viewed = None, None
     with progress() as start_progress:
-        results = evaluate_ml100k(dataset, folds=numbers, start_progress=start_progress)
+        results = evaluation.evaluate_ml100k(dataset, folds=numbers, start_progress=start_progress)
+        if cold_start:
+            cold = evaluation.evaluate_cold_start(dataset, numbers, start_progress)
+        if views:
+            viewed = evaluation.evaluate_views(dataset, numbers, start_progress, measured=results)
     rows = [[name, *scores.mean_cells()] for name, scores in results.items()]
-    print_table(f"{dataset.name}, folds {folds} (mean over folds)", ["algorithm", *TABLE_METRICS], rows, min_width=150)
+    title = f"{dataset.name}, folds {folds} (mean over folds)"
+    print_table(title, ["algorithm", *evaluation.TABLE_METRICS], rows, min_width=200)
+    if cold is not None and not cold.rows:
+        console.print(f"Cold start: no test user has {evaluation.COLD_START_MIN_RATINGS} training ratings.")
+    elif cold is not None:
+        users = "/".join(str(count) for count in cold.users)
+        title = f"Cold start: NDCG@10 of {users} sampled users per fold, by training ratings kept"
+        print_table(title, ["training data", *cold.models()], cold.mean_cells(), min_width=120)
+    if viewed is not None:
+        title = "Views: NDCG@10 on the test folds, with half the training ratings as views"
+        print_table(title, ["training data", *viewed.models()], viewed.mean_cells(), min_width=120)
     out.mkdir(parents=True, exist_ok=True)
     write_chart(results, out / EVALUATION_CHART)
-    write_results(results, out / EVALUATION_RESULTS, dataset=dataset.name, folds=numbers)
+    evaluation.write_results(
+        results, out / EVALUATION_RESULTS, dataset=dataset.name, folds=numbers, cold_start=cold, views=viewed
+    )
     console.print(f"Chart and results written to {out}", soft_wrap=True, highlight=False)
+
+
+def _tune(dataset: Path, folds: tuple[int, ...], out: Path) -> None:
+    """`evaluate --tune`: one table per tunable setting, and tuning.json."""
+    from cinelibre.recommend import tuning
+
+    with progress() as start_progress:
+        tuned = tuning.tune_ml100k(dataset, folds, start_progress=start_progress)
+    on = ",".join(str(number) for number in folds)
+    for setting in tuned:
+        title = (
+            f"{setting.tunable.name}: mean over the validation folds of folds {on}, chosen on {setting.tunable.metric}"
+        )
+        print_table(title, setting.columns(), setting.rows(), min_width=100)
+    out.mkdir(parents=True, exist_ok=True)
+    tuning.write_tuning(tuned, out / TUNING_RESULTS, dataset=dataset.name, folds=folds)
+    console.print(f"Tuning results written to {out / TUNING_RESULTS}", soft_wrap=True, highlight=False)
 
 
 @app.command()

@@ -22,7 +22,9 @@ from cinelibre.recommend.evaluation import (
     COLD_START_KEPT,
     TABLE_METRICS,
     VIEWS_ROWS,
+    Experiment,
     Fold,
+    Scores,
     cold_start_sample,
     cold_start_trainings,
     evaluate_cold_start,
@@ -36,6 +38,7 @@ from cinelibre.recommend.evaluation import (
     views_training,
     write_results,
 )
+from cinelibre.recommend.evaluation_chart import write_chart
 from cinelibre.recommend.training import VIEW_WEIGHT
 from tests.test_cli_experience import tiny_ml100k
 
@@ -319,3 +322,25 @@ def test_views_training_splits_the_ratings_into_stars_and_views_without_overlap(
     assert {(u, i): s for u, i, s in TRAIN if (u, i) in rated_pairs} == dict(
         zip(zip(stars.row.tolist(), stars.col.tolist(), strict=True), stars.data.tolist(), strict=True)
     )
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def test_the_chart_adds_a_cold_start_panel_only_when_users_were_measured(tmp_path: Path) -> None:
+    scores = Scores()
+    scores.add_all({"RMSE": 0.9, "NDCG@10": 0.4})
+    measured = Experiment(users=[2])
+    for row, value in [*((f"{kept} ratings", kept / 20) for kept in COLD_START_KEPT), (COLD_START_AS_VIEWS, 0.3)]:
+        measured.add(row, "hybrid (served)", value)
+
+    write_chart({"model": scores}, tmp_path / "two.png")
+    write_chart({"model": scores}, tmp_path / "empty.png", cold_start=Experiment(users=[0]))
+    write_chart({"model": scores}, tmp_path / "three.png", cold_start=measured)
+
+    # 12 and 18 inches wide at 120 dots per inch.
+    assert _png_size(tmp_path / "two.png") == _png_size(tmp_path / "empty.png") == (1440, 540)
+    assert _png_size(tmp_path / "three.png") == (2160, 540)

@@ -355,7 +355,7 @@ def evaluate(
         title = "Views: NDCG@10 on the test folds, with half the training ratings as views"
         print_table(title, ["training data", *viewed.models()], viewed.mean_cells(), min_width=120)
     out.mkdir(parents=True, exist_ok=True)
-    write_chart(results, out / EVALUATION_CHART)
+    write_chart(results, out / EVALUATION_CHART, cold_start=cold)
     evaluation.write_results(
         results, out / EVALUATION_RESULTS, dataset=dataset.name, folds=numbers, cold_start=cold, views=viewed
     )

@@ -6,7 +6,7 @@ from cinelibre.catalog import repository as catalog_repository
 from cinelibre.database.locks import AdvisoryLock
 from cinelibre.recommend import model_repository
 from cinelibre.recommend import service as recommend_service
-from cinelibre.recommend.algorithms.fold_in import fold_in
+from cinelibre.recommend.algorithms.fold_in import ITEM_LOG_RATINGS, LEARNT_BLEND, USER_LOG_RATINGS, fold_in
 from cinelibre.recommend.training import (
     IMPLICIT_WEIGHTS,
     NothingToLearnError,
@@ -137,7 +137,8 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     user = rated_catalogue["users"][0]
     rows = await (
         await conn.execute(
-            """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors FROM ratings r JOIN model_item_factors f
+            """SELECT r.item_id, r.rating::float8 AS rating, f.bias, f.factors, f.ratings AS count
+           FROM ratings r JOIN model_item_factors f
            ON f.item_type = r.item_type AND f.item_id = r.item_id
            JOIN recommender_models m ON m.id = f.model_id AND m.is_active AND m.kind = 'biased-mf'
            WHERE r.user_id = %s""",
@@ -156,7 +157,7 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     target = next(movie for movie in rated_catalogue["movies"] if movie not in rated)
     item = await (
         await conn.execute(
-            "SELECT bias, factors FROM model_item_factors WHERE item_id = %s AND model_id = "
+            "SELECT bias, factors, ratings AS count FROM model_item_factors WHERE item_id = %s AND model_id = "
             "(SELECT id FROM recommender_models WHERE is_active AND kind = 'biased-mf')",
             (target,),
         )
@@ -181,16 +182,32 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
         r["item_id"]: r["rating"] - (parameters["mean"] + bias + r["bias"] + vector(r["factors"]) @ factors)
         for r in rows
     }
-    used = [(n["weight"], residuals[n["neighbour_id"]]) for n in neighbours if n["neighbour_id"] in residuals]
-    correction = sum(w * e for w, e in used) / (sum(w for w, _ in used) + 1.0)
-    raw = parameters["mean"] + bias + item["bias"] + float(vector(item["factors"]) @ factors)
-    expected = min(5.0, max(0.5, raw + correction))
+    bias_residuals = {r["item_id"]: r["rating"] - (parameters["mean"] + bias + r["bias"]) for r in rows}
+    used = [(n["weight"], n["neighbour_id"]) for n in neighbours if n["neighbour_id"] in residuals]
+    damped_weight = sum(w for w, _ in used) + 1.0
+    factor_correction = sum(w * residuals[j] for w, j in used) / damped_weight
+    bias_correction = sum(w * bias_residuals[j] for w, j in used) / damped_weight
+    bias_stars = parameters["mean"] + bias + item["bias"]
+    factor_stars = bias_stars + float(vector(item["factors"]) @ factors)
+    # Each part's weight is a quadratic in the log rating counts of the user and the item.
+    u = np.clip(np.log1p(len(rows)), *USER_LOG_RATINGS)
+    i = np.clip(np.log1p(item["count"]), *ITEM_LOG_RATINGS)
+    terms = np.array([1.0, u, i, u * i, u * u, i * i])
+    parts = np.array([1.0, factor_stars, factor_correction, bias_stars, bias_correction])
+    expected = min(5.0, max(0.5, float(parts @ LEARNT_BLEND.weights @ terms)))
+    counted = await (
+        await conn.execute("SELECT count(*) AS n FROM ratings WHERE item_type = 'movie' AND item_id = %s", (target,))
+    ).fetchone()
 
     served = await recommend_service.predict(conn, user_id=user, item_type=ItemType.MOVIE, item_id=target)
+    stars = await recommend_service.model_predictions(conn, user_id=user, items=[("movie", target)])
 
     assert trained.version == 1
-    assert len(used) > 0  # the correction takes part
+    assert parameters["blend"] == "learnt"
+    assert item["count"] == counted["n"] > 0  # the item's count is what training saw
+    assert len(used) > 0  # the corrections take part
     assert served.method == "rating model"
+    assert stars == {("movie", target): pytest.approx(expected, abs=1e-9)}
     assert served.predicted_rating == round(expected, 1)
 
 

@@ -147,18 +147,21 @@ async def store_rating_model(
     items: list[tuple[str, int]],
     biases: np.ndarray,
     factors: np.ndarray,
+    item_ratings: np.ndarray,
     neighbours: Iterable[tuple[str, int, str, int, float]],
     versions_kept: int,
 ) -> int:
-    """Write a new version with the items' biases, factors and rating neighbours, and make it
-    the active one."""
+    """Write a new version with the items' biases, factors, numbers of ratings and rating
+    neighbours, and make it the active one."""
     model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
     async with (
         conn.cursor() as copy_cursor,
-        copy_cursor.copy("COPY model_item_factors (model_id, item_type, item_id, bias, factors) FROM STDIN") as copy,
+        copy_cursor.copy(
+            "COPY model_item_factors (model_id, item_type, item_id, bias, factors, ratings) FROM STDIN"
+        ) as copy,
     ):
-        for (item_type, item_id), bias, vector in zip(items, biases, factors, strict=True):
-            await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32)))
+        for (item_type, item_id), bias, vector, count in zip(items, biases, factors, item_ratings, strict=True):
+            await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32), int(count)))
     await _copy_links(conn, model["id"], neighbours)
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 

@@ -393,7 +393,7 @@ async def item_factors(
 ) -> dict[tuple[str, int], dict[str, Any]]:
     cursor = await conn.execute(
         """
-        SELECT f.item_type, f.item_id, f.bias, f.factors
+        SELECT f.item_type, f.item_id, f.bias, f.factors, f.ratings
         FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
         JOIN model_item_factors f ON f.model_id = %(model)s AND f.item_type = c.item_type AND f.item_id = c.item_id
         """,

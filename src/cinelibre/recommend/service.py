@@ -11,7 +11,7 @@ from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
-from cinelibre.recommend.algorithms.fold_in import fold_in, neighbour_correction
+from cinelibre.recommend.algorithms.fold_in import BLENDS, Blend, blend_parts, blended_stars, fold_in
 from cinelibre.recommend.schemas import (
     Prediction,
     Recommendations,
@@ -489,7 +489,7 @@ async def explain(
 class _FoldedUser:
     """A user as the rating model sees them now: their factors and bias solved from their
     current ratings (so a rating made a moment ago already counts), and their errors on what
-    they rated."""
+    they rated, against the factor model (`residuals`) and against its biases alone."""
 
     user_id: int
     model_id: int
@@ -498,6 +498,8 @@ class _FoldedUser:
     bias: float
     rated: dict[tuple[str, int], int]  # rated item → its position in residuals
     residuals: np.ndarray
+    bias_residuals: np.ndarray
+    blend: Blend  # how the model version combines its predictions
 
 
 async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
@@ -513,6 +515,7 @@ async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
     rated_biases = np.array([row["bias"] for row in rated])
     stars = np.array([row["rating"] for row in rated])
     factors, bias = fold_in(rated_factors, rated_biases, stars, parameters["mean"], parameters["regularisation"])
+    bias_stars = parameters["mean"] + bias + rated_biases
     return _FoldedUser(
         user_id=user_id,
         model_id=model["id"],
@@ -520,21 +523,24 @@ async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
         factors=factors,
         bias=bias,
         rated={(row["item_type"], row["item_id"]): index for index, row in enumerate(rated)},
-        residuals=stars - (parameters["mean"] + bias + rated_biases + rated_factors @ factors),
+        residuals=stars - (bias_stars + rated_factors @ factors),
+        bias_residuals=stars - bias_stars,
+        # Versions trained before the blend were fitted for MF with its correction alone.
+        blend=BLENDS[parameters.get("blend", "corrected MF")],
     )
 
 
 async def _predicted_stars_for(
     conn: Connection, user: _FoldedUser, items: list[tuple[str, int]], *, with_neighbours: bool
 ) -> dict[tuple[str, int], float]:
-    """The rating model's stars (algorithms.rating_model) for the items it knows, corrected by
-    the user's errors on each item's neighbours (`with_neighbours`; ranking uses the factors
-    alone, as the evaluation does)."""
+    """The rating model's stars (algorithms.rating_model) for the items it knows: its blend of
+    the factor model and the biases, each corrected by the user's errors on the item's
+    neighbours (`with_neighbours`; ranking uses the factor model alone, as the evaluation
+    does)."""
     known = await repository.item_factors(conn, model_id=user.model_id, items=items) if items else {}
     keys = list(known)
-    predicted = np.array(
-        [user.mean + user.bias + known[key]["bias"] + _as_array(known[key]["factors"]) @ user.factors for key in keys]
-    )
+    bias_stars = np.array([user.mean + user.bias + known[key]["bias"] for key in keys])
+    predicted = bias_stars + np.array([_as_array(known[key]["factors"]) @ user.factors for key in keys])
     if with_neighbours and keys:
         row_of = {key: index for index, key in enumerate(keys)}
         similarities = np.zeros((len(keys), len(user.residuals)))
@@ -542,7 +548,16 @@ async def _predicted_stars_for(
             column = user.rated.get((link["neighbour_type"], link["neighbour_id"]))
             if column is not None:  # a neighbour rated before the user's latest FOLD_IN_RATINGS
                 similarities[row_of[(link["item_type"], link["item_id"])], column] = link["weight"]
-        predicted += neighbour_correction(similarities, user.residuals)
+        parts = blend_parts(
+            bias_stars=bias_stars,
+            factor_stars=predicted,
+            similarities=similarities,
+            bias_residuals=user.bias_residuals,
+            factor_residuals=user.residuals,
+        )
+        # The user's count is of the ratings folded in (their latest FOLD_IN_RATINGS at most).
+        item_ratings = np.array([known[key]["ratings"] or 0 for key in keys])
+        predicted = blended_stars(user.blend, parts, user_ratings=len(user.residuals), item_ratings=item_ratings)
     return {key: float(min(5.0, max(0.5, stars))) for key, stars in zip(keys, predicted, strict=True)}
 
 

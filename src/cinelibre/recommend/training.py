@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 
 from cinelibre.database.connection import Connection
 from cinelibre.recommend import model_repository
+from cinelibre.recommend.algorithms.fold_in import REGULARISATION
 
 logger = logging.getLogger(__name__)
 
 RATING_MODEL = "biased-mf"
 ITEM_MODEL = "ease"
+# The rating model's blend (algorithms.fold_in.BLENDS) that is trained and served.
+RATING_BLEND = "learnt"
 # The width of model_item_factors.factors, fixed so that an HNSW index can serve it.
 FACTORS = 64
 VERSIONS_KEPT = 3
@@ -77,7 +80,7 @@ async def retraining_due(conn: Connection, *, min_new_ratings: int) -> bool:
 async def train_rating_model(
     conn: Connection,
     *,
-    regularisation: float = 0.12,
+    regularisation: float = REGULARISATION,
     max_items: int = RANKING_MODEL_MAX_ITEMS,
     start_progress: StartProgress = lambda description, total: lambda steps: None,
 ) -> TrainedModel:
@@ -134,7 +137,7 @@ async def _train(
             (viewed["value"].astype(np.float32), (user_index[rated:], item_index[rated:])), shape
         ),
     )
-    rating = RatingModel(factors=FACTORS, regularisation=regularisation, max_items=max_items)
+    rating = RatingModel(factors=FACTORS, regularisation=regularisation, max_items=max_items, blend=RATING_BLEND)
     await to_thread.run_sync(rating.fit, matrix)
     advance(1)
     model = rating.mf
@@ -148,10 +151,19 @@ async def _train(
             conn,
             kind=RATING_MODEL,
             ratings_seen=rated,
-            parameters={"mean": model.mean, "factors": FACTORS, "regularisation": regularisation},
+            # "blend" tells the API how to combine the stored parts (versions without it were
+            # trained for MF with its correction alone).
+            parameters={
+                "mean": model.mean,
+                "factors": FACTORS,
+                "regularisation": regularisation,
+                "neighbours": rating.neighbours,
+                "blend": RATING_BLEND,
+            },
             items=[items[index] for index in rated_items],
             biases=model.item_bias[rated_items],
             factors=model.item_factors[rated_items],
+            item_ratings=rating.item_ratings[rated_items],
             neighbours=_links(rating.similarity, items),
             versions_kept=VERSIONS_KEPT,
         )

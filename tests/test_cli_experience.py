@@ -350,7 +350,9 @@ def test_evaluate_writes_the_chart_and_results_to_out_and_says_where(tmp_path: P
         "user-kNN (Pearson)",
         "item-kNN (cosine)",
         "biased MF (ALS)",
-        "biased MF + neighbours (rating model)",
+        "MF biases + neighbours (kNN baseline)",
+        "biased MF + neighbours",
+        "rating model (learnt blend)",
         "EASE",
         "EASE top 200 (ranking model)",
         "hybrid without MMR",
@@ -425,6 +427,7 @@ def test_evaluate_tune_writes_tuning_json_and_a_table_per_setting(tmp_path: Path
         "rating model regularisation",
         "rating model neighbours",
         "rating model shrinkage",
+        "rating model blend (learnt: weights fitted on these ratings)",
         "hybrid diversity",
     ]
     assert all(name.split(" (")[0] in result.stdout for name in names)

@@ -35,7 +35,7 @@ from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARI
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
 from cinelibre.recommend.algorithms.mf import BiasedMF
 from cinelibre.recommend.algorithms.popular import MostRated, Popular
-from cinelibre.recommend.algorithms.rating_model import RatingModel
+from cinelibre.recommend.algorithms.rating_model import CorrectedBiases, CorrectedMF, RatingModel
 from cinelibre.recommend.algorithms.user_knn import PearsonUserKNN
 
 RELEVANT_STARS = 4.0
@@ -227,9 +227,10 @@ def ranking_metrics(
 
 
 def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
-    """Baselines, the Pearson user-kNN, biased MF alone and as the rating model, EASE dense (the
-    reference) and as stored (the ranking model), and the hybrid the API serves, with and without
-    its diversity step."""
+    """Baselines, the Pearson user-kNN, biased MF alone, the rating model's parts (its MF's
+    biases, then MF, each corrected by the user's errors on similar items) and its blend, EASE
+    dense (the reference) and as stored (the ranking model), and the hybrid the API serves, with
+    and without its diversity step."""
     return [
         GlobalMean,
         BiasBaseline,
@@ -238,6 +239,8 @@ def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
         PearsonUserKNN,
         ItemKNN,
         BiasedMF,
+        CorrectedBiases,
+        CorrectedMF,
         RatingModel,
         EASE,
         partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),

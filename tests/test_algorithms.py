@@ -5,10 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from cinelibre.recommend.algorithms.base import RatingMatrix
 from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
-from cinelibre.recommend.algorithms.ease import EASE
+from cinelibre.recommend.algorithms.blend import rating_strength
+from cinelibre.recommend.algorithms.ease import EASE, centred_feedback
 from cinelibre.recommend.algorithms.fold_in import Blend, blend_parts, blended_stars, count_terms, neighbour_correction
 from cinelibre.recommend.algorithms.hybrid import Hybrid
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
@@ -193,8 +195,41 @@ def test_rank_never_lists_a_rated_item_and_leaves_out_heavily_viewed_ones_unless
     assert rank(candidates, 5).positions.tolist() == [0, 3, 4]
     assert rank(candidates, 5, skip_viewed=False).positions.tolist() == [0, 2, 3, 4]
     assert rank(candidates, 2).positions.tolist() == [0, 3]
-    # Each row's popularity share: 0.15 × (stars - 0.5) / 4.5; rows left out score 0.
-    assert rank(candidates, 5).signals.score.round(6).tolist() == [0.15, 0.0, 0.0, 0.1, 0.083333]
+    # Each row's popularity share: 0.05 × (stars - 0.5) / 4.5; rows left out score 0.
+    assert rank(candidates, 5).signals.score.round(6).tolist() == [0.05, 0.0, 0.0, 0.033333, 0.027778]
+
+
+def test_a_rating_counts_one_plus_the_emphasis_per_star_from_the_users_mean() -> None:
+    strengths = rating_strength(np.array([5.0, 2.0, 3.5]), 3.5, emphasis=0.4)
+
+    np.testing.assert_allclose(strengths, [1.6, 0.4, 1.0])
+
+
+def test_the_ranking_models_input_centres_ratings_and_keeps_views_at_their_strength() -> None:
+    # User 0 rated items 0 and 1 (5 and 3 stars, mean 4) and viewed item 2; user 1 rated item 2
+    # (4 stars, its own mean) and viewed item 0, which they also rated (the rating wins).
+    ratings = RatingMatrix.from_triples(
+        np.array([0, 0, 1, 1]), np.array([0, 1, 2, 0]), np.array([5.0, 3.0, 4.0, 2.0]), (2, 3)
+    ).ratings
+    views = sparse.csr_matrix((np.array([0.5, 0.6]), (np.array([0, 1]), np.array([2, 0]))), shape=(2, 3))
+
+    feedback = centred_feedback(RatingMatrix(ratings, interactions=views), emphasis=0.5)
+
+    # User 1's mean is 3: 4 stars count 1.5, 2 stars 0.5.
+    np.testing.assert_allclose(feedback.toarray(), [[1.5, 0.5, 0.5], [0.5, 0.0, 1.5]])
+
+
+def test_ease_on_centred_ratings_is_the_closed_form_on_the_centred_matrix() -> None:
+    matrix = two_tastes()
+    centred = centred_feedback(matrix, emphasis=0.4).toarray()
+    precision = np.linalg.inv(centred.T @ centred + 10.0 * np.eye(10))
+    expected = precision / -np.diag(precision)
+    np.fill_diagonal(expected, 0.0)
+
+    model = EASE(10.0, rating_emphasis=0.4).fit(matrix)
+
+    np.testing.assert_allclose(model.weights.toarray(), expected, atol=1e-5)
+    np.testing.assert_allclose(model.scores(3), centred[3] @ expected, atol=1e-5)
 
 
 def test_ml100k_fold_1_matches_the_recorded_figures(shared_data: Path) -> None:

@@ -354,6 +354,7 @@ def test_evaluate_writes_the_chart_and_results_to_out_and_says_where(tmp_path: P
         "biased MF + neighbours",
         "rating model (learnt blend)",
         "EASE",
+        "EASE on centred ratings",
         "EASE top 200 (ranking model)",
         "hybrid without MMR",
         "hybrid (served)",

@@ -229,8 +229,9 @@ def ranking_metrics(
 def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
     """Baselines, the Pearson user-kNN, biased MF alone, the rating model's parts (its MF's
     biases, then MF, each corrected by the user's errors on similar items) and its blend, EASE
-    dense (the reference) and as stored (the ranking model), and the hybrid the API serves, with
-    and without its diversity step."""
+    dense on plain feedback (the reference) and on centred ratings, and as stored (the ranking
+    model: top links on centred ratings), and the hybrid the API serves, with and without its
+    diversity step."""
     return [
         GlobalMean,
         BiasBaseline,
@@ -243,7 +244,8 @@ def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
         CorrectedMF,
         RatingModel,
         EASE,
-        partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
+        partial(EASE, EASE_REGULARISATION, rating_emphasis=blend.RATING_EMPHASIS),
+        partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS),
         partial(Hybrid, item_vectors, diversity=0.0),
         partial(Hybrid, item_vectors),
     ]
@@ -332,7 +334,7 @@ def experiment_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender
     return [
         partial(Hybrid, item_vectors),
         Popular,
-        partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
+        partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS),
     ]
 
 
@@ -513,6 +515,7 @@ def ranking_settings() -> dict[str, Any]:
         "liked_stars": hybrid.LIKED_STARS,
         "ease_regularisation": EASE_REGULARISATION,
         "ease_neighbours": EASE_NEIGHBOURS,
+        "ease_rating_emphasis": blend.RATING_EMPHASIS,
     }
 
 

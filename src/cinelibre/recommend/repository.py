@@ -292,20 +292,23 @@ async def item_model_candidates(
     user_id: int,
     item_type: ItemType | None,
     implicit_weights: dict[str, Any],
+    rating_emphasis: float,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Items the stored ranking model links to the user's feedback (their latest ratings count 1,
-    the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them count as
+    """Items the stored ranking model links to the user's feedback (their latest ratings count
+    1 + rating_emphasis × (stars - their mean stars), as blend.rating_strength() weighs them in
+    training; the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them count as
     model_repository.implicit_feedback() weighs them, with `implicit_weights`), by summed
     weight, leaving out what they rated; each with the item they liked (3 stars or more) that
     links to it most, for the reason."""
     cursor = await conn.execute(
         f"""
         WITH mine AS MATERIALIZED (
-            SELECT item_type, item_id, rating, updated_at FROM ratings WHERE user_id = %(user)s
+            SELECT item_type, item_id, rating, updated_at, avg(rating) OVER () AS mean_rating
+            FROM ratings WHERE user_id = %(user)s
         ), feedback AS (
-            (SELECT item_type, item_id, 1.0::float8 AS strength, rating FROM mine
-             ORDER BY updated_at DESC LIMIT %(considered)s)
+            (SELECT item_type, item_id, 1.0 + %(emphasis)s::float8 * (rating - mean_rating)::float8 AS strength, rating
+             FROM mine ORDER BY updated_at DESC LIMIT %(considered)s)
             UNION ALL
             (SELECT viewed.item_type, viewed.item_id, viewed.strength, NULL::numeric
              FROM ({model_repository.implicit_feedback(one_user=True)}) AS viewed
@@ -348,6 +351,7 @@ async def item_model_candidates(
             "limit": limit,
             "considered": FEEDBACK_CONSIDERED,
             "views": VIEWS_CONSIDERED,
+            "emphasis": rating_emphasis,
             **implicit_weights,
         },
         # Planned for each user: a prepared (generic) plan measured four times slower here.

@@ -388,6 +388,8 @@ async def gather(
             user_id=user_id,
             item_type=item_type,
             implicit_weights=IMPLICIT_WEIGHTS,
+            # As the stored model was trained (models from before the centring have none).
+            rating_emphasis=ranking_model["parameters"].get("rating_emphasis", 0.0),
             limit=CANDIDATES_PER_SOURCE + min(excluded - len(rated), MAX_PADDING),
         ):
             key = (row["item_type"], row["item_id"])

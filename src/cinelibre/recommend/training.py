@@ -114,6 +114,7 @@ async def _train(
     # SciPy, which only training needs.
     from scipy import sparse
 
+    from cinelibre.recommend.algorithms import blend
     from cinelibre.recommend.algorithms.base import RatingMatrix
     from cinelibre.recommend.algorithms.ease import EASE
     from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION
@@ -141,7 +142,9 @@ async def _train(
     await to_thread.run_sync(rating.fit, matrix)
     advance(1)
     model = rating.mf
-    ranking = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items)
+    ranking = EASE(
+        EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, max_items=max_items, rating_emphasis=blend.RATING_EMPHASIS
+    )
     await to_thread.run_sync(ranking.fit, matrix)
     advance(1)
     items = [("book" if key >> 62 else "movie", int(key & ((1 << 62) - 1))) for key in item_keys]
@@ -174,6 +177,7 @@ async def _train(
             parameters={
                 "regularisation": EASE_REGULARISATION,
                 "neighbours": EASE_NEIGHBOURS,
+                "rating_emphasis": blend.RATING_EMPHASIS,
                 "items": len(ranking.items),
             },
             links=_links(ranking.weights, items),

@@ -26,7 +26,7 @@ class Hybrid(Recommender):
         self.item_vectors = item_vectors
         self.diversity = diversity
         self.name = "hybrid (served)" if diversity else "hybrid without MMR"
-        self.ease = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS)
+        self.ease = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS)
         self.rating = RatingModel()
         self.popular = Popular()
 

@@ -18,6 +18,7 @@ from cinelibre.recommend.algorithms.hybrid import Hybrid
 from cinelibre.recommend.algorithms.popular import MostRated
 from cinelibre.recommend.algorithms.rating_model import RatingModel
 from cinelibre.recommend.evaluation import (
+    COLD_START_ALL,
     COLD_START_AS_VIEWS,
     COLD_START_KEPT,
     TABLE_METRICS,
@@ -284,9 +285,10 @@ def test_cold_start_keeps_nested_random_subsets_of_the_sampled_users_ratings_onl
 
     trainings = cold_start_trainings(fold, np.array([0, 1]), 1)
 
-    assert list(trainings) == [*(f"{kept} ratings" for kept in COLD_START_KEPT), COLD_START_AS_VIEWS]
+    assert list(trainings) == [*(f"{kept} ratings" for kept in COLD_START_KEPT), COLD_START_AS_VIEWS, COLD_START_ALL]
+    assert trainings[COLD_START_ALL] is fold.train
     kept_items = [set(train.rated_items(0).tolist()) for train in trainings.values()]
-    assert [len(items) for items in kept_items] == [0, 1, 3, 5, 10, 0]
+    assert [len(items) for items in kept_items] == [0, 1, 3, 5, 10, 0, 25]
     assert kept_items[1] < kept_items[2] < kept_items[3] < kept_items[4] < set(range(25))
     for train in trainings.values():
         # The others keep every rating.
@@ -334,7 +336,8 @@ def test_the_chart_adds_a_cold_start_panel_only_when_users_were_measured(tmp_pat
     scores = Scores()
     scores.add_all({"RMSE": 0.9, "NDCG@10": 0.4})
     measured = Experiment(users=[2])
-    for row, value in [*((f"{kept} ratings", kept / 20) for kept in COLD_START_KEPT), (COLD_START_AS_VIEWS, 0.3)]:
+    rows = [*((f"{kept} ratings", kept / 20) for kept in COLD_START_KEPT), (COLD_START_AS_VIEWS, 0.3)]
+    for row, value in [*rows, (COLD_START_ALL, 0.6)]:
         measured.add(row, "hybrid (served)", value)
 
     write_chart({"model": scores}, tmp_path / "two.png")

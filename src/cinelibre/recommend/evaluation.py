@@ -322,6 +322,8 @@ COLD_START_MIN_RATINGS = 20
 COLD_START_KEPT = (0, 1, 3, 5, 10)
 COLD_START_SEED = 7100
 COLD_START_AS_VIEWS = "0 ratings, training items as views"
+# The same users with every training rating: what the cut-down rows fall short of.
+COLD_START_ALL = "all their training ratings"
 # Views: per fold, this share of the training ratings, at random, loses its stars and becomes views.
 VIEWED_SHARE = 0.5
 VIEWS_SEED = 7200
@@ -363,8 +365,8 @@ def cold_start_sample(fold: Fold, number: int, size: int = COLD_START_USERS) -> 
 
 
 def cold_start_trainings(fold: Fold, sampled: np.ndarray, number: int) -> dict[str, RatingMatrix]:
-    """Per condition (ratings kept, then the views row), the fold's training data with the
-    sampled users' ratings cut down. Each sampled user's ratings are put in one random order
+    """Per condition (ratings kept, then the views row, then the unaltered fold), the fold's
+    training data with the sampled users' ratings cut down. Each sampled user's ratings are put in one random order
     (seeded by the fold's number) and the first few kept, so smaller sets nest in larger ones."""
     ratings = fold.train.ratings.tocoo()
     users, items, stars = ratings.row.astype(np.int64), ratings.col.astype(np.int64), ratings.data
@@ -378,6 +380,7 @@ def cold_start_trainings(fold: Fold, sampled: np.ndarray, number: int) -> dict[s
         keep = ~in_sample | (place < kept)
         trainings[f"{kept} ratings"] = RatingMatrix.from_triples(users[keep], items[keep], stars[keep], ratings.shape)
     trainings[COLD_START_AS_VIEWS] = _with_views(users, items, stars, in_sample, ratings.shape)
+    trainings[COLD_START_ALL] = fold.train
     return trainings
 
 
@@ -415,7 +418,8 @@ def evaluate_cold_start(
     start_progress: Callable[[str, int], Callable[[int], None]] = lambda description, total: lambda steps: None,
 ) -> Experiment:
     """NDCG@10 of the experiment's models for the sampled users of each fold, at each number of
-    training ratings kept, and with none but all their training items as views."""
+    training ratings kept, with none but all their training items as views, and with all their
+    training ratings."""
     shape = ml100k_shape(dataset)
     item_vectors = genre_vectors(dataset)
     makers = experiment_models(item_vectors)
@@ -427,7 +431,7 @@ def evaluate_cold_start(
             "seed": COLD_START_SEED,
         }
     )
-    conditions = len(COLD_START_KEPT) + 1
+    conditions = len(COLD_START_KEPT) + 2
     advance = start_progress(f"Cold start: {conditions} trainings on {_on_folds(folds)}", conditions * len(folds))
     for number in folds:
         fold = load_fold(dataset, number, shape)

@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cinelibre.recommend.evaluation import COLD_START_AS_VIEWS, COLD_START_KEPT, Experiment, Scores
+from cinelibre.recommend.evaluation import COLD_START_ALL, COLD_START_AS_VIEWS, COLD_START_KEPT, Experiment, Scores
 
 
 def write_chart(results: dict[str, Scores], path: Path, cold_start: Experiment | None = None) -> None:
@@ -38,14 +38,17 @@ def write_chart(results: dict[str, Scores], path: Path, cold_start: Experiment |
 
 def _cold_start_curves(axis: Axes, cold_start: Experiment) -> None:
     """NDCG@10 against training ratings kept, one line per model; a marker at 0 for the same
-    users with their training items as views."""
+    users with their training items as views, a dotted level for them with all their ratings."""
     for model in cold_start.models():
         means = [_mean(cold_start, f"{kept} ratings", model) for kept in COLD_START_KEPT]
         (line,) = axis.plot(COLD_START_KEPT, means, marker="o", label=model)
         views = _mean(cold_start, COLD_START_AS_VIEWS, model)
         if views is not None:
             axis.plot([0], [views], marker="*", markersize=12, color=line.get_color(), linestyle="none")
-    axis.set_title("Cold start: NDCG@10 by ratings kept (★: views only)")
+        everything = _mean(cold_start, COLD_START_ALL, model)
+        if everything is not None:
+            axis.axhline(everything, color=line.get_color(), linestyle=":", linewidth=1)
+    axis.set_title("Cold start: NDCG@10 by ratings kept (★ views only, ⋯ all ratings)")
     axis.set_xlabel("training ratings kept")
     axis.set_xticks(COLD_START_KEPT)
     axis.legend(fontsize="small")

@@ -210,6 +210,13 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     assert stars == {("movie", target): pytest.approx(expected, abs=1e-9)}
     assert served.predicted_rating == round(expected, 1)
 
+    # A version trained before the blend (no "blend", no counts) is served as it was fitted:
+    # MF with its correction.
+    await conn.execute("UPDATE recommender_models SET parameters = parameters - 'blend' WHERE kind = 'biased-mf'")
+    await conn.execute("UPDATE model_item_factors SET ratings = NULL")
+    unblended = await recommend_service.model_predictions(conn, user_id=user, items=[("movie", target)])
+    assert unblended == {("movie", target): pytest.approx(min(5.0, max(0.5, factor_stars + factor_correction)))}
+
 
 async def test_retraining_is_due_after_enough_new_ratings(conn, rated_catalogue) -> None:
     assert await retraining_due(conn, min_new_ratings=60) is True

@@ -73,7 +73,7 @@ def defaults(factory: Callable[..., Recommender], *keywords: str) -> dict[str, A
 def registry(item_vectors: np.ndarray) -> list[Tunable]:
     """Every tunable setting, with the grid it is tuned over. Each varies one thing and holds the
     others at their shipped values; the served hybrid's content signal uses `item_vectors`."""
-    served_ease = partial(EASE, neighbours=EASE_NEIGHBOURS)
+    served_ease = partial(EASE, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS)
     return [
         Tunable(
             "EASE regularisation",
@@ -84,10 +84,18 @@ def registry(item_vectors: np.ndarray) -> list[Tunable]:
         ),
         Tunable(
             "EASE neighbours kept (None: dense)",
-            partial(EASE, EASE_REGULARISATION),
+            partial(EASE, EASE_REGULARISATION, rating_emphasis=blend.RATING_EMPHASIS),
             {"neighbours": (100, 200, 400, None)},
             "NDCG@10",
             {"neighbours": EASE_NEIGHBOURS},
+        ),
+        # EASE alone; benchmarks/tune_ranking.py chooses it jointly with λ and the blend's weights.
+        Tunable(
+            "EASE rating emphasis (ratings centred on the user's mean)",
+            partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS),
+            {"rating_emphasis": (0.0, 0.2, 0.3, 0.4, 0.5)},
+            "NDCG@10",
+            {"rating_emphasis": blend.RATING_EMPHASIS},
         ),
         Tunable(
             "rating model factors",

@@ -424,6 +424,7 @@ def test_evaluate_tune_writes_tuning_json_and_a_table_per_setting(tmp_path: Path
     assert names == [
         "EASE regularisation",
         "EASE neighbours kept (None: dense)",
+        "EASE rating emphasis (ratings centred on the user's mean)",
         "rating model factors",
         "rating model regularisation",
         "rating model neighbours",
@@ -451,7 +452,7 @@ def test_evaluate_on_a_terminal_counts_each_algorithm_on_each_fold(tmp_path: Pat
     )
 
     assert status == 0
-    assert any(bar("Evaluating 12 algorithms on fold 1", "12/12").match(line) for line in lines), lines
+    assert any(bar("Evaluating 15 algorithms on fold 1", "15/15").match(line) for line in lines), lines
     assert lines[-1] == f"Chart and results written to {tmp_path / 'out'}"
 
 

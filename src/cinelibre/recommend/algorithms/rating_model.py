@@ -26,6 +26,7 @@ class RatingModel(Recommender):
     ratings. Neighbours are the `neighbours` most similar items by shrunk Pearson correlation of
     the factor model's errors, among the `max_items` most-rated items. `blend` names the weights
     (fold_in.BLENDS): the evaluation also shows parts on their own.
+
     The defaults are fold_in's (chosen on validation folds; see there). The shrinkage of 100
     co-raters was kept from the factor model's correction."""
 

@@ -1143,12 +1143,7 @@ AS $$
     LIMIT match_count
 $$;
 
--- ===== 0017_model_artefacts =====
--- A model that is not rows of items (the learned second stage's trees) is stored whole, in its
--- version's row, so that it is versioned and activated with the rest.
-ALTER TABLE recommender_models ADD COLUMN artefact bytea;
-
--- ===== 0018_item_rating_counts =====
+-- ===== 0017_item_rating_counts =====
 -- How many ratings each item had when its rating model was trained: the model's blend weighs
 -- its predictions by it (a well-rated item's factors and neighbours are trusted more). NULL in
 -- versions trained before the blend, which are served without it.

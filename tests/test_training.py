@@ -6,6 +6,7 @@ from cinelibre.catalog import repository as catalog_repository
 from cinelibre.database.locks import AdvisoryLock
 from cinelibre.recommend import model_repository
 from cinelibre.recommend import service as recommend_service
+from cinelibre.recommend.algorithms.blend import RATING_EMPHASIS
 from cinelibre.recommend.algorithms.fold_in import ITEM_LOG_RATINGS, LEARNT_BLEND, USER_LOG_RATINGS, fold_in
 from cinelibre.recommend.training import (
     IMPLICIT_WEIGHTS,
@@ -65,7 +66,11 @@ async def test_training_stores_a_versioned_active_model(conn, rated_catalogue) -
 
 async def test_the_ranking_model_is_ease_on_ratings_and_views(conn, rated_catalogue) -> None:
     movies, users = rated_catalogue["movies"], rated_catalogue["users"]
-    rated = {(row["user_id"], row["item_id"]) for row in await (await conn.execute("SELECT * FROM ratings")).fetchall()}
+    stars = {
+        (row["user_id"], row["item_id"]): float(row["rating"])
+        for row in await (await conn.execute("SELECT * FROM ratings")).fetchall()
+    }
+    rated = set(stars)
     viewed = [(user, movie) for user in users[:6] for movie in movies if (user, movie) not in rated][:4]
     for user, movie in viewed + viewed[:1]:  # a second view of the same film counts once
         await conn.execute(
@@ -81,9 +86,11 @@ async def test_the_ranking_model_is_ease_on_ratings_and_views(conn, rated_catalo
             "JOIN recommender_models m ON m.id = n.model_id WHERE m.is_active AND m.kind = 'ease'"
         )
     ).fetchall()
+    # A rating counts 1 plus RATING_EMPHASIS per star above the rater's mean; a view its weight.
     feedback = np.zeros((len(users), len(movies)))
-    for user, movie in rated:
-        feedback[users.index(user), movies.index(movie)] = 1.0
+    for (user, movie), given in stars.items():
+        mean = np.mean([value for (rater, _), value in stars.items() if rater == user])
+        feedback[users.index(user), movies.index(movie)] = 1.0 + RATING_EMPHASIS * (given - mean)
     for user, movie in viewed:
         feedback[users.index(user), movies.index(movie)] = 0.5
     precision = np.linalg.inv(feedback.T @ feedback + 500.0 * np.eye(len(movies)))
@@ -352,20 +359,3 @@ async def test_a_view_and_then_a_rating_change_the_next_list_without_retraining(
     assert movies[5] in viewed and movies[5] not in rated
     assert set(rated) == set(movies[1:]) - {movies[5]}
     assert rated != {movie: score for movie, score in viewed.items() if movie != movies[5]}
-
-
-async def test_an_artefact_model_is_versioned_and_activated_with_its_bytes(conn) -> None:
-    for blob in (b"first trees", b"second trees", b"\x00third\xff"):
-        await model_repository.store_artefact_model(
-            conn, kind="ranker-test", ratings_seen=3, parameters={"trees": 2}, artefact=blob, versions_kept=2
-        )
-
-    active = await model_repository.active_model(conn, "ranker-test")
-    kept = await (
-        await conn.execute("SELECT version FROM recommender_models WHERE kind = 'ranker-test' ORDER BY 1")
-    ).fetchall()
-    assert active is not None
-    assert (active["version"], active["parameters"]) == (3, {"trees": 2})
-    assert await model_repository.artefact(conn, active["id"]) == b"\x00third\xff"
-    assert [row["version"] for row in kept] == [2, 3]
-    assert await model_repository.artefact(conn, -1) is None

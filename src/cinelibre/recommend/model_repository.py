@@ -166,22 +166,6 @@ async def store_rating_model(
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
 
 
-async def store_artefact_model(
-    conn: Connection, *, kind: str, ratings_seen: int, parameters: dict[str, Any], artefact: bytes, versions_kept: int
-) -> int:
-    """Write a new version whose model is one serialised artefact, and make it the active one."""
-    model = await _new_version(conn, kind=kind, ratings_seen=ratings_seen, parameters=parameters)
-    await conn.execute("UPDATE recommender_models SET artefact = %s WHERE id = %s", (artefact, model["id"]))
-    return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
-
-
-async def artefact(conn: Connection, model_id: int) -> bytes | None:
-    """The serialised artefact of a model version (None if it has none, or is gone)."""
-    cursor = await conn.execute("SELECT artefact FROM recommender_models WHERE id = %s", (model_id,))
-    row = await cursor.fetchone()
-    return None if row is None or row["artefact"] is None else bytes(row["artefact"])
-
-
 async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:
     cursor = await conn.execute(
         "SELECT id, version, parameters, trained_at FROM recommender_models WHERE kind = %s AND is_active", (kind,)

@@ -276,6 +276,7 @@ class _Gathered:
     candidates: ranking.Candidates
     because: dict[tuple[str, int], dict[str, Any]]  # the liked item that links to each most
     folded: "_FoldedUser | None"
+    factor_rows: dict[tuple[str, int], dict[str, Any]]  # the rating model's rows of the candidates
     languages: dict[tuple[str, int], str]  # each candidate's language's name, where known
 
 
@@ -418,8 +419,12 @@ async def gather(
             vector = _as_array(details[key]["embedding"])
             vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
     trained: dict[str, np.ndarray] = {}
+    # Read once: ranking uses the candidates' factors, explaining the listed ones' again.
+    factor_rows = await repository.item_factors(conn, model_id=folded.model_id, items=keys) if folded and keys else {}
     if ranking_model is not None:
-        factor_stars = await _predicted_stars_for(conn, folded, keys, with_neighbours=False) if folded else {}
+        factor_stars = (
+            await _predicted_stars_for(conn, folded, keys, with_neighbours=False, known=factor_rows) if folded else {}
+        )
         trained_at = ranking_model["trained_at"]
         added = {key for key in keys if key in details and details[key]["created_at"] > trained_at}
         trained = {
@@ -440,7 +445,9 @@ async def gather(
         **trained,
     )
     languages = {key: row["language"] for key, row in details.items() if row["language"]}
-    return _Gathered(keys=keys, candidates=candidates, because=because, folded=folded, languages=languages)
+    return _Gathered(
+        keys=keys, candidates=candidates, because=because, folded=folded, factor_rows=factor_rows, languages=languages
+    )
 
 
 async def explain(
@@ -457,7 +464,11 @@ async def explain(
     the reason its strongest personal signal gives."""
     chosen = [gathered.keys[position] for position in positions]
     folded = gathered.folded
-    predicted = await _predicted_stars_for(conn, folded, chosen, with_neighbours=True) if folded else {}
+    predicted = (
+        await _predicted_stars_for(conn, folded, chosen, with_neighbours=True, known=gathered.factor_rows)
+        if folded
+        else {}
+    )
     liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=chosen, model=model)
     candidates, signals = gathered.candidates, ranked.signals
     rows = []
@@ -533,14 +544,20 @@ async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
 
 
 async def _predicted_stars_for(
-    conn: Connection, user: _FoldedUser, items: list[tuple[str, int]], *, with_neighbours: bool
+    conn: Connection,
+    user: _FoldedUser,
+    items: list[tuple[str, int]],
+    *,
+    with_neighbours: bool,
+    known: dict[tuple[str, int], dict[str, Any]] | None = None,
 ) -> dict[tuple[str, int], float]:
     """The rating model's stars (algorithms.rating_model) for the items it knows: its blend of
     the factor model and the biases, each corrected by the user's errors on the item's
     neighbours (`with_neighbours`; ranking uses the factor model alone, as the evaluation
     does)."""
-    known = await repository.item_factors(conn, model_id=user.model_id, items=items) if items else {}
-    keys = list(known)
+    if known is None:  # `known`: the items' rows, when the caller has read them already
+        known = await repository.item_factors(conn, model_id=user.model_id, items=items) if items else {}
+    keys = [key for key in dict.fromkeys(items) if key in known]
     bias_stars = np.array([user.mean + user.bias + known[key]["bias"] for key in keys])
     predicted = bias_stars + np.array([_as_array(known[key]["factors"]) @ user.factors for key in keys])
     if with_neighbours and keys:

@@ -21,10 +21,11 @@ import numpy as np
 # the diversity step; 3, 5, 7 and 10 equal to 0.0001 without it: few have fewer than 10
 # ratings), so it was chosen on the validation folds' cold-start users (100 per fold, cut to 1,
 # 3, 5 and 10 training ratings as `cinelibre evaluate --cold-start` cuts the test users; grid
-# 1/2/3/5/10): 1 measured 0.140 mean NDCG@10 over the four cuts, 2 0.135, 3 0.131, 5 0.124, 10
-# 0.109; with one rating 0.095 against 0.035 at 10. On MovieLens the content profile is a genre
-# vector, a poor guide after one or two ratings; the service's text embeddings say more, but no
-# public data measures by how much, so the measured value ships.
+# 1/2/3/5/10; benchmarks/tune_cold_and_views.py): 1 measured 0.140 mean NDCG@10 over the four
+# cuts, 2 0.135, 3 0.131, 5 0.124, 10 0.109; with one rating 0.095 against 0.035 at 10. On
+# MovieLens the content profile is a genre vector, a poor guide after one or two ratings; the
+# service's text embeddings say more, but no public data measures by how much, so the measured
+# value ships.
 CF_FULL_WEIGHT_AT = 1
 CONTENT_FLOOR = 0.05
 POPULARITY_WEIGHT = 0.05

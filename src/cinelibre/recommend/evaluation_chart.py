@@ -48,7 +48,7 @@ def _cold_start_curves(axis: Axes, cold_start: Experiment) -> None:
         everything = _mean(cold_start, COLD_START_ALL, model)
         if everything is not None:
             axis.axhline(everything, color=line.get_color(), linestyle=":", linewidth=1)
-    axis.set_title("Cold start: NDCG@10 by ratings kept (★ views only, ⋯ all ratings)")
+    axis.set_title("Cold start: NDCG@10 by ratings kept\n(★ views only, ⋯ all ratings)")
     axis.set_xlabel("training ratings kept")
     axis.set_xticks(COLD_START_KEPT)
     axis.legend(fontsize="small")

@@ -258,6 +258,27 @@ def percentile_ms(latencies: Sequence[float], q: float) -> float:
     return float(np.percentile(latencies, q)) * 1000
 
 
+def cache_counts(base_url: str) -> dict[tuple[str, str], float]:
+    """The API's cache lookups so far, by (cache, "hit" or "miss"), from its Prometheus metrics."""
+    counts: dict[tuple[str, str], float] = {}
+    for line in httpx.get(f"{base_url}/metrics", timeout=30).text.splitlines():
+        if line.startswith("cinelibre_cache_requests_total{"):
+            labels, value = line[len("cinelibre_cache_requests_total{") :].split("} ")
+            fields = dict(part.split("=") for part in labels.split(","))
+            counts[(fields["cache"].strip('"'), fields["result"].strip('"'))] = float(value)
+    return counts
+
+
+def hit_rates(before: dict[tuple[str, str], float], after: dict[tuple[str, str], float], caches: Sequence[str]) -> str:
+    """Each cache's share of hits among the lookups made between two cache_counts(), in the order
+    of `caches`, joined by " / " ("–" for a cache not asked)."""
+    shares = []
+    for cache in caches:
+        hits, misses = (after.get((cache, result), 0) - before.get((cache, result), 0) for result in ("hit", "miss"))
+        shares.append(f"{hits / (hits + misses):.0%}" if hits + misses else "–")
+    return " / ".join(shares)
+
+
 def p50_p99(latencies: Sequence[float]) -> str:
     """'p50 / p99' in ms, the cell every latency table shows."""
     return f"{percentile_ms(latencies, 50):.1f} / {percentile_ms(latencies, 99):.1f}"

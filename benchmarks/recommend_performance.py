@@ -2,7 +2,14 @@
 concurrency 1 and 16, one `cinelibre serve` process, after `cinelibre train` (whose time and peak
 memory it also reports). Prints a table.
 
-    .venv/bin/python benchmarks/recommend_performance.py [--seconds 10]
+    .venv/bin/python benchmarks/recommend_performance.py [--seconds 10] [--uncached]
+
+Each row gives the share of its answers the API's cache gave (hit rate, read from /metrics
+before and after the row; "–" where the endpoint has no cache). By default the caches are on, as
+deployed: the same 610 users and 500 films come round again and again, so after the first pass
+most answers are hits. With --uncached the API runs with every answer cache off
+(POPULAR_CACHE_SECONDS, PERSONALIZED_CACHE_SECONDS and SIMILAR_CACHE_SECONDS at 0), so each
+request computes its answer.
 
 The data set's 610 raters are imported users who cannot log in; on this throw-away database the
 script gives them an email and a password hash, and signs tokens for them with the server's
@@ -17,10 +24,12 @@ from pathlib import Path
 import psycopg
 from harness import (
     benchmark_environment,
+    cache_counts,
     cinelibre_command,
     cinelibre_serving,
     drive,
     free_port,
+    hit_rates,
     let_imported_raters_log_in,
     p50_p99,
     peak_rss_mb,
@@ -32,17 +41,25 @@ from harness import (
 from cinelibre.auth.security import TokenCodec
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
+# Each endpoint's answer cache (its name in the API's metrics) and the setting that turns it off.
+ANSWER_CACHES = {
+    "popular": "POPULAR_CACHE_SECONDS",
+    "personalized": "PERSONALIZED_CACHE_SECONDS",
+    "similar": "SIMILAR_CACHE_SECONDS",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--dataset", type=Path, default=DATASET)
+    parser.add_argument("--uncached", action="store_true", help="turn the API's answer caches off")
     args = parser.parse_args()
+    caches_off = {name: "0" for name in ANSWER_CACHES.values()} if args.uncached else {}
     with tempfile.TemporaryDirectory() as folder:
         # RATE_LIMITS=off: the whole load comes from one address.
         env = benchmark_environment(
-            CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false", RATE_LIMITS="off"
+            CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false", RATE_LIMITS="off", **caches_off
         )
         run_cinelibre("import", "movielens", str(args.dataset), env=env)
         training_seconds, training_rss = run_and_watch(cinelibre_command("train"), env)
@@ -62,19 +79,25 @@ def main() -> None:
                 ("similar", [f"/recommendations/similar/movie/{movies[n % len(movies)]}" for n in range(len(tokens))]),
             ):
                 for concurrency in (1, 16):
+                    before = cache_counts(server.base_url)
                     latencies = drive(server.base_url, paths, concurrency, args.seconds, tokens=tokens, timeout=60)
+                    hits = hit_rates(before, cache_counts(server.base_url), [name]) if name in ANSWER_CACHES else "–"
                     rows.append(
                         (
                             f"{name} c={concurrency} p50 / p99 (ms)",
                             p50_p99(latencies),
                             f"{len(latencies) / args.seconds:.0f}",
+                            hits,
                         )
                     )
-            rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.process.pid):.0f}", ""))
-            rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", ""))
-            rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", ""))
+            rows.append(("API peak RSS (MB)", f"{peak_rss_mb(server.process.pid):.0f}", "", ""))
+            rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", "", ""))
+            rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", "", ""))
+    caching = "answer caches off" if args.uncached else "answer caches on"
     print_table(
-        f"Recommendations on {args.dataset.name} (one API process, 2 shared cores)", ("measure", "value", "req/s"), rows
+        f"Recommendations on {args.dataset.name} (one API process, 2 shared cores, {caching})",
+        ("measure", "value", "req/s", "cache hits"),
+        rows,
     )
 
 

@@ -31,14 +31,15 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import numpy as np
 import psycopg
 from harness import (
     benchmark_environment,
+    cache_counts,
     cinelibre_serving,
     drive,
     free_port,
+    hit_rates,
     load_embedded_demo,
     p50_p99,
     peak_rss_mb,
@@ -123,26 +124,6 @@ DISTINCT_QUERIES = 50_000
 CACHES = ("search", "query_embedding")
 
 
-def cache_counts(base_url: str) -> dict[tuple[str, str], float]:
-    """The API's cache lookups so far, by (cache, "hit" or "miss"), from its Prometheus metrics."""
-    counts: dict[tuple[str, str], float] = {}
-    for line in httpx.get(f"{base_url}/metrics", timeout=30).text.splitlines():
-        if line.startswith("cinelibre_cache_requests_total{"):
-            labels, value = line[len("cinelibre_cache_requests_total{") :].split("} ")
-            fields = dict(part.split("=") for part in labels.split(","))
-            counts[(fields["cache"].strip('"'), fields["result"].strip('"'))] = float(value)
-    return counts
-
-
-def hit_rates(before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]) -> str:
-    """'search x% / query vector y%' of the lookups made between two cache_counts()."""
-    shares = []
-    for cache in CACHES:
-        hits, misses = (after.get((cache, result), 0) - before.get((cache, result), 0) for result in ("hit", "miss"))
-        shares.append(f"{hits / (hits + misses):.0%}" if hits + misses else "–")
-    return " / ".join(shares)
-
-
 def distinct_search_paths(queries: list[str], phase: int) -> list[str]:
     """Texts new to both caches: none repeats within a phase, nor from another phase (a number of
     its own after each relevance-set query)."""
@@ -183,7 +164,7 @@ def measure(
                 (
                     f"search c={concurrency} p50 / p99 (ms)",
                     p50_p99(latencies),
-                    hit_rates(before, cache_counts(server.base_url)),
+                    hit_rates(before, cache_counts(server.base_url), CACHES),
                 )
             )
         rows.append(("similar c=16 p50 / p99 (ms)", p50_p99(drive(server.base_url, similar_paths, 16, seconds)), ""))

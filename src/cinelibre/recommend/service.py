@@ -328,12 +328,13 @@ async def personalized(
 ) -> list[RecommendedMovie | RecommendedBook]:
     """The hybrid list: gather() reads the user's candidates and signals, ranking.rank() orders
     them (the same function the evaluation measures), explain() gives the page's items their
-    predicted stars and reasons. Popular for a user with no ratings; a content profile (mean
-    embedding of what they liked) blended with popular for a few; the trained models (or, before
-    any training, the Pearson user-kNN) taking over as ratings grow; diversified by MMR on the
-    embeddings. Never an item they rated; by default not one they viewed many times. The page
-    `skip`, `limit` of the list: the diversity step picks its k-th item among the best 3k, so the
-    list of skip + limit items begins with every shorter list, and pages fit together."""
+    predicted stars and reasons. Popular for a user who has rated, viewed and clicked nothing;
+    from their first such item, the trained models (or, before any training, the Pearson
+    user-kNN) with a little of their content profile (the mean embedding of what they liked, or
+    viewed) and of popularity; diversified by MMR on the embeddings. Never an item they rated;
+    by default not one they viewed many times. The page `skip`, `limit` of the list: the
+    diversity step picks its k-th item among the best 3k, so the list of skip + limit items
+    begins with every shorter list, and pages fit together."""
     gathered = await gather(
         conn,
         user_id=user_id,

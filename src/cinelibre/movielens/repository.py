@@ -3,10 +3,12 @@
 from collections.abc import Callable, Iterable
 from typing import IO
 
+import numpy as np
 from psycopg import sql
 
 from cinelibre.database.connection import Connection
 from cinelibre.movielens.reader import MovieLensMovie
+from cinelibre.movielens.synthetic import SyntheticFilm
 
 COPY_CHUNK_BYTES = 1 << 20
 
@@ -126,12 +128,7 @@ async def stage_ratings(
     conn: Connection, file: IO[bytes], *, csv_layout: bool, on_progress: Callable[[int], None]
 ) -> None:
     """COPY the ratings file as it is: PostgreSQL parses it far faster than Python would."""
-    await conn.execute("DROP TABLE IF EXISTS ml_ratings")
-    await conn.execute(
-        """CREATE TEMPORARY TABLE ml_ratings (
-            user_external_id bigint, movielens_id integer, rating numeric(2, 1), rated_at bigint
-        ) ON COMMIT DROP"""
-    )
+    await _create_ratings_stage(conn)
     options = "FORMAT csv, HEADER true" if csv_layout else "FORMAT text, DELIMITER E'\\t'"
     async with (
         conn.cursor() as cursor,
@@ -141,6 +138,98 @@ async def stage_ratings(
             await copy.write(chunk)
             on_progress(len(chunk))
     await conn.execute("ANALYZE ml_ratings")
+
+
+async def _create_ratings_stage(conn: Connection) -> None:
+    await conn.execute("DROP TABLE IF EXISTS ml_ratings")
+    await conn.execute(
+        """CREATE TEMPORARY TABLE ml_ratings (
+            user_external_id bigint, movielens_id integer, rating numeric(2, 1), rated_at bigint
+        ) ON COMMIT DROP"""
+    )
+
+
+# One ml_ratings row in COPY's binary format, every field fixed-width: the field count, then each
+# field's length and value, big-endian. A half-star rating is a numeric of two base-10000 digits
+# (whole stars, then 0 or 5000 for the half) with one decimal place.
+_BINARY_RATING = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("user_length", ">i4"),
+        ("user", ">i8"),
+        ("movie_length", ">i4"),
+        ("movie", ">i4"),
+        ("rating_length", ">i4"),
+        ("digit_count", ">i2"),
+        ("weight", ">i2"),
+        ("sign", ">i2"),
+        ("scale", ">i2"),
+        ("stars", ">i2"),
+        ("half", ">i2"),
+        ("rated_at_length", ">i4"),
+        ("rated_at", ">i8"),
+    ]
+)
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_BINARY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def _binary_ratings(chunk: np.ndarray) -> bytes:
+    rows = np.zeros(len(chunk), _BINARY_RATING)
+    rows["fields"] = 4
+    rows["user_length"], rows["movie_length"], rows["rating_length"], rows["rated_at_length"] = 8, 4, 12, 8
+    rows["digit_count"], rows["scale"] = 2, 1
+    rows["user"], rows["movie"], rows["rated_at"] = chunk["user"], chunk["movie"], chunk["rated_at"]
+    stars = np.floor(chunk["rating"])
+    rows["stars"], rows["half"] = stars, np.where(chunk["rating"] > stars, 5000, 0)
+    return rows.tobytes()
+
+
+async def stage_rating_arrays(
+    conn: Connection, chunks: Iterable[np.ndarray], *, on_progress: Callable[[int], None] = lambda rows: None
+) -> None:
+    """COPY ratings made in numpy (arrays with fields user, movie, rating and rated_at, as
+    synthetic.RATING_DTYPE) into the same staging table as a ratings file, in COPY's binary
+    format built by numpy: no Python object per row."""
+    await _create_ratings_stage(conn)
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy("COPY ml_ratings FROM STDIN WITH (FORMAT binary)") as copy,
+    ):
+        await copy.write(_BINARY_HEADER)
+        for chunk in chunks:
+            data = memoryview(_binary_ratings(chunk))
+            for start in range(0, len(data), COPY_CHUNK_BYTES):
+                await copy.write(data[start : start + COPY_CHUNK_BYTES])
+            on_progress(len(chunk))
+        await copy.write(_BINARY_TRAILER)
+    await conn.execute("ANALYZE ml_ratings")
+
+
+async def add_films(conn: Connection, films: Iterable[SyntheticFilm]) -> int:
+    """Add made-up films (with their overviews) under MovieLens ids not yet in the catalogue;
+    returns how many were added."""
+    await conn.execute("DROP TABLE IF EXISTS ml_films")
+    await conn.execute(
+        """CREATE TEMPORARY TABLE ml_films (
+            movielens_id integer PRIMARY KEY, title text, year integer, genres text[], overview text
+        ) ON COMMIT DROP"""
+    )
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy("COPY ml_films (movielens_id, title, year, genres, overview) FROM STDIN") as copy,
+    ):
+        for film in films:
+            await copy.write_row((film.movielens_id, film.title, film.year, film.genres, film.overview))
+    cursor = await conn.execute(
+        """
+        INSERT INTO movies (movielens_id, title, year, genres, overview)
+        SELECT s.movielens_id, s.title, s.year, s.genres, s.overview FROM ml_films s
+        WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.movielens_id = s.movielens_id)
+        ORDER BY s.movielens_id
+        """
+    )
+    return cursor.rowcount
 
 
 async def create_staged_users(conn: Connection, source: str) -> int:

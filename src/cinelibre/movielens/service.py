@@ -9,6 +9,7 @@ from pathlib import Path
 from cinelibre.database.connection import Connection, Pool
 from cinelibre.movielens import repository
 from cinelibre.movielens.reader import Dataset, Layout, open_dataset, read_movies
+from cinelibre.movielens.synthetic import SyntheticMovieLens
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 
@@ -84,6 +85,30 @@ async def import_from_folder(
     total = dataset.ratings_file.stat().st_size if with_ratings else 0
     advance = start_progress(f"Loading {dataset.name} ratings", total)
     return await import_dataset(conn, dataset, with_ratings=with_ratings, on_progress=advance)
+
+
+async def import_synthetic(
+    conn: Connection, data: SyntheticMovieLens, *, on_progress: Callable[[int], None] = lambda rows: None
+) -> ImportReport:
+    """Write a made-up MovieLens set the way an import writes a real one: its films, its raters as
+    imported users who cannot log in, their ratings, and the films' rating counts. Progress is
+    counted in ratings staged."""
+    source = f"synthetic-{data.seed}"
+    added = await repository.add_films(conn, data.films())
+    await repository.stage_rating_arrays(conn, data.rating_chunks(), on_progress=on_progress)
+    users_added = await repository.create_staged_users(conn, source)
+    ratings_written = await repository.merge_staged_ratings(conn, source=source, id_column="movielens_id")
+    if ratings_written:
+        await repository.recount_imported_films(conn, id_column="movielens_id")
+    return ImportReport(
+        dataset=source,
+        movies_read=data.shape.films,
+        movies_linked=0,
+        movies_added=added,
+        movies_given_ids=0,
+        users_added=users_added,
+        ratings_written=ratings_written,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ COPY in chunks of a million rows, then VACUUM ANALYZE, as a database that has se
 Measured, in order:
 - import_s: drawing the data and writing it, in one transaction; vacuum_s after it;
 - embed_s: every film embedded by the real model for search (--no-embed skips it: search then
-  finds films by their words alone). The model embeds about 80 films a second on these shared
-  cores, so ml-25m's 62,423 take some 13 minutes: --embed-limit N embeds the first N films only,
+  finds films by their words alone). The model embeds about 60 films a second on two shared
+  cores, so ml-25m's 62,423 take some 17 minutes: --embed-limit N embeds the first N films only,
   and gives the others the vector of an embedded film plus a little noise, so that search still
   ranks over every film's vector (embed_s is then the time for N films);
 - train_s, train_peak_rss_mb: `cinelibre train`'s wall time and peak memory (VmHWM);

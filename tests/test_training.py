@@ -8,6 +8,7 @@ from cinelibre.recommend import model_repository
 from cinelibre.recommend import service as recommend_service
 from cinelibre.recommend.algorithms.blend import RATING_EMPHASIS
 from cinelibre.recommend.algorithms.fold_in import ITEM_LOG_RATINGS, LEARNT_BLEND, USER_LOG_RATINGS, fold_in
+from cinelibre.recommend.serving import ModelStore
 from cinelibre.recommend.training import (
     IMPLICIT_WEIGHTS,
     NothingToLearnError,
@@ -206,8 +207,11 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
         await conn.execute("SELECT count(*) AS n FROM ratings WHERE item_type = 'movie' AND item_id = %s", (target,))
     ).fetchone()
 
-    served = await recommend_service.predict(conn, user_id=user, item_type=ItemType.MOVIE, item_id=target)
-    stars = await recommend_service.model_predictions(conn, user_id=user, items=[("movie", target)])
+    models = ModelStore()
+    served = await recommend_service.predict(
+        conn, models=models, user_id=user, item_type=ItemType.MOVIE, item_id=target
+    )
+    stars = await recommend_service.model_predictions(conn, models=models, user_id=user, items=[("movie", target)])
 
     assert trained.version == 1
     assert parameters["blend"] == "learnt"
@@ -218,10 +222,13 @@ async def test_served_prediction_equals_the_fitted_models_fold_in(conn, rated_ca
     assert served.predicted_rating == round(expected, 1)
 
     # A version trained before the blend (no "blend", no counts) is served as it was fitted:
-    # MF with its correction.
+    # MF with its correction (versions are never changed in place: a process that has not loaded
+    # one yet, with a store of its own, reads it as stored).
     await conn.execute("UPDATE recommender_models SET parameters = parameters - 'blend' WHERE kind = 'biased-mf'")
     await conn.execute("UPDATE model_item_factors SET ratings = NULL")
-    unblended = await recommend_service.model_predictions(conn, user_id=user, items=[("movie", target)])
+    unblended = await recommend_service.model_predictions(
+        conn, models=ModelStore(), user_id=user, items=[("movie", target)]
+    )
     assert unblended == {("movie", target): pytest.approx(min(5.0, max(0.5, factor_stars + factor_correction)))}
 
 

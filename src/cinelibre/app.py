@@ -43,6 +43,7 @@ from cinelibre.query_parameters import reject_unknown_query_parameters
 from cinelibre.ratings.endpoints import router as ratings_router
 from cinelibre.recommend import training
 from cinelibre.recommend.endpoints import router as recommend_router
+from cinelibre.recommend.serving import ModelStore
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import Embedder
 from cinelibre.search.endpoints import router as search_router
@@ -74,6 +75,8 @@ def install_runtime(
     app.state.read_pool = read_pool or pool
     app.state.cache = cache or open_cache(settings)
     app.state.embedder = embedder or Embedder(settings)
+    # The served model versions as arrays, loaded by the first request after each training run.
+    app.state.model_store = ModelStore()
     app.state.token_codec = TokenCodec(
         secret=resolve_jwt_secret(settings),
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
@@ -84,7 +87,7 @@ def install_runtime(
     app.state.rate_limiter = open_rate_limiter(settings)
     app.state.job_launcher = ChildProcessLauncher(str(pool.conninfo))
     app.state.live_updates = LiveUpdates(
-        recommendations_computer(pool, app.state.cache, settings, app.state.embedder.model_name)
+        recommendations_computer(pool, app.state.cache, app.state.model_store, settings, app.state.embedder.model_name)
     )
     if settings.redis_url:
         logger.info("caches and rate limits shared through Redis at %s", settings.redis_url)

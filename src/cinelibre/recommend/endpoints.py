@@ -8,6 +8,7 @@ from cinelibre.cache import CacheDep
 from cinelibre.database.connection import DbConnection, LazyReadConnection
 from cinelibre.pagination import SkipParam
 from cinelibre.recommend import service
+from cinelibre.recommend.dependencies import ModelStoreDep
 from cinelibre.recommend.schemas import Prediction, Recommendations, SimilarItems
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.types import ItemType, PathId
@@ -92,6 +93,7 @@ async def personalized(
     conn: DbConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
+    models: ModelStoreDep,
     skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
@@ -103,6 +105,7 @@ async def personalized(
         conn,
         cache,
         ttl_seconds=request.app.state.settings.personalized_cache_seconds,
+        models=models,
         user_id=user.id,
         item_type=item_type,
         skip=skip,
@@ -115,6 +118,8 @@ async def personalized(
 
 
 @router.get("/predict/{item_type}/{item_id}", responses=RATE_LIMITED)
-async def predict(item_type: ItemType, item_id: PathId, user: CurrentUser, conn: DbConnection) -> Prediction:
+async def predict(
+    item_type: ItemType, item_id: PathId, user: CurrentUser, conn: DbConnection, models: ModelStoreDep
+) -> Prediction:
     """The caller's predicted rating for any item."""
-    return await service.predict(conn, user_id=user.id, item_type=item_type, item_id=item_id)
+    return await service.predict(conn, models=models, user_id=user.id, item_type=item_type, item_id=item_id)

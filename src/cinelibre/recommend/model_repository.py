@@ -53,7 +53,7 @@ def implicit_feedback(*, one_user: bool) -> str:
     the strength of the strongest such interaction: %(view_weight)s for a view, %(click_weight)s
     for a click, %(search_click_weight)s for a click at most %(search_window)s after the same
     user searched (they went looking for it). With `one_user`, only %(user)s's rows. Its columns:
-    user_id, item_type, item_id, strength, last_at (the latest such interaction)."""
+    user_id, item_type, item_id, strength, last_at (the latest such interaction), times (how many)."""
     return f"""
         SELECT i.user_id, i.item_type, i.item_id,
                max(CASE
@@ -65,7 +65,7 @@ def implicit_feedback(*, one_user: bool) -> str:
                    ) THEN %(search_click_weight)s::float8
                    ELSE %(click_weight)s::float8
                END) AS strength,
-               max(i.created_at) AS last_at
+               max(i.created_at) AS last_at, count(*) AS times
         FROM interactions i
         WHERE i.item_id IS NOT NULL AND i.kind IN ('view', 'click') {"AND i.user_id = %(user)s" if one_user else ""}
           AND NOT EXISTS (
@@ -164,6 +164,68 @@ async def store_rating_model(
             await copy.write_row((model["id"], item_type, item_id, float(bias), vector.astype(np.float32), int(count)))
     await _copy_links(conn, model["id"], neighbours)
     return await _activate(conn, kind=kind, model=model, versions_kept=versions_kept)
+
+
+# A model version is read as a few byte strings, one per column, each the column's values back to
+# back in the order of the rows (PostgreSQL's binary send format, big-endian): one value per
+# column instead of one message per row, which made reading a million links take seconds. Item
+# keys pack (is_book, id) as is_book << 62 | id, as training numbers them.
+_PACKED_ITEM = "int8send((item_type = 'book')::int::int8 << 62 | item_id)"
+_PACKED_NEIGHBOUR = "int8send((neighbour_type = 'book')::int::int8 << 62 | neighbour_id)"
+
+
+async def _columns(conn: Connection, query: str, parameters: dict[str, Any]) -> dict[str, bytes]:
+    cursor = await conn.execute(query, parameters, binary=True)
+    row = await cursor.fetchone()
+    assert row is not None
+    return {name: value or b"" for name, value in row.items()}
+
+
+async def model_links(conn: Connection, model_id: int) -> dict[str, np.ndarray]:
+    """Every stored link of a model version as arrays: items and neighbours (packed keys), weights."""
+    columns = await _columns(
+        conn,
+        f"""SELECT string_agg({_PACKED_ITEM}, ''::bytea) AS items,
+                   string_agg({_PACKED_NEIGHBOUR}, ''::bytea) AS neighbours,
+                   string_agg(float4send(weight), ''::bytea) AS weights
+            FROM model_item_neighbours WHERE model_id = %(model)s""",
+        {"model": model_id},
+    )
+    return {
+        "items": np.frombuffer(columns["items"], ">i8").astype(np.int64),
+        "neighbours": np.frombuffer(columns["neighbours"], ">i8").astype(np.int64),
+        "weights": np.frombuffer(columns["weights"], ">f4").astype(np.float32),
+    }
+
+
+async def model_factors(conn: Connection, model_id: int, dimensions: int) -> dict[str, np.ndarray]:
+    """Every item of a rating-model version as arrays: items (packed keys), biases, ratings (-1
+    where the version did not store them) and factors (items × dimensions)."""
+    columns = await _columns(
+        conn,
+        f"""SELECT string_agg({_PACKED_ITEM}, ''::bytea) AS items,
+                   string_agg(float8send(bias), ''::bytea) AS biases,
+                   string_agg(int4send(coalesce(ratings, -1)), ''::bytea) AS ratings,
+                   string_agg(vector_send(factors), ''::bytea) AS factors
+            FROM model_item_factors WHERE model_id = %(model)s""",
+        {"model": model_id},
+    )
+    # vector_send: the dimension count and an unused int16, then the float4 values.
+    vector = np.dtype([("dimensions", ">i2"), ("unused", ">i2"), ("values", ">f4", (dimensions,))])
+    return {
+        "items": np.frombuffer(columns["items"], ">i8").astype(np.int64),
+        "biases": np.frombuffer(columns["biases"], ">f8").astype(np.float64),
+        "ratings": np.frombuffer(columns["ratings"], ">i4").astype(np.int64),
+        "factors": np.frombuffer(columns["factors"], vector)["values"].astype(np.float32),
+    }
+
+
+async def active_models(conn: Connection) -> dict[str, dict[str, Any]]:
+    """The version of each kind that is served, by kind."""
+    cursor = await conn.execute(
+        "SELECT id, kind, version, parameters, trained_at FROM recommender_models WHERE is_active"
+    )
+    return {row["kind"]: row for row in await cursor.fetchall()}
 
 
 async def active_model(conn: Connection, kind: str) -> dict[str, Any] | None:

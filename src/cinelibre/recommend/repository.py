@@ -43,45 +43,57 @@ async def collaborative_recommendations(
     return await cursor.fetchall()
 
 
-async def user_feedback(
-    conn: Connection, user_id: int
-) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], int]]:
-    """What the user rated (item → stars), and what they viewed or clicked without rating it
-    (item → how many times), in one round trip."""
+async def user_feedback(conn: Connection, user_id: int, implicit_weights: dict[str, Any]) -> list[dict[str, Any]]:
+    """In one round trip, everything a user's list starts from: rows with `source` 'rating' (what
+    they rated: item, stars, when), 'view' (what they viewed or clicked without rating it: item,
+    model_repository.implicit_feedback()'s strength, how many times, when last), and one row per
+    active model version (source is its kind, item_id its id)."""
     cursor = await conn.execute(
-        """
-        SELECT item_type, item_id, rating::float8 AS stars, 0 AS times FROM ratings WHERE user_id = %(user)s
+        f"""
+        SELECT 'rating' AS source, item_type, item_id, rating::float8 AS value, 0::bigint AS times, updated_at AS at
+        FROM ratings WHERE user_id = %(user)s
         UNION ALL
-        SELECT i.item_type, i.item_id, NULL, count(*) FROM interactions i
-        WHERE i.user_id = %(user)s AND i.item_id IS NOT NULL AND i.kind IN ('view', 'click')
-          AND NOT EXISTS (
-              SELECT 1 FROM ratings r
-              WHERE r.user_id = i.user_id AND r.item_type = i.item_type AND r.item_id = i.item_id
-          )
-        GROUP BY i.item_type, i.item_id
+        SELECT 'view', item_type, item_id, strength, times, last_at
+        FROM ({model_repository.implicit_feedback(one_user=True)}) AS viewed
+        UNION ALL
+        SELECT kind, NULL, id, NULL, NULL, trained_at FROM recommender_models WHERE is_active
         """,
-        {"user": user_id},
+        {"user": user_id, **implicit_weights},
+        prepare=False,  # as item_model_candidates: planned for each user
     )
-    rows = await cursor.fetchall()
-    return (
-        {(row["item_type"], row["item_id"]): row["stars"] for row in rows if row["stars"] is not None},
-        {(row["item_type"], row["item_id"]): row["times"] for row in rows if row["stars"] is None},
-    )
+    return await cursor.fetchall()
 
 
-async def content_candidates(
-    conn: Connection, *, user_id: int, item_types: list[ItemType], model: str, limit: int
+async def candidate_signals(
+    conn: Connection,
+    *,
+    user_id: int,
+    candidates: list[tuple[str, int]],
+    item_types: list[ItemType] | None,
+    model: str,
+    nearest: int,
+    liked: int,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` items of each of `item_types` nearest to the user's content profile, through
-    match_movies()/match_books(): the mean embedding of what they liked (rated 4 stars or more, or
-    their best-rated if none), or for a user who rated nothing, of what they viewed or clicked.
-    Empty if none of those is embedded."""
+    """One round trip for what ranking and explaining a user's list need besides the models. Rows
+    with `role`:
+    - 'candidate': each of `candidates` and, for each of `item_types` (none: no search), up to
+      `nearest` items nearest the user's content profile (the mean embedding of what they liked:
+      rated 4 stars or more, or their best-rated if none; for a user who rated nothing, of what
+      they viewed or clicked) through match_movies()/match_books(), with `similarity` to it
+      (NULL for the others); each with its embedding under `model` (NULL if not embedded), when
+      it joined the catalogue (created_at), how many of our users rated it (rating_count) and
+      its language's name (NULL if unknown);
+    - 'liked': the user's `liked` latest ratings of 4 stars or more of items embedded under
+      `model`, with the stars (`similarity`) and embedding, for "because you rated X"."""
     functions = {ItemType.MOVIE: "match_movies", ItemType.BOOK: "match_books"}
-    nearest = " UNION ALL ".join(
-        f"SELECT '{kind.value}' AS item_type, found.id AS item_id, found.similarity "
-        f"FROM profile, {functions[kind]}(profile.vector, 0, %(limit)s, %(model)s) AS found "
-        "WHERE profile.vector IS NOT NULL"
-        for kind in item_types
+    searches = (
+        " UNION ALL ".join(
+            f"SELECT '{kind.value}' AS item_type, found.id AS item_id, found.similarity "
+            f"FROM profile, {functions[kind]}(profile.vector, 0, %(nearest)s, %(model)s) AS found "
+            "WHERE profile.vector IS NOT NULL"
+            for kind in item_types or []
+        )
+        or "SELECT NULL::text AS item_type, NULL::bigint AS item_id, NULL::float8 AS similarity WHERE false"
     )
     cursor = await conn.execute(
         f"""
@@ -102,69 +114,51 @@ async def content_candidates(
             LEFT JOIN movie_embeddings mv ON mv.movie_id = viewed.movie_id AND mv.model = %(model)s
             LEFT JOIN book_embeddings bv ON bv.book_id = viewed.book_id AND bv.model = %(model)s
             WHERE coalesce(mv.embedding, bv.embedding) IS NOT NULL
-        ), profile AS MATERIALIZED (SELECT avg(embedding) AS vector FROM liked)
-        {nearest}
+        ), profile AS MATERIALIZED (
+            SELECT avg(embedding) AS vector FROM liked WHERE %(search)s
+        ), nearest AS MATERIALIZED ({searches}
+        ), wanted AS (
+            SELECT c.item_type, c.item_id FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+            UNION
+            SELECT item_type, item_id FROM nearest
+        )
+        SELECT 'candidate' AS role, w.item_type, w.item_id, nearest.similarity::float8 AS similarity,
+               found.embedding, found.created_at, found.rating_count, found.language
+        FROM wanted w
+        LEFT JOIN nearest USING (item_type, item_id)
+        -- One index lookup per candidate, whatever the planner guesses of how many there are; an
+        -- item deleted since the model was trained has no row and drops out.
+        CROSS JOIN LATERAL (
+            SELECT mv.embedding, m.created_at, m.rating_count, language_name(m.original_language) AS language
+            FROM movies m LEFT JOIN movie_embeddings mv ON mv.movie_id = m.id AND mv.model = %(model)s
+            WHERE w.item_type = 'movie' AND m.id = w.item_id
+            UNION ALL
+            SELECT bv.embedding, b.created_at, b.rating_count, language_name(b.language)
+            FROM books b LEFT JOIN book_embeddings bv ON bv.book_id = b.id AND bv.model = %(model)s
+            WHERE w.item_type = 'book' AND b.id = w.item_id
+        ) AS found
+        UNION ALL
+        (SELECT 'liked', r.item_type, r.item_id, r.rating::float8, coalesce(mv.embedding, bv.embedding),
+                NULL, NULL, NULL
+         FROM ratings r
+         LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id AND mv.model = %(model)s
+         LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id AND bv.model = %(model)s
+         WHERE r.user_id = %(user)s AND r.rating >= 4 AND coalesce(mv.embedding, bv.embedding) IS NOT NULL
+         ORDER BY r.updated_at DESC, r.item_type, r.item_id LIMIT %(liked)s)
         """,
-        {"user": user_id, "model": model, "limit": limit},
+        {
+            "user": user_id,
+            "model": model,
+            "nearest": nearest,
+            "liked": liked,
+            "search": bool(item_types),
+            "types": [t for t, _ in candidates],
+            "ids": [i for _, i in candidates],
+        },
+        binary=True,  # vectors arrive as numpy arrays, without parsing their text
+        prepare=False,
     )
     return await cursor.fetchall()
-
-
-async def closest_liked_items(
-    conn: Connection, *, user_id: int, candidates: list[tuple[str, int]], model: str
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """For each candidate, the item the user rated 4+ stars that it is most like (for reasons)."""
-    if not candidates:
-        return {}
-    cursor = await conn.execute(
-        """
-        WITH liked AS (
-            SELECT r.rating::float8 AS rating, coalesce(m.title, b.title) AS title,
-                   coalesce(mv.embedding, bv.embedding) AS embedding
-            FROM ratings r LEFT JOIN movies m ON m.id = r.movie_id LEFT JOIN books b ON b.id = r.book_id
-                 LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id
-                 LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id
-            WHERE r.user_id = %(user)s AND r.rating >= 4 AND coalesce(mv.model, bv.model) = %(model)s
-        ), candidate AS (
-            SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding
-            FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-            LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id
-            LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id
-        )
-        SELECT candidate.item_type, candidate.item_id, best.title, best.rating
-        FROM candidate CROSS JOIN LATERAL (
-            SELECT liked.title, liked.rating FROM liked
-            ORDER BY liked.embedding <=> candidate.embedding LIMIT 1
-        ) AS best
-        WHERE candidate.embedding IS NOT NULL
-        """,
-        {"user": user_id, "model": model, "types": [t for t, _ in candidates], "ids": [i for _, i in candidates]},
-    )
-    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
-
-
-async def candidate_details(
-    conn: Connection, candidates: list[tuple[str, int]], *, model: str
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """What ranking and explaining need to know of each candidate, in one round trip: its
-    embedding under `model` (None if not embedded), when it joined the catalogue (created_at),
-    how many of our users rated it (rating_count), and its language's name (None if unknown)."""
-    cursor = await conn.execute(
-        """
-        SELECT c.item_type, c.item_id, coalesce(mv.embedding, bv.embedding) AS embedding,
-               coalesce(m.created_at, b.created_at) AS created_at,
-               coalesce(m.rating_count, b.rating_count, 0) AS rating_count,
-               language_name(coalesce(m.original_language, b.language)) AS language
-        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        LEFT JOIN movies m ON c.item_type = 'movie' AND m.id = c.item_id
-        LEFT JOIN books b ON c.item_type = 'book' AND b.id = c.item_id
-        LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id AND mv.model = %(model)s
-        LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id AND bv.model = %(model)s
-        """,
-        {"types": [t for t, _ in candidates], "ids": [i for _, i in candidates], "model": model},
-        binary=True,  # vectors arrive as numpy arrays, without parsing their text
-    )
-    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
 
 
 async def collaborative_prediction(
@@ -285,81 +279,6 @@ async def similar_by_ratings(
     return await cursor.fetchall()
 
 
-async def item_model_candidates(
-    conn: Connection,
-    *,
-    model_id: int,
-    user_id: int,
-    item_type: ItemType | None,
-    implicit_weights: dict[str, Any],
-    rating_emphasis: float,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Items the stored ranking model links to the user's feedback (their latest ratings count
-    1 + rating_emphasis × (stars - their mean stars), as blend.rating_strength() weighs them in
-    training; the VIEWS_CONSIDERED items they most recently viewed or clicked without rating them count as
-    model_repository.implicit_feedback() weighs them, with `implicit_weights`), by summed
-    weight, leaving out what they rated; each with the item they liked (3 stars or more) that
-    links to it most, for the reason."""
-    cursor = await conn.execute(
-        f"""
-        WITH mine AS MATERIALIZED (
-            SELECT item_type, item_id, rating, updated_at, avg(rating) OVER () AS mean_rating
-            FROM ratings WHERE user_id = %(user)s
-        ), feedback AS (
-            (SELECT item_type, item_id, 1.0 + %(emphasis)s::float8 * (rating - mean_rating)::float8 AS strength, rating
-             FROM mine ORDER BY updated_at DESC LIMIT %(considered)s)
-            UNION ALL
-            (SELECT viewed.item_type, viewed.item_id, viewed.strength, NULL::numeric
-             FROM ({model_repository.implicit_feedback(one_user=True)}) AS viewed
-             ORDER BY viewed.last_at DESC, viewed.item_type, viewed.item_id LIMIT %(views)s)
-        ), links AS MATERIALIZED (
-            SELECT n.neighbour_type, n.neighbour_id, n.weight * feedback.strength AS weight,
-                   n.item_type, n.item_id, feedback.rating
-            FROM feedback JOIN model_item_neighbours n
-              ON n.model_id = %(model)s AND n.item_type = feedback.item_type AND n.item_id = feedback.item_id
-            WHERE %(type)s::text IS NULL OR n.neighbour_type = %(type)s
-        ), strongest AS (
-            -- Summed first, then what the user rated left out: one probe per item, not per link.
-            SELECT summed.* FROM (
-                SELECT neighbour_type, neighbour_id, sum(weight) AS weight FROM links GROUP BY 1, 2
-            ) AS summed
-            WHERE NOT EXISTS (
-                SELECT 1 FROM mine WHERE mine.item_type = summed.neighbour_type AND mine.item_id = summed.neighbour_id
-            )
-            ORDER BY weight DESC, neighbour_type, neighbour_id LIMIT %(limit)s
-        ), because AS (
-            SELECT DISTINCT ON (links.neighbour_type, links.neighbour_id)
-                   links.neighbour_type, links.neighbour_id, links.item_type, links.item_id, links.rating
-            FROM links JOIN strongest USING (neighbour_type, neighbour_id)
-            WHERE links.rating >= 3
-            ORDER BY links.neighbour_type, links.neighbour_id, links.weight DESC
-        )
-        SELECT strongest.neighbour_type AS item_type, strongest.neighbour_id AS item_id,
-               strongest.weight::float8 AS weight, coalesce(m.title, b.title) AS because_title,
-               because.rating::float8 AS because_rating
-        FROM strongest
-        LEFT JOIN because USING (neighbour_type, neighbour_id)
-        LEFT JOIN movies m ON because.item_type = 'movie' AND m.id = because.item_id
-        LEFT JOIN books b ON because.item_type = 'book' AND b.id = because.item_id
-        ORDER BY strongest.weight DESC, 1, 2
-        """,
-        {
-            "model": model_id,
-            "user": user_id,
-            "type": item_type.value if item_type else None,
-            "limit": limit,
-            "considered": FEEDBACK_CONSIDERED,
-            "views": VIEWS_CONSIDERED,
-            "emphasis": rating_emphasis,
-            **implicit_weights,
-        },
-        # Planned for each user: a prepared (generic) plan measured four times slower here.
-        prepare=False,
-    )
-    return await cursor.fetchall()
-
-
 async def cache_state(conn: Connection, user_id: int) -> str:
     """What a cached personalized list depends on besides the request: the user's activity
     version (moved by triggers on every rating and interaction) and the serving models."""
@@ -373,53 +292,3 @@ async def cache_state(conn: Connection, user_id: int) -> str:
     )
     row = await cursor.fetchone()
     return next(iter(row.values())) if row else "gone"
-
-
-async def user_ratings_with_factors(conn: Connection, *, model_id: int, user_id: int) -> list[dict[str, Any]]:
-    """The user's latest ratings with the model's factors of those items (binary: vectors arrive
-    as numpy arrays without text parsing)."""
-    cursor = await conn.execute(
-        """
-        SELECT r.item_type, r.item_id, r.rating::float8 AS rating, f.bias, f.factors
-        FROM ratings r JOIN model_item_factors f
-          ON f.model_id = %s AND f.item_type = r.item_type AND f.item_id = r.item_id
-        WHERE r.user_id = %s
-        ORDER BY r.updated_at DESC LIMIT %s
-        """,
-        (model_id, user_id, FOLD_IN_RATINGS),
-        binary=True,
-    )
-    return await cursor.fetchall()
-
-
-async def item_factors(
-    conn: Connection, *, model_id: int, items: list[tuple[str, int]]
-) -> dict[tuple[str, int], dict[str, Any]]:
-    cursor = await conn.execute(
-        """
-        SELECT f.item_type, f.item_id, f.bias, f.factors, f.ratings
-        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        JOIN model_item_factors f ON f.model_id = %(model)s AND f.item_type = c.item_type AND f.item_id = c.item_id
-        """,
-        {"model": model_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
-        binary=True,  # vectors arrive as numpy arrays: parsing their text was a sixth of a list's time
-    )
-    return {(row["item_type"], row["item_id"]): row for row in await cursor.fetchall()}
-
-
-async def rating_neighbours(
-    conn: Connection, *, model_id: int, user_id: int, items: list[tuple[str, int]]
-) -> list[dict[str, Any]]:
-    """For each given item, its stored rating-model neighbours that the user rated."""
-    cursor = await conn.execute(
-        """
-        WITH mine AS MATERIALIZED (SELECT item_type, item_id FROM ratings WHERE user_id = %(user)s)
-        SELECT n.item_type, n.item_id, n.neighbour_type, n.neighbour_id, n.weight::float8 AS weight
-        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
-        JOIN model_item_neighbours n ON n.model_id = %(model)s AND n.item_type = c.item_type AND n.item_id = c.item_id
-        JOIN mine ON mine.item_type = n.neighbour_type AND mine.item_id = n.neighbour_id
-        """,
-        {"model": model_id, "user": user_id, "types": [t for t, _ in items], "ids": [i for _, i in items]},
-        prepare=False,  # as item_model_candidates: the generic plan is slower
-    )
-    return await cursor.fetchall()

@@ -11,7 +11,6 @@ from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
-from cinelibre.recommend.algorithms.fold_in import BLENDS, Blend, blend_parts, blended_stars, fold_in
 from cinelibre.recommend.schemas import (
     Prediction,
     Recommendations,
@@ -21,7 +20,15 @@ from cinelibre.recommend.schemas import (
     SimilarItems,
     SimilarMovie,
 )
-from cinelibre.recommend.training import IMPLICIT_WEIGHTS, ITEM_MODEL, RATING_MODEL
+from cinelibre.recommend.serving import (
+    FoldedUser,
+    ModelStore,
+    ServingModels,
+    fold_in_user,
+    linked_items,
+    predicted_stars,
+)
+from cinelibre.recommend.training import IMPLICIT_WEIGHTS, RATING_MODEL
 from cinelibre.search import service as search_service
 from cinelibre.search.embedder import EMBEDDING_DIMENSION, Embedder
 from cinelibre.search.schemas import Candidate
@@ -156,9 +163,11 @@ async def similar_cached(
     return await cached(cache, "similar", key, ttl_seconds, compute)
 
 
-async def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[RecommendedMovie | RecommendedBook]:
-    """Attach each recommended item's usual object; rows carry item_type, item_id, score, reason."""
-    catalogue = await catalog_service.rows_by_key(conn, [(row["item_type"], row["item_id"]) for row in rows])
+def _with_items(
+    catalogue: dict[tuple[str, int], dict[str, Any]], rows: list[dict[str, Any]]
+) -> list[RecommendedMovie | RecommendedBook]:
+    """Attach each recommended item's usual object (from `catalogue`, catalog_service.rows_by_key());
+    rows carry item_type, item_id, score, reason."""
     models = {ItemType.MOVIE.value: RecommendedMovie, ItemType.BOOK.value: RecommendedBook}
     return [
         models[row["item_type"]].model_validate(
@@ -184,7 +193,8 @@ async def popular(
     conn: Connection, *, item_type: ItemType | None, window_days: int | None, skip: int = 0, limit: int
 ) -> list[RecommendedMovie | RecommendedBook]:
     rows = await repository.popular_items(conn, item_type=item_type, window_days=window_days, skip=skip, limit=limit)
-    return await _with_items(conn, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
+    catalogue = await catalog_service.rows_by_key(conn, [(row["item_type"], row["item_id"]) for row in rows])
+    return _with_items(catalogue, [row | {"reason": _popularity_reason(row, window_days)} for row in rows])
 
 
 async def popular_cached(
@@ -212,6 +222,7 @@ async def personalized_cached(
     conn: Connection,
     cache: Cache,
     *,
+    models: ModelStore,
     ttl_seconds: float,
     user_id: int,
     item_type: ItemType | None,
@@ -228,6 +239,7 @@ async def personalized_cached(
     async def compute() -> bytes:
         items = await personalized(
             conn,
+            models=models,
             user_id=user_id,
             item_type=item_type,
             skip=skip,
@@ -239,6 +251,8 @@ async def personalized_cached(
         )
         return Recommendations(items=items).model_dump_json().encode()
 
+    if ttl_seconds <= 0:  # nothing would be kept: no need to ask what the key depends on
+        return await compute()
     state = await repository.cache_state(conn, user_id)
     key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{skip}:{limit}:{int(skip_viewed)}:{model}"
     return await cached(cache, "personalized", key, ttl_seconds, compute)
@@ -265,19 +279,56 @@ async def _popular_candidates(
 CANDIDATES_PER_SOURCE = 60
 MAX_PADDING = 200
 HEAVY_VIEWING = 3  # views or clicks after which an item is left out of the user's list
+# Per request, the ranking model scores from the user's latest ratings and the rating model
+# solves the user's factors from their latest ratings: enough to be personal, and bounded for
+# users with thousands of ratings.
+FEEDBACK_CONSIDERED = 300
+FOLD_IN_RATINGS = 300
+# Items the user only viewed or clicked count from the most recently viewed this many: each
+# brings up to 200 stored neighbours, and a heavy browser's whole history would multiply that.
+VIEWS_CONSIDERED = 100
+# "Because you rated X" names the closest of the user's latest this many 4-star ratings.
+LIKED_CONSIDERED = 300
+
+
+@dataclass
+class _Feedback:
+    """What the user rated and viewed, as user_feedback() read it, and which model versions are
+    active."""
+
+    rated: list[tuple[tuple[str, int], float]]  # latest first
+    viewed: list[tuple[tuple[str, int], float, int]]  # (item, strength, times), latest first
+    active: dict[str, int]
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> "_Feedback":
+        ratings = sorted((row for row in rows if row["source"] == "rating"), key=lambda row: row["at"], reverse=True)
+        views = sorted(
+            (row for row in rows if row["source"] == "view"),
+            key=lambda row: (-row["at"].timestamp(), row["item_type"], row["item_id"]),
+        )
+        return cls(
+            rated=[((row["item_type"], row["item_id"]), row["value"]) for row in ratings],
+            viewed=[((row["item_type"], row["item_id"]), row["value"], row["times"]) for row in views],
+            active={row["source"]: row["item_id"] for row in rows if row["source"] not in ("rating", "view")},
+        )
 
 
 @dataclass
 class _Gathered:
-    """Everything the database says about one user's candidates: the ranking's input, and what
-    explaining the chosen items needs (rows of `keys` line up with the input's)."""
+    """Everything the database and the models say about one user's candidates: the ranking's
+    input, and what explaining the chosen items needs (rows of `keys` line up with the input's)."""
 
     keys: list[tuple[str, int]]
     candidates: ranking.Candidates
-    because: dict[tuple[str, int], dict[str, Any]]  # the liked item that links to each most
-    folded: "_FoldedUser | None"
-    factor_rows: dict[tuple[str, int], dict[str, Any]]  # the rating model's rows of the candidates
+    because: dict[tuple[str, int], dict[str, Any]]  # the liked item that links to each most: item, rating
+    models: ServingModels
+    positions: np.ndarray  # each candidate's row in the models, -1 where unknown
+    folded: FoldedUser | None
     languages: dict[tuple[str, int], str]  # each candidate's language's name, where known
+    vectors: np.ndarray  # unit embeddings of the candidates
+    liked: list[tuple[tuple[str, int], float]]  # the user's latest 4+ star ratings of embedded items
+    liked_vectors: np.ndarray
 
 
 def _predicted_stars(stars: float | None) -> float | None:
@@ -317,6 +368,7 @@ def _reason(
 async def personalized(
     conn: Connection,
     *,
+    models: ModelStore,
     user_id: int,
     item_type: ItemType | None,
     skip: int = 0,
@@ -337,6 +389,7 @@ async def personalized(
     begins with every shorter list, and pages fit together."""
     gathered = await gather(
         conn,
+        models=models,
         user_id=user_id,
         item_type=item_type,
         model=model,
@@ -345,12 +398,13 @@ async def personalized(
         popular_ttl_seconds=popular_ttl_seconds,
     )
     ranked = ranking.rank(gathered.candidates, skip + limit, skip_viewed=skip_viewed)
-    return await explain(conn, gathered, ranked, ranked.positions[skip:].tolist(), user_id=user_id, model=model)
+    return await explain(conn, gathered, ranked, ranked.positions[skip:].tolist())
 
 
 async def gather(
     conn: Connection,
     *,
+    models: ModelStore,
     user_id: int,
     item_type: ItemType | None,
     model: str,
@@ -358,13 +412,18 @@ async def gather(
     cache: Cache | None = None,
     popular_ttl_seconds: float = 0,
 ) -> _Gathered:
-    """Every read the ranking needs for one user: the candidates (the popular list, what the
-    ranking model links to their feedback or, before training, the Pearson user-kNN's picks, and
-    what is nearest their content profile), each candidate's signals and embedding, what they
-    rated and viewed many times, and which candidates are new since training. `skip_viewed` only
-    sizes the candidate lists; ranking.rank() applies it."""
-    rated_stars, viewed_times = await repository.user_feedback(conn, user_id)
+    """Every read the ranking needs for one user, in two round trips (and the shared popular
+    list): what they rated and viewed with the active model versions; then, with the candidates
+    the models give (the popular list, what the ranking model links to their feedback or,
+    before training, the Pearson user-kNN's picks), what is nearest their content profile and
+    each candidate's embedding and details. The model arithmetic runs on the arrays this
+    process holds (serving.py). `skip_viewed` only sizes the candidate lists; ranking.rank()
+    applies it."""
+    feedback = _Feedback.from_rows(await repository.user_feedback(conn, user_id, IMPLICIT_WEIGHTS))
+    served = await models.current(conn, feedback.active)
+    rated_stars = dict(feedback.rated)
     rated = set(rated_stars)
+    viewed_times = {key: times for key, _, times in feedback.viewed}
     heavily_viewed = {key for key, times in viewed_times.items() if times >= HEAVY_VIEWING}
     excluded = len(rated | heavily_viewed) if skip_viewed else len(rated)
     # Anything rated, viewed or clicked makes the list personal; only ratings give stars.
@@ -373,65 +432,62 @@ async def gather(
     linked: dict[tuple[str, int], float] = {}
     because: dict[tuple[str, int], dict[str, Any]] = {}
     knn_stars: dict[tuple[str, int], float] = {}
-    content: dict[tuple[str, int], float] = {}
 
     # Lists that cannot leave out what the user rated fetch a few more to make up for it.
     padded = CANDIDATES_PER_SOURCE + min(excluded, MAX_PADDING)
     popular = await _popular_candidates(conn, cache, item_type=item_type, ttl_seconds=popular_ttl_seconds)
     for place, (kind, item_id, score) in enumerate(popular[:padded]):
         popularity[(kind, item_id)] = (place, score)
-    ranking_model = await model_repository.active_model(conn, ITEM_MODEL) if personal else None
+    ranking_model = served.ranking if personal else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
-    folded = await _fold_in_user(conn, user_id) if rated_stars else None
+    folded = _fold_in(served, feedback.rated) if rated_stars else None
     if ranking_model is not None:
-        for row in await repository.item_model_candidates(
-            conn,
-            model_id=ranking_model["id"],
-            user_id=user_id,
+        linked, because = _linked(
+            served,
+            feedback,
             item_type=item_type,
-            implicit_weights=IMPLICIT_WEIGHTS,
             # As the stored model was trained (models from before the centring have none).
             rating_emphasis=ranking_model["parameters"].get("rating_emphasis", 0.0),
             limit=CANDIDATES_PER_SOURCE + min(excluded - len(rated), MAX_PADDING),
-        ):
-            key = (row["item_type"], row["item_id"])
-            linked[key] = row["weight"]
-            if row["because_title"] is not None:
-                because[key] = {"title": row["because_title"], "rating": row["because_rating"]}
+        )
     elif rated_stars:
         # No trained model yet: the Pearson user-kNN, computed live in SQL.
         for row in await repository.collaborative_recommendations(
             conn, user_id=user_id, item_type=item_type, limit=CANDIDATES_PER_SOURCE
         ):
             knn_stars[(row["item_type"], row["item_id"])] = row["predicted_rating"]
-    if personal:
-        for row in await repository.content_candidates(
-            conn, user_id=user_id, item_types=[item_type] if item_type else list(ItemType), model=model, limit=padded
-        ):
-            content[(row["item_type"], row["item_id"])] = row["similarity"]
 
-    found = {*popularity, *linked, *knn_stars, *content}
+    given = list(dict.fromkeys([*popularity, *linked, *knn_stars]))
+    rows = await repository.candidate_signals(
+        conn,
+        user_id=user_id,
+        candidates=given,
+        item_types=([item_type] if item_type else list(ItemType)) if personal else None,
+        model=model,
+        nearest=padded,
+        liked=LIKED_CONSIDERED,
+    )
+    details = {(row["item_type"], row["item_id"]): row for row in rows if row["role"] == "candidate"}
+    content = {key: row["similarity"] for key, row in details.items() if row["similarity"] is not None}
     # Ties are broken the way the popular list breaks them; candidates outside it by type and id.
-    keys = sorted(found, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
-    details = await repository.candidate_details(conn, keys, model=model) if keys else {}
-    vectors = np.zeros((len(keys), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
-    for position, key in enumerate(keys):
-        if key in details and details[key]["embedding"] is not None:
-            vector = _as_array(details[key]["embedding"])
-            vectors[position] = vector / (np.linalg.norm(vector) or 1.0)
+    keys = sorted(details, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
+    vectors = _unit_vectors([details[key]["embedding"] for key in keys])
+    liked_rows = [row for row in rows if row["role"] == "liked"]
+    positions = served.positions(keys)
     trained: dict[str, np.ndarray] = {}
-    # Read once: ranking uses the candidates' factors, explaining the listed ones' again.
-    factor_rows = await repository.item_factors(conn, model_id=folded.model_id, items=keys) if folded and keys else {}
     if ranking_model is not None:
         factor_stars = (
-            await _predicted_stars_for(conn, folded, keys, with_neighbours=False, known=factor_rows) if folded else {}
+            predicted_stars(served, folded, positions, with_neighbours=False) if folded else np.full(len(keys), np.nan)
         )
         trained_at = ranking_model["trained_at"]
-        added = {key for key in keys if key in details and details[key]["created_at"] > trained_at}
         trained = {
             "linked": np.array([linked.get(key, np.nan) for key in keys]),
-            "factor_stars": np.array([factor_stars.get(key, np.nan) for key in keys]),
-            "known": np.array([key not in added for key in keys], dtype=bool),
+            "factor_stars": factor_stars,
+            # Items added since training are new to the models, whatever links say.
+            "known": np.array(
+                [details[key]["created_at"] is None or details[key]["created_at"] <= trained_at for key in keys],
+                dtype=bool,
+            ),
         }
     candidates = ranking.Candidates(
         # What the blend counts as evidence of taste: each rated, viewed or clicked item.
@@ -445,156 +501,165 @@ async def gather(
         knn_stars=None if ranking_model else np.array([knn_stars.get(key, np.nan) for key in keys]),
         **trained,
     )
-    languages = {key: row["language"] for key, row in details.items() if row["language"]}
     return _Gathered(
-        keys=keys, candidates=candidates, because=because, folded=folded, factor_rows=factor_rows, languages=languages
+        keys=keys,
+        candidates=candidates,
+        because=because,
+        models=served,
+        positions=positions,
+        folded=folded,
+        languages={key: row["language"] for key, row in details.items() if row["language"]},
+        vectors=vectors,
+        liked=[((row["item_type"], row["item_id"]), row["similarity"]) for row in liked_rows],
+        liked_vectors=_unit_vectors([row["embedding"] for row in liked_rows]),
+    )
+
+
+def _unit_vectors(embeddings: list[Any]) -> np.ndarray:
+    vectors = np.zeros((len(embeddings), EMBEDDING_DIMENSION))  # an item without an embedding is unlike all
+    present = [index for index, embedding in enumerate(embeddings) if embedding is not None]
+    if present:
+        vectors[present] = np.stack([_as_array(embeddings[index]) for index in present])
+        norms = np.linalg.norm(vectors[present], axis=1, keepdims=True)
+        vectors[present] /= np.where(norms > 0, norms, 1.0)
+    return vectors
+
+
+def _fold_in(served: ServingModels, rated: list[tuple[tuple[str, int], float]]) -> FoldedUser | None:
+    """The user folded into the rating model from their latest FOLD_IN_RATINGS ratings of items
+    it knows."""
+    positions = served.positions([key for key, _ in rated])
+    known = np.flatnonzero(served.rated_by_model(positions))[:FOLD_IN_RATINGS]
+    stars = np.array([rated[index][1] for index in known], dtype=np.float64)
+    return fold_in_user(served, positions[known], stars)
+
+
+def _linked(
+    served: ServingModels, feedback: _Feedback, *, item_type: ItemType | None, rating_emphasis: float, limit: int
+) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], dict[str, Any]]]:
+    """What the ranking model links to the user's latest FEEDBACK_CONSIDERED ratings (each
+    counting 1 + rating_emphasis × (stars - their mean stars), as blend.rating_strength()
+    weighs them in training) and VIEWS_CONSIDERED latest views and clicks (as
+    model_repository.implicit_feedback() weighs them), by summed weight, leaving out what they
+    rated; and for each, the item they liked (3 stars or more) that links to it most."""
+    mean = float(np.mean([stars for _, stars in feedback.rated])) if feedback.rated else 0.0
+    sources = feedback.rated[:FEEDBACK_CONSIDERED]
+    views = feedback.viewed[:VIEWS_CONSIDERED]
+    keys = [key for key, _ in sources] + [key for key, _, _ in views]
+    positions = served.positions(keys)
+    strengths = np.array([1.0 + rating_emphasis * (stars - mean) for _, stars in sources] + [s for _, s, _ in views])
+    stars = np.array([stars for _, stars in sources] + [np.nan] * len(views))
+    known = positions >= 0
+    rated_positions = served.positions([key for key, _ in feedback.rated])
+    chosen, weights, because = linked_items(
+        served,
+        sources=positions[known],
+        strengths=strengths[known],
+        stars=stars[known],
+        leave_out=rated_positions[rated_positions >= 0],
+        item_type=item_type.value if item_type else None,
+        limit=limit,
+    )
+    chosen_keys = served.keys(chosen)
+    source_keys = [key for key, present in zip(keys, known, strict=True) if present]
+    source_stars = stars[known]
+    return (
+        dict(zip(chosen_keys, weights.tolist(), strict=True)),
+        {
+            key: {"item": source_keys[because[row]], "rating": float(source_stars[because[row]])}
+            for key, row in zip(chosen_keys, chosen.tolist(), strict=True)
+            if row in because
+        },
     )
 
 
 async def explain(
-    conn: Connection,
-    gathered: _Gathered,
-    ranked: ranking.Ranking,
-    positions: list[int],
-    *,
-    user_id: int,
-    model: str,
+    conn: Connection, gathered: _Gathered, ranked: ranking.Ranking, positions: list[int]
 ) -> list[RecommendedMovie | RecommendedBook]:
     """The listed candidates (rows of the ranking's input) as served: each with its score, the
     rating model's stars (corrected by the user's errors on its neighbours) or the kNN's, and
     the reason its strongest personal signal gives."""
     chosen = [gathered.keys[position] for position in positions]
     folded = gathered.folded
+    rows_of = np.array(positions, dtype=np.int64)
     predicted = (
-        await _predicted_stars_for(conn, folded, chosen, with_neighbours=True, known=gathered.factor_rows)
+        predicted_stars(gathered.models, folded, gathered.positions[rows_of], with_neighbours=True)
         if folded
-        else {}
+        else np.full(len(chosen), np.nan)
     )
-    liked = await repository.closest_liked_items(conn, user_id=user_id, candidates=chosen, model=model)
+    liked = _closest_liked(gathered, rows_of)
+    because = {key: gathered.because[key] for key in chosen if key in gathered.because}
+    named = {*chosen, *(row["item"] for row in because.values()), *(item for item, _ in liked.values())}
+    catalogue = await catalog_service.rows_by_key(conn, list(named))
     candidates, signals = gathered.candidates, ranked.signals
     rows = []
-    for position, key in zip(positions, chosen, strict=True):
+    for index, (position, key) in enumerate(zip(positions, chosen, strict=True)):
         knn = candidates.knn_stars[position] if candidates.knn_stars is not None else np.nan
-        stars = predicted.get(key, None if np.isnan(knn) else float(knn))
+        stars = predicted[index] if not np.isnan(predicted[index]) else knn
         score = float(signals.score[position])
+        link, closest = because.get(key), liked.get(key)
+        because_title = None if link is None else {"title": catalogue[link["item"]]["title"], "rating": link["rating"]}
+        liked_title = None if closest is None else {"title": catalogue[closest[0]]["title"], "rating": closest[1]}
         rows.append(
             {
                 "item_type": key[0],
                 "item_id": key[1],
                 "score": round(score, 6),
-                "predicted_rating": _predicted_stars(stars),
+                "predicted_rating": None if np.isnan(stars) else _predicted_stars(float(stars)),
                 "reason": _reason(
                     {
                         "collaborative": float(signals.collaborative[position]),
                         "content": float(signals.content[position]),
                     },
                     known=bool(candidates.known[position]) if candidates.known is not None else True,
-                    because=gathered.because.get(key),
-                    liked=liked.get(key),
+                    because=because_title,
+                    liked=liked_title,
                     language=gathered.languages.get(key),
                     item_type=key[0],
                 ),
             }
         )
-    return await _with_items(conn, rows)
+    return _with_items(catalogue, rows)
 
 
-@dataclass(frozen=True)
-class _FoldedUser:
-    """A user as the rating model sees them now: their factors and bias solved from their
-    current ratings (so a rating made a moment ago already counts), and their errors on what
-    they rated, against the factor model (`residuals`) and against its biases alone."""
-
-    user_id: int
-    model_id: int
-    mean: float
-    factors: np.ndarray
-    bias: float
-    rated: dict[tuple[str, int], int]  # rated item → its position in residuals
-    residuals: np.ndarray
-    bias_residuals: np.ndarray
-    blend: Blend  # how the model version combines its predictions
-
-
-async def _fold_in_user(conn: Connection, user_id: int) -> _FoldedUser | None:
-    """None without a trained rating model or without ratings it knows."""
-    model = await model_repository.active_model(conn, RATING_MODEL)
-    if model is None:
-        return None
-    rated = await repository.user_ratings_with_factors(conn, model_id=model["id"], user_id=user_id)
-    if not rated:
-        return None
-    parameters = model["parameters"]
-    rated_factors = np.array([_as_array(row["factors"]) for row in rated])
-    rated_biases = np.array([row["bias"] for row in rated])
-    stars = np.array([row["rating"] for row in rated])
-    factors, bias = fold_in(rated_factors, rated_biases, stars, parameters["mean"], parameters["regularisation"])
-    bias_stars = parameters["mean"] + bias + rated_biases
-    return _FoldedUser(
-        user_id=user_id,
-        model_id=model["id"],
-        mean=parameters["mean"],
-        factors=factors,
-        bias=bias,
-        rated={(row["item_type"], row["item_id"]): index for index, row in enumerate(rated)},
-        residuals=stars - (bias_stars + rated_factors @ factors),
-        bias_residuals=stars - bias_stars,
-        # Versions trained before the blend were fitted for MF with its correction alone.
-        blend=BLENDS[parameters.get("blend", "corrected MF")],
-    )
-
-
-async def _predicted_stars_for(
-    conn: Connection,
-    user: _FoldedUser,
-    items: list[tuple[str, int]],
-    *,
-    with_neighbours: bool,
-    known: dict[tuple[str, int], dict[str, Any]] | None = None,
-) -> dict[tuple[str, int], float]:
-    """The rating model's stars (algorithms.rating_model) for the items it knows: its blend of
-    the factor model and the biases, each corrected by the user's errors on the item's
-    neighbours (`with_neighbours`; ranking uses the factor model alone, as the evaluation
-    does)."""
-    if known is None:  # `known`: the items' rows, when the caller has read them already
-        known = await repository.item_factors(conn, model_id=user.model_id, items=items) if items else {}
-    keys = [key for key in dict.fromkeys(items) if key in known]
-    bias_stars = np.array([user.mean + user.bias + known[key]["bias"] for key in keys])
-    predicted = bias_stars + np.array([_as_array(known[key]["factors"]) @ user.factors for key in keys])
-    if with_neighbours and keys:
-        row_of = {key: index for index, key in enumerate(keys)}
-        similarities = np.zeros((len(keys), len(user.residuals)))
-        for link in await repository.rating_neighbours(conn, model_id=user.model_id, user_id=user.user_id, items=keys):
-            column = user.rated.get((link["neighbour_type"], link["neighbour_id"]))
-            if column is not None:  # a neighbour rated before the user's latest FOLD_IN_RATINGS
-                similarities[row_of[(link["item_type"], link["item_id"])], column] = link["weight"]
-        parts = blend_parts(
-            bias_stars=bias_stars,
-            factor_stars=predicted,
-            similarities=similarities,
-            bias_residuals=user.bias_residuals,
-            factor_residuals=user.residuals,
-        )
-        # The user's count is of the ratings folded in (their latest FOLD_IN_RATINGS at most).
-        item_ratings = np.array([known[key]["ratings"] or 0 for key in keys])
-        predicted = blended_stars(user.blend, parts, user_ratings=len(user.residuals), item_ratings=item_ratings)
-    return {key: float(min(5.0, max(0.5, stars))) for key, stars in zip(keys, predicted, strict=True)}
+def _closest_liked(gathered: _Gathered, rows: np.ndarray) -> dict[tuple[str, int], tuple[tuple[str, int], float]]:
+    """For each listed candidate with an embedding, the liked item it is most like (cosine) and
+    its stars."""
+    if not gathered.liked or not len(rows):
+        return {}
+    vectors = gathered.vectors[rows]
+    embedded = np.linalg.norm(vectors, axis=1) > 0
+    closest = np.argmax(vectors @ gathered.liked_vectors.T, axis=1)
+    return {
+        gathered.keys[row]: gathered.liked[best]
+        for row, best, present in zip(rows.tolist(), closest.tolist(), embedded.tolist(), strict=True)
+        if present
+    }
 
 
 async def model_predictions(
-    conn: Connection, *, user_id: int, items: list[tuple[str, int]]
+    conn: Connection, *, models: ModelStore, user_id: int, items: list[tuple[str, int]]
 ) -> dict[tuple[str, int], float]:
     """Stars from the trained rating model for the items it knows; empty without a model or
     without ratings."""
-    user = await _fold_in_user(conn, user_id) if items else None
-    return await _predicted_stars_for(conn, user, items, with_neighbours=True) if user else {}
+    if not items:
+        return {}
+    feedback = _Feedback.from_rows(await repository.user_feedback(conn, user_id, IMPLICIT_WEIGHTS))
+    served = await models.current(conn, feedback.active)
+    user = _fold_in(served, feedback.rated)
+    if user is None:
+        return {}
+    stars = predicted_stars(served, user, served.positions(items), with_neighbours=True)
+    return {key: float(value) for key, value in zip(items, stars.tolist(), strict=True) if not np.isnan(value)}
 
 
-async def predict(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> Prediction:
+async def predict(
+    conn: Connection, *, models: ModelStore, user_id: int, item_type: ItemType, item_id: int
+) -> Prediction:
     """The caller's predicted rating of an item, as MovieLens shows beside each film."""
     await catalog_service.ensure_item_exists(conn, item_type, item_id)
     baseline = await repository.baseline_prediction(conn, user_id=user_id, item_type=item_type, item_id=item_id)
-    from_model = await model_predictions(conn, user_id=user_id, items=[(item_type.value, item_id)])
+    from_model = await model_predictions(conn, models=models, user_id=user_id, items=[(item_type.value, item_id)])
     if baseline["own_rating"] is not None:
         stars, method, neighbours = baseline["own_rating"], "your rating", 0
     elif from_model:

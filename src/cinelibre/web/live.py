@@ -19,6 +19,7 @@ from cinelibre.cache import Cache
 from cinelibre.database.connection import NETWORK_LIMITS, Connection
 from cinelibre.database.notifications import Channel
 from cinelibre.recommend import service as recommend_service
+from cinelibre.recommend.serving import ModelStore
 from cinelibre.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class LiveUpdates:
 
 
 def recommendations_computer(
-    pool: AsyncConnectionPool[Connection], cache: Cache, settings: Settings, model: str
+    pool: AsyncConnectionPool[Connection], cache: Cache, models: ModelStore, settings: Settings, model: str
 ) -> ComputeMessage:
     """The live-update message for a user: the list GET /recommendations/personalized answers with
     its defaults, by the same cached service call, read from the primary (a replica might not yet
@@ -155,6 +156,7 @@ def recommendations_computer(
                 conn,
                 cache,
                 ttl_seconds=settings.personalized_cache_seconds,
+                models=models,
                 user_id=user_id,
                 item_type=None,
                 limit=PERSONALIZED_LIMIT,

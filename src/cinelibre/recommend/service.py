@@ -11,6 +11,7 @@ from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
+from cinelibre.recommend.algorithms.blend import rating_strength
 from cinelibre.recommend.schemas import (
     Prediction,
     Recommendations,
@@ -547,7 +548,9 @@ def _linked(
     views = feedback.viewed[:VIEWS_CONSIDERED]
     keys = [key for key, _ in sources] + [key for key, _, _ in views]
     positions = served.positions(keys)
-    strengths = np.array([1.0 + rating_emphasis * (stars - mean) for _, stars in sources] + [s for _, s, _ in views])
+    strengths = np.concatenate(
+        [rating_strength(np.array([stars for _, stars in sources]), mean, rating_emphasis), [s for _, s, _ in views]]
+    )
     stars = np.array([stars for _, stars in sources] + [np.nan] * len(views))
     known = positions >= 0
     rated_positions = served.positions([key for key, _ in feedback.rated])

@@ -77,8 +77,8 @@ def rating_strength(
     stars: np.ndarray, user_mean: "float | np.ndarray", emphasis: float = RATING_EMPHASIS
 ) -> np.ndarray:
     """What each of a user's ratings counts as the ranking model's input: 1, plus `emphasis` per
-    star above their mean stars (minus below). The service's sums of stored links use the same
-    strengths (repository.item_model_candidates)."""
+    star above their mean stars (minus below). The service's sums of stored links use it too
+    (service._linked)."""
     return 1.0 + emphasis * (np.asarray(stars, dtype=np.float64) - user_mean)
 
 

@@ -65,9 +65,9 @@ class Blend:
     - bias_correction: neighbour_correction of the user's errors against bias_stars (with
       bias_stars, a kNN-baseline predictor).
     All of them come from what the service stores for the factor model (each item's bias,
-    factors, rating count and neighbours), so a request runs the same queries as MF with its
+    factors, rating count and neighbours), so a request needs nothing more than MF with its
     correction did. The user's count is of the ratings folded in (in the service, their latest
-    repository.FOLD_IN_RATINGS at most)."""
+    service.FOLD_IN_RATINGS at most)."""
 
     weights: np.ndarray
 

@@ -146,7 +146,7 @@ def main() -> None:
             measures.append(measure(server, "restart, nothing to embed", data_dir, args.settle_seconds))
     print_table(
         f"API process memory, {args.dataset.name} + demo catalogue (commit {commit})",
-        ("server", "start", "items embedded", "s to embedded", "peak MB (VmHWM)", "sampled peak MB", "steady MB"),
+        ("server", "start", "items to embed", "s to embedded", "peak MB (VmHWM)", "sampled peak MB", "steady MB"),
         [
             (
                 m.server,
@@ -159,7 +159,7 @@ def main() -> None:
             )
             for m in measures
         ],
-        right_aligned=("items embedded", "s to embedded", "peak MB (VmHWM)", "sampled peak MB", "steady MB"),
+        right_aligned=("items to embed", "s to embedded", "peak MB (VmHWM)", "sampled peak MB", "steady MB"),
         caption=f"{machine_description()}; steady: VmRSS {args.settle_seconds:g} s after nothing was left to embed",
         min_width=140,
     )

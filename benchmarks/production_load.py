@@ -347,7 +347,7 @@ def main() -> None:
             console.print(f"Data directory kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    print_results(results, memory)
+    print_results(results, memory, uncached=args.uncached)
     RESULTS_DIR.mkdir(exist_ok=True)
     name = "production_load_uncached" if args.uncached else "production_load"
     markdown_path = RESULTS_DIR / f"{name}.md"
@@ -787,9 +787,11 @@ COLUMNS = ("endpoint", "concurrency", "req/s", "p50 ms", "p95 ms", "p99 ms", "er
 NUMBER_COLUMNS = ("concurrency", "req/s", "p50 ms", "p95 ms", "p99 ms", "others' CPU")
 
 
-def print_results(results: list[LoadResult], memory: dict) -> None:
+def print_results(results: list[LoadResult], memory: dict, *, uncached: bool) -> None:
+    caching = "answer caches off" if uncached else "answer caches on"
     print_table(
-        f"Production load: gunicorn, 1 UvicornWorker, {os.cpu_count()} cores shared with wrk and PostgreSQL",
+        f"Production load ({caching}): gunicorn, 1 UvicornWorker, "
+        f"{os.cpu_count()} cores shared with wrk and PostgreSQL",
         COLUMNS,
         result_rows(results),
         right_aligned=NUMBER_COLUMNS,
@@ -804,7 +806,7 @@ def print_results(results: list[LoadResult], memory: dict) -> None:
 
 def markdown_report(results: list[LoadResult], memory: dict, preparation: Preparation, args) -> str:
     lines = [
-        "# Production load",
+        "# Production load" + (" with every answer cache off" if args.uncached else ""),
         "",
         "Written by `benchmarks/production_load.py`; the numbers below are from one run on the machine described.",
         "",

@@ -16,6 +16,7 @@ import numpy as np
 from anyio import to_thread
 
 from cinelibre.database.connection import Connection
+from cinelibre.memory import return_freed_memory
 from cinelibre.recommend import model_repository
 from cinelibre.recommend.algorithms.fold_in import BLENDS, Blend, blend_parts, blended_stars, fold_in
 from cinelibre.recommend.training import FACTORS, ITEM_MODEL, RATING_MODEL
@@ -180,7 +181,12 @@ async def _load(conn: Connection) -> ServingModels:
     )
     rating_links = await model_repository.model_links(conn, rating["id"]) if rating else None
     # Sorting a million links takes longer than a request may hold the event loop.
-    return await to_thread.run_sync(build, ranking, rating, ranking_links, rating_factors, rating_links)
+    models = await to_thread.run_sync(build, ranking, rating, ranking_links, rating_factors, rating_links)
+    # The reads and the sorting used several times what the arrays keep (about 100 MB against
+    # 15 MB on ml-latest-small); without this the worker would keep it all.
+    del ranking_links, rating_factors, rating_links
+    return_freed_memory()
+    return models
 
 
 # The arithmetic of one request, over the loaded arrays

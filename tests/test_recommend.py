@@ -149,6 +149,44 @@ async def test_popular_ranks_by_bayesian_average_so_one_vote_never_tops(
     assert items[0]["reason"] == "rated 5.0★ on average by 12 of our users"
 
 
+async def test_popular_at_the_default_prior_reads_the_stored_order_and_agrees_with_scoring(
+    conn, popularity_example: dict[str, int]
+) -> None:
+    # Two more with Steady's exact score (a tie broken by rating count, then type, then id), one a book.
+    twin = await add_movie(conn, title="Steady Twin")
+    book_twin = await add_book(conn, title="Steady Book")
+    raters = [await add_user(conn, f"twin{n}") for n in range(4)]
+    for user in raters:
+        await rate(conn, user, twin, 4.5)
+        await rate(conn, user, book_twin, 4.5, item_type="book")
+    await catalog_repository.recompute_rating_aggregates(conn)
+
+    async def popular(*prior: float) -> list[tuple]:
+        cursor = await conn.execute("SELECT * FROM get_popular_items(NULL, NULL, 10, %s, %s)", prior)
+        return [(row["item_type"], row["item_id"], row["score"]) for row in await cursor.fetchall()]
+
+    stored = await popular(5.0, 2.75)
+    # A prior that ranks the same way on these items but is not the default, so every item is scored.
+    scored = await popular(5.0, 2.7500000001)
+    plan = await conn.execute(
+        "EXPLAIN SELECT * FROM movies WHERE rating_count > 0 ORDER BY popular_score DESC, rating_count DESC, id LIMIT 5"
+    )
+
+    steady = bayes(18, 4)
+    assert [(kind, item_id) for kind, item_id, _ in stored] == [
+        ("movie", popularity_example["old_hit"]),
+        ("movie", popularity_example["crowd"]),
+        ("book", book_twin),
+        ("movie", popularity_example["steady"]),
+        ("movie", twin),
+        ("movie", popularity_example["one_vote"]),
+        ("book", popularity_example["novel"]),
+    ]
+    assert [score for _, _, score in stored][2:5] == [steady, steady, steady]
+    assert [(kind, item_id) for kind, item_id, _ in scored] == [(kind, item_id) for kind, item_id, _ in stored]
+    assert "movies_popular_order_idx" in " ".join(str(row) for row in await plan.fetchall())
+
+
 async def test_popular_window_only_counts_recent_activity(
     client: httpx.AsyncClient, popularity_example: dict[str, int]
 ) -> None:

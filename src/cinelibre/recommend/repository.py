@@ -72,19 +72,14 @@ async def candidate_signals(
     item_types: list[ItemType] | None,
     model: str,
     nearest: int,
-    liked: int,
 ) -> list[dict[str, Any]]:
-    """One round trip for what ranking and explaining a user's list need besides the models. Rows
-    with `role`:
-    - 'candidate': each of `candidates` and, for each of `item_types` (none: no search), up to
-      `nearest` items nearest the user's content profile (the mean embedding of what they liked:
-      rated 4 stars or more, or their best-rated if none; for a user who rated nothing, of what
-      they viewed or clicked) through match_movies()/match_books(), with `similarity` to it
-      (NULL for the others); each with its embedding under `model` (NULL if not embedded), when
-      it joined the catalogue (created_at), how many of our users rated it (rating_count) and
-      its language's name (NULL if unknown);
-    - 'liked': the user's `liked` latest ratings of 4 stars or more of items embedded under
-      `model`, with the stars (`similarity`) and embedding, for "because you rated X"."""
+    """One round trip for what scoring a user's candidates needs besides the models: each of
+    `candidates` and, for each of `item_types` (none: no search), up to `nearest` items nearest
+    the user's content profile (the mean embedding of what they liked: rated 4 stars or more, or
+    their best-rated if none; for a user who rated nothing, of what they viewed or clicked)
+    through match_movies()/match_books(), with `similarity` to it (NULL for the others); each
+    with when it joined the catalogue (created_at) and its language's name (NULL if unknown).
+    An item that no longer exists is left out."""
     functions = {ItemType.MOVIE: "match_movies", ItemType.BOOK: "match_books"}
     searches = (
         " UNION ALL ".join(
@@ -122,24 +117,47 @@ async def candidate_signals(
             UNION
             SELECT item_type, item_id FROM nearest
         )
-        SELECT 'candidate' AS role, w.item_type, w.item_id, nearest.similarity::float8 AS similarity,
-               found.embedding, found.created_at, found.rating_count, found.language
+        SELECT w.item_type, w.item_id, nearest.similarity::float8 AS similarity, found.created_at, found.language
         FROM wanted w
         LEFT JOIN nearest USING (item_type, item_id)
         -- One index lookup per candidate, whatever the planner guesses of how many there are; an
         -- item deleted since the model was trained has no row and drops out.
         CROSS JOIN LATERAL (
-            SELECT mv.embedding, m.created_at, m.rating_count, language_name(m.original_language) AS language
-            FROM movies m LEFT JOIN movie_embeddings mv ON mv.movie_id = m.id AND mv.model = %(model)s
-            WHERE w.item_type = 'movie' AND m.id = w.item_id
+            SELECT m.created_at, language_name(m.original_language) AS language
+            FROM movies m WHERE w.item_type = 'movie' AND m.id = w.item_id
             UNION ALL
-            SELECT bv.embedding, b.created_at, b.rating_count, language_name(b.language)
-            FROM books b LEFT JOIN book_embeddings bv ON bv.book_id = b.id AND bv.model = %(model)s
-            WHERE w.item_type = 'book' AND b.id = w.item_id
+            SELECT b.created_at, language_name(b.language)
+            FROM books b WHERE w.item_type = 'book' AND b.id = w.item_id
         ) AS found
+        """,
+        {
+            "user": user_id,
+            "model": model,
+            "nearest": nearest,
+            "search": bool(item_types),
+            "types": [t for t, _ in candidates],
+            "ids": [i for _, i in candidates],
+        },
+        prepare=False,
+    )
+    return await cursor.fetchall()
+
+
+async def embeddings_with_liked(
+    conn: Connection, *, user_id: int, items: list[tuple[str, int]], model: str, liked: int
+) -> list[dict[str, Any]]:
+    """The embeddings under `model` of `items` (`liked` false; an item not embedded has none),
+    and of the user's `liked` latest ratings of 4 stars or more of embedded items (`liked` true,
+    with the stars), for the diversity step and "because you rated X"."""
+    cursor = await conn.execute(
+        """
+        SELECT false AS liked, c.item_type, c.item_id, NULL::float8 AS rating,
+               coalesce(mv.embedding, bv.embedding) AS embedding
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS c(item_type, item_id)
+        LEFT JOIN movie_embeddings mv ON c.item_type = 'movie' AND mv.movie_id = c.item_id AND mv.model = %(model)s
+        LEFT JOIN book_embeddings bv ON c.item_type = 'book' AND bv.book_id = c.item_id AND bv.model = %(model)s
         UNION ALL
-        (SELECT 'liked', r.item_type, r.item_id, r.rating::float8, coalesce(mv.embedding, bv.embedding),
-                NULL, NULL, NULL
+        (SELECT true, r.item_type, r.item_id, r.rating::float8, coalesce(mv.embedding, bv.embedding)
          FROM ratings r
          LEFT JOIN movie_embeddings mv ON mv.movie_id = r.movie_id AND mv.model = %(model)s
          LEFT JOIN book_embeddings bv ON bv.book_id = r.book_id AND bv.model = %(model)s
@@ -149,11 +167,9 @@ async def candidate_signals(
         {
             "user": user_id,
             "model": model,
-            "nearest": nearest,
             "liked": liked,
-            "search": bool(item_types),
-            "types": [t for t, _ in candidates],
-            "ids": [i for _, i in candidates],
+            "types": [t for t, _ in items],
+            "ids": [i for _, i in items],
         },
         binary=True,  # vectors arrive as numpy arrays, without parsing their text
         prepare=False,

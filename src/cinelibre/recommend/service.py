@@ -327,7 +327,7 @@ class _Gathered:
     positions: np.ndarray  # each candidate's row in the models, -1 where unknown
     folded: FoldedUser | None
     languages: dict[tuple[str, int], str]  # each candidate's language's name, where known
-    vectors: np.ndarray  # unit embeddings of the candidates
+    vectors: np.ndarray  # unit embeddings of the rows ranking reads (the others zeros)
     liked: list[tuple[tuple[str, int], float]]  # the user's latest 4+ star ratings of embedded items
     liked_vectors: np.ndarray
 
@@ -393,6 +393,7 @@ async def personalized(
         models=models,
         user_id=user_id,
         item_type=item_type,
+        length=skip + limit,
         model=model,
         skip_viewed=skip_viewed,
         cache=cache,
@@ -408,6 +409,7 @@ async def gather(
     models: ModelStore,
     user_id: int,
     item_type: ItemType | None,
+    length: int,
     model: str,
     skip_viewed: bool = True,
     cache: Cache | None = None,
@@ -466,14 +468,11 @@ async def gather(
         item_types=([item_type] if item_type else list(ItemType)) if personal else None,
         model=model,
         nearest=padded,
-        liked=LIKED_CONSIDERED,
     )
-    details = {(row["item_type"], row["item_id"]): row for row in rows if row["role"] == "candidate"}
+    details = {(row["item_type"], row["item_id"]): row for row in rows}
     content = {key: row["similarity"] for key, row in details.items() if row["similarity"] is not None}
     # Ties are broken the way the popular list breaks them; candidates outside it by type and id.
     keys = sorted(details, key=lambda key: (popularity.get(key, (10**9, 0.0))[0], key))
-    vectors = _unit_vectors([details[key]["embedding"] for key in keys])
-    liked_rows = [row for row in rows if row["role"] == "liked"]
     positions = served.positions(keys)
     trained: dict[str, np.ndarray] = {}
     if ranking_model is not None:
@@ -496,12 +495,23 @@ async def gather(
         user_mean=float(np.mean(list(rated_stars.values()))) if rated_stars else 0.0,
         popularity=np.array([popularity.get(key, (0, np.nan))[1] for key in keys], dtype=np.float64),
         content=np.array([content.get(key, np.nan) for key in keys], dtype=np.float64),
-        vectors=vectors,
+        # Filled below for the rows ranking reads them for (an item without an embedding stays
+        # zeros: unlike everything).
+        vectors=np.zeros((len(keys), EMBEDDING_DIMENSION)),
         rated=np.array([key in rated for key in keys], dtype=bool),
         heavily_viewed=np.array([key in heavily_viewed for key in keys], dtype=bool),
         knn_stars=None if ranking_model else np.array([knn_stars.get(key, np.nan) for key in keys]),
         **trained,
     )
+    # Embeddings only for the rows the diversity step and the new-title place read: a few dozen
+    # instead of every candidate's.
+    diversified = ranking.rows_to_diversify(candidates, length, skip_viewed=skip_viewed)
+    embedded = await repository.embeddings_with_liked(
+        conn, user_id=user_id, items=[keys[row] for row in diversified], model=model, liked=LIKED_CONSIDERED
+    )
+    found = {(row["item_type"], row["item_id"]): row["embedding"] for row in embedded if not row["liked"]}
+    candidates.vectors[diversified] = _unit_vectors([found.get(keys[row]) for row in diversified])
+    liked_rows = [row for row in embedded if row["liked"]]
     return _Gathered(
         keys=keys,
         candidates=candidates,
@@ -510,8 +520,8 @@ async def gather(
         positions=positions,
         folded=folded,
         languages={key: row["language"] for key, row in details.items() if row["language"]},
-        vectors=vectors,
-        liked=[((row["item_type"], row["item_id"]), row["similarity"]) for row in liked_rows],
+        vectors=candidates.vectors,
+        liked=[((row["item_type"], row["item_id"]), row["rating"]) for row in liked_rows],
         liked_vectors=_unit_vectors([row["embedding"] for row in liked_rows]),
     )
 

@@ -50,13 +50,15 @@ class Ranking:
     signals: blend.Signals
 
 
-def rank(
-    candidates: Candidates, length: int, *, skip_viewed: bool = True, diversity: float = blend.DIVERSITY
-) -> Ranking:
-    """The user's list of up to `length` items: the model scores blended (blend.blend), never an
-    item they rated nor, with skip_viewed, one they viewed many times; the best
-    SHORTLIST_FACTOR × length diversified by MMR with the same widening (so a list begins with
-    every shorter one and pages fit together); then the place for an item new since training."""
+@dataclass(frozen=True)
+class _Scored:
+    kept: np.ndarray  # rows not left out
+    signals: blend.Signals  # every row's weighted signals
+    shortlist: np.ndarray  # the best rows, in order, that the diversity step chooses from
+    fresh: int | None  # the row new since training that gets a place, if any
+
+
+def _scored(candidates: Candidates, length: int, skip_viewed: bool) -> _Scored:
     left_out = candidates.rated | (candidates.heavily_viewed if skip_viewed else False)
     kept = np.flatnonzero(~left_out)
     if candidates.linked is not None:
@@ -86,10 +88,34 @@ def rank(
     )
     # A stable sort on score keeps the given order between equal scores.
     order = kept[np.argsort(-kept_signals.score, kind="stable")]
-    shortlist = order[: length * blend.SHORTLIST_FACTOR]
+    fresh = None
+    if candidates.known is not None:
+        fresh = blend.fresh_pick(candidates.known[kept], candidates.content[kept])
+        fresh = None if fresh is None else int(kept[fresh])
+    return _Scored(kept, signals, order[: length * blend.SHORTLIST_FACTOR], fresh)
+
+
+def rows_to_diversify(candidates: Candidates, length: int, *, skip_viewed: bool = True) -> np.ndarray:
+    """The only rows whose `vectors` rank() reads for a list of `length`: the shortlist and the
+    item new since training that may take a place. A caller may fill just these (the API fetches
+    embeddings for them alone) and get the list every filled row would give."""
+    scored = _scored(candidates, length, skip_viewed)
+    rows = scored.shortlist.tolist() + ([scored.fresh] if scored.fresh is not None else [])
+    return np.array(sorted(set(rows)), dtype=np.int64)
+
+
+def rank(
+    candidates: Candidates, length: int, *, skip_viewed: bool = True, diversity: float = blend.DIVERSITY
+) -> Ranking:
+    """The user's list of up to `length` items: the model scores blended (blend.blend), never an
+    item they rated nor, with skip_viewed, one they viewed many times; the best
+    SHORTLIST_FACTOR × length diversified by MMR with the same widening (so a list begins with
+    every shorter one and pages fit together); then the place for an item new since training."""
+    scored = _scored(candidates, length, skip_viewed)
+    shortlist = scored.shortlist
     picked = shortlist[
         blend.mmr(
-            signals.score[shortlist],
+            scored.signals.score[shortlist],
             candidates.vectors[shortlist],
             length,
             diversity,
@@ -97,13 +123,9 @@ def rank(
         )
     ].tolist()
     if candidates.known is not None:
-        known = candidates.known[kept]
-        fresh = blend.fresh_pick(known, candidates.content[kept])
-        if fresh is not None:
-            fresh = int(kept[fresh])
-        head = blend.with_fresh(picked[:FRESH_PLACE], fresh, candidates.known, FRESH_PLACE)
+        head = blend.with_fresh(picked[:FRESH_PLACE], scored.fresh, candidates.known, FRESH_PLACE)
         picked = [*head, *(position for position in picked if position not in head)][:length]
-    return Ranking(np.array(picked, dtype=np.int64), signals)
+    return Ranking(np.array(picked, dtype=np.int64), scored.signals)
 
 
 def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:

@@ -18,6 +18,7 @@ keeps a training child out of the measure; PostgreSQL's processes are not counte
 """
 
 import argparse
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from harness import (
     run_cinelibre,
     start_server,
 )
+from production_load import stop_leftover_database
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -111,7 +113,10 @@ def measure(server: str, start: str, data_dir: Path, settle_seconds: float) -> M
         return Measure(server, start, to_embed, seconds, sampler.sampled_peak_mb, sampler.peak_mb, sampler.rss_mb)
     finally:
         sampler.running = False
-        process.stop()
+        # gunicorn's master stops its worker gracefully (lifespan shutdown, which closes the
+        # embedded database) on SIGTERM; SIGINT would make it quit at once, leaving the database up.
+        process.stop(signal.SIGTERM if server == "gunicorn" else signal.SIGINT)
+        stop_leftover_database(data_dir)
 
 
 def prepare(data_dir: Path, dataset: Path) -> None:

@@ -31,6 +31,7 @@ from cinelibre.errors import install_error_handlers
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
+from cinelibre.memory import limit_malloc_arenas
 from cinelibre.middleware import (
     BodySizeLimit,
     HeadAsGet,
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or get_settings()
     if manage_database:
         configure_logging(settings)
+        limit_malloc_arenas()
     app = FastAPI(
         title=SERVICE_NAME,
         version=__version__,

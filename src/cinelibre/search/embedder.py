@@ -13,8 +13,6 @@ dequantisation (about 70 ms instead of 6). So we fold once, ahead of time, into 
 of our own in the data directory, and sessions load that (about +100 MB, same vectors).
 """
 
-import contextlib
-import ctypes
 import hashlib
 import importlib.util
 import json
@@ -29,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from cinelibre.cache import LocalLRU
+from cinelibre.memory import return_freed_memory
 from cinelibre.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
@@ -81,13 +80,6 @@ def bundled_model_dir(models_dir: Path) -> Path:
     if not config.exists():
         config.write_text(json.dumps(_BUNDLED_TOKENIZER_CONFIG))
     return target
-
-
-def _return_freed_memory() -> None:
-    """Hand back to the OS what loading the model, or embedding a page of texts, allocated and
-    freed (glibc keeps it otherwise, in the arena of the thread that allocated it)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # A batch's working memory: ONNX Runtime holds most of the model's intermediate tensors until the
@@ -213,7 +205,7 @@ class Embedder:
             model: Any = BundledModel(bundled_model_dir(self._models_dir), self._threads)
         else:
             model = self._load_with_fastembed()
-        _return_freed_memory()
+        return_freed_memory()
         dimension = model.embedding_size
         if dimension != EMBEDDING_DIMENSION:
             raise ConfigurationError(
@@ -272,7 +264,7 @@ class Embedder:
         # Each batch's tensors were freed, but glibc keeps the pages, in the arena of whichever
         # thread ran the batch: without handing them back, embedding the catalogue left the API
         # worker about 150 MB larger than before (measured on ml-latest-small, 9,742 films).
-        _return_freed_memory()
+        return_freed_memory()
         return vectors
 
     def query_key(self, text: str) -> str:

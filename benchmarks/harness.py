@@ -465,6 +465,47 @@ def git_commit() -> str:
     return f"{commit} (with uncommitted changes)" if changed else commit
 
 
+def tree_is_dirty() -> bool:
+    """Whether tracked files differ from the commit: results from such a tree belong to no commit."""
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY, capture_output=True, text=True
+    )
+    return bool(changed.stdout.strip())
+
+
+def refuse_dirty_results(out: Path | None, allow_dirty: bool) -> None:
+    """Stop before measuring when results would be written from uncommitted changes."""
+    if out is not None and tree_is_dirty() and not allow_dirty:
+        raise SystemExit("The working tree has uncommitted changes: commit them, or pass --allow-dirty.")
+
+
+def write_results(
+    path: Path,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    notes: Sequence[str] = (),
+    right_aligned: Collection[str] = (),
+) -> None:
+    """A result file: the table in Markdown under the date, commit, machine and command it came from."""
+    lines = [
+        f"# {title}",
+        "",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- Commit: {git_commit()}",
+        f"- Machine: {machine_description()}",
+        f"- Command: `{command_line()}`",
+        "",
+        *notes,
+        *([""] if notes else []),
+        *markdown_table(columns, rows, right_aligned=right_aligned),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+    print(f"Written {path}")
+
+
 def machine_description() -> str:
     """Cores, CPU model, memory, kernel and Python: what a reader needs to compare two result files."""
     cpu = "unknown CPU"

@@ -3,6 +3,7 @@ concurrency 1 and 16, one `cinelibre serve` process, after `cinelibre train` (wh
 memory it also reports). Prints a table.
 
     .venv/bin/python benchmarks/recommend_performance.py [--seconds 10] [--uncached]
+        [--out benchmarks/results/recommend_performance_uncached.md]
 
 Each row gives the share of its answers the API's cache gave (hit rate, read from /metrics
 before and after the row; "–" where the endpoint has no cache). By default the caches are on, as
@@ -14,6 +15,9 @@ request computes its answer.
 The data set's 610 raters are imported users who cannot log in; on this throw-away database the
 script gives them an email and a password hash, and signs tokens for them with the server's
 development secret (what /auth/login would hand out).
+
+--out writes the table to a Markdown file under the date, commit, machine and command, and
+refuses a working tree with uncommitted changes unless --allow-dirty.
 """
 
 import argparse
@@ -34,8 +38,10 @@ from harness import (
     p50_p99,
     peak_rss_mb,
     print_table,
+    refuse_dirty_results,
     run_and_watch,
     run_cinelibre,
+    write_results,
 )
 
 from cinelibre.auth.security import TokenCodec
@@ -54,7 +60,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--uncached", action="store_true", help="turn the API's answer caches off")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--allow-dirty", action="store_true", help="write --out from uncommitted changes")
     args = parser.parse_args()
+    refuse_dirty_results(args.out, args.allow_dirty)
     caches_off = {name: "0" for name in ANSWER_CACHES.values()} if args.uncached else {}
     with tempfile.TemporaryDirectory() as folder:
         # RATE_LIMITS=off: the whole load comes from one address.
@@ -94,11 +103,11 @@ def main() -> None:
             rows.append(("cinelibre train, wall (s)", f"{training_seconds:.1f}", "", ""))
             rows.append(("cinelibre train, peak RSS (MB)", f"{training_rss:.0f}", "", ""))
     caching = "answer caches off" if args.uncached else "answer caches on"
-    print_table(
-        f"Recommendations on {args.dataset.name} (one API process, 2 shared cores, {caching})",
-        ("measure", "value", "req/s", "cache hits"),
-        rows,
-    )
+    title = f"Recommendations on {args.dataset.name} (one API process, 2 shared cores, {caching})"
+    columns = ("measure", "value", "req/s", "cache hits")
+    print_table(title, columns, rows)
+    if args.out:
+        write_results(args.out, title, columns, rows, right_aligned=("value", "req/s"))
 
 
 if __name__ == "__main__":

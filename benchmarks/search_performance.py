@@ -1,6 +1,7 @@
 """Search and similar-items speed, and the API's memory with the model loaded. Prints a table.
 
     .venv/bin/python benchmarks/search_performance.py [--synthetic 60000] [--seconds 15] [--uncached]
+        [--out benchmarks/results/search_performance_uncached.md]
 
 For each catalogue (the demo catalogue, then the demo plus N synthetic films; --synthetic 0 measures
 the demo alone):
@@ -12,15 +13,18 @@ Each search row gives the share of lookups the search cache (whole rankings) and
 cache answered, read from the API's /metrics before and after the row.
 
 By default the caches are warmed first and the relevance-set queries asked round-robin, so most
-answers come from the caches. With --uncached the API runs with SEARCH_CACHE_SECONDS=0 and every
-search is a text asked once (a relevance-set query with a number of its own after it), so each one
-embeds its query and runs every retriever: the cost of a search nobody has asked before.
+answers come from the caches. With --uncached the API runs with SEARCH_CACHE_SECONDS=0 and
+SIMILAR_CACHE_SECONDS=0 and every search is a text asked once (a relevance-set query with a
+number of its own after it), so each one embeds its query and runs every retriever: the cost of a
+search nobody has asked before.
 
 The API runs as `cinelibre serve` (one uvicorn process) on a throw-away embedded database. The
 load comes from this process (httpx, asyncio), on the same two cores: latencies include that.
 
 Synthetic films reuse the demo's texts with new titles, and their vectors are demo vectors
 plus Gaussian noise (renormalised): realistic clusters, without hours of embedding.
+--out writes the table to a Markdown file under the date, commit, machine and command, and
+refuses a working tree with uncommitted changes unless --allow-dirty.
 """
 
 import argparse
@@ -44,7 +48,9 @@ from harness import (
     p50_p99,
     peak_rss_mb,
     print_table,
+    refuse_dirty_results,
     scratch_database,
+    write_results,
 )
 from pgvector.psycopg import register_vector
 
@@ -150,7 +156,7 @@ def measure(
         DATABASE_URL=url, PORT=str(free_port()), CINELIBRE_DATA_DIR=str(data_dir), RATE_LIMITS="off"
     )
     if uncached:
-        env["SEARCH_CACHE_SECONDS"] = "0"
+        env |= {"SEARCH_CACHE_SECONDS": "0", "SIMILAR_CACHE_SECONDS": "0"}
     with cinelibre_serving(env, "--no-demo") as server:
         search_paths = [f"/search/semantic?q={quote(query)}" for query in queries]
         similar_paths = [f"/recommendations/similar/movie/{movie_id}" for movie_id in movie_ids]
@@ -167,7 +173,10 @@ def measure(
                     hit_rates(before, cache_counts(server.base_url), CACHES),
                 )
             )
-        rows.append(("similar c=16 p50 / p99 (ms)", p50_p99(drive(server.base_url, similar_paths, 16, seconds)), ""))
+        before = cache_counts(server.base_url)
+        similar = p50_p99(drive(server.base_url, similar_paths, 16, seconds))
+        similar_hits = hit_rates(before, cache_counts(server.base_url), ["similar"])
+        rows.append(("similar c=16 p50 / p99 (ms)", similar, similar_hits))
         rows.append(("API peak RSS, model loaded (MB)", f"{peak_rss_mb(server.process.pid):.0f}", ""))
     return [(f"{label}: {name}", value, hits) for name, value, hits in rows]
 
@@ -176,8 +185,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--synthetic", type=int, default=60_000, help="synthetic films added for the second run")
     parser.add_argument("--seconds", type=float, default=15, help="length of each load phase")
-    parser.add_argument("--uncached", action="store_true", help="no search cache, and every query text asked once")
+    parser.add_argument(
+        "--uncached", action="store_true", help="no search or similar cache, and every query text asked once"
+    )
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--allow-dirty", action="store_true", help="write --out from uncommitted changes")
     args = parser.parse_args()
+    refuse_dirty_results(args.out, args.allow_dirty)
     results: list[tuple[str, str, str]] = []
     with scratch_database() as database:
         url, data_dir, settings = database.url, database.data_dir, database.settings
@@ -188,13 +202,11 @@ def main() -> None:
             label = f"demo + {args.synthetic:,} films"
             results += measure(url, data_dir, settings, label, args.seconds, uncached=args.uncached)
     caches = "uncached: every text asked once" if args.uncached else "caches warmed"
-    print_table(
-        f"Search performance ({caches}; one API process, 2 cores shared with the load generator)",
-        ("measure", "value", "cache hits: search / query vector"),
-        results,
-        right_aligned=("value", "cache hits: search / query vector"),
-        min_width=120,
-    )
+    title = f"Search performance ({caches}; one API process, 2 cores shared with the load generator)"
+    columns = ("measure", "value", "cache hits")
+    print_table(title, columns, results, right_aligned=("value", "cache hits"), min_width=120)
+    if args.out:
+        write_results(args.out, title, columns, results, right_aligned=("value",))
 
 
 if __name__ == "__main__":

@@ -85,12 +85,14 @@ class ScratchDatabase:
 
 
 @contextmanager
-def scratch_database() -> Iterator[ScratchDatabase]:
+def scratch_database(keep: Path | None = None) -> Iterator[ScratchDatabase]:
     """An embedded PostgreSQL in a temporary data directory, migrated to the current schema, with
     Settings that read no .env file: a benchmark measures a known database and leaves nothing
-    behind. The server stops and the directory goes on the way out."""
+    behind. The server stops and the directory goes on the way out, unless it is `keep` (made if
+    missing, reused if it holds a database), which stays for another run to measure again."""
     with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
+        data_dir = keep or Path(folder)
+        data_dir.mkdir(parents=True, exist_ok=True)
         with open_database(None, data_dir / "db") as database:
             migrate.upgrade_to_head(database.url)
             yield ScratchDatabase(database.url, data_dir, Settings(_env_file=None, data_dir=data_dir))

@@ -3,7 +3,7 @@ written into a throw-away database, embedded, trained on, and served; prints a t
 last line, one JSON line of the figures.
 
     .venv/bin/python benchmarks/scale.py --ratings 25000000 [--seed 25] [--no-embed | --embed-limit N]
-        [--requests 500] [--out benchmarks/results/scale-25m.md [--allow-dirty]]
+        [--requests 500] [--out benchmarks/results/scale-25m.md [--allow-dirty]] [--keep DIR [--serve-only]]
 
 The data set (cinelibre.movielens.synthetic) has ml-25m's shape scaled to --ratings: raters in
 proportion, films as the ratings to the power 0.65, power-law popularity and activity, every rater
@@ -32,6 +32,10 @@ The raters are imported users who cannot log in; on this throw-away database the
 them an email and a password hash, and signs tokens for them with the server's development
 secret (what /auth/login would hand out).
 
+--keep DIR builds the database in DIR and leaves it there; a later run with --keep DIR
+--serve-only measures the API again on it (after a change to serving, say) without the hour of
+preparing it, and reports the preparation's figures with the commit that measured them.
+
 With --out, the table and the JSON line are also written as Markdown, with the commit, the
 machine and the command; a working tree with uncommitted changes is refused (its figures would
 belong to no commit) unless --allow-dirty.
@@ -41,18 +45,17 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 import psycopg
 from harness import (
-    REPOSITORY,
     benchmark_environment,
     cache_counts,
     cinelibre_command,
@@ -68,6 +71,7 @@ from harness import (
     percentile_ms,
     print_table,
     read_rss_and_parent,
+    refuse_dirty_results,
     run_and_watch,
     scratch_database,
 )
@@ -285,11 +289,32 @@ def measure_api(url: str, data_dir: Path, requests: int, seed: int) -> dict[str,
     }
 
 
-def tree_is_dirty() -> bool:
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY, capture_output=True, text=True
-    )
-    return bool(changed.stdout.strip())
+# In a --keep folder: the figures of preparing its database, for a later --serve-only run.
+PREPARED = "prepared.json"
+
+
+def prepare(url: str, data_dir: Path, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """Generate, import, embed and train; what each took."""
+    print(f"Generating and importing {args.ratings:,} ratings...", file=sys.stderr)
+    import_s, vacuum_s, users, films = import_data(url, args.ratings, args.seed)
+    print("Embedding...", file=sys.stderr)
+    embed_s, embedded = (0.0, 0) if args.no_embed else embed(url, settings, args.embed_limit)
+    copied = copy_vectors(url, settings.embedding_model, args.seed) if args.embed_limit and embedded else 0
+    env = benchmark_environment(DATABASE_URL=url, CINELIBRE_DATA_DIR=str(data_dir))
+    print("Training...", file=sys.stderr)
+    train_s, train_rss = run_and_watch(cinelibre_command("train"), env)
+    return {
+        "ratings": args.ratings,
+        "users": users,
+        "items": films,
+        "import_s": import_s,
+        "vacuum_s": vacuum_s,
+        "embed_s": embed_s,
+        "films_embedded": embedded,
+        "films_given_copied_vectors": copied,
+        "train_s": train_s,
+        "train_peak_rss_mb": train_rss,
+    }
 
 
 def main() -> None:
@@ -301,25 +326,31 @@ def main() -> None:
     parser.add_argument("--embed-limit", type=int, help="embed this many films; the rest get copies of their vectors")
     parser.add_argument("--out", type=Path, help="also write the results to this Markdown file")
     parser.add_argument("--allow-dirty", action="store_true", help="write --out from uncommitted changes")
+    parser.add_argument("--keep", type=Path, help="build the database in this folder and leave it there")
+    parser.add_argument(
+        "--serve-only", action="store_true", help="with --keep: measure the API again on the database kept there"
+    )
     args = parser.parse_args()
-    if args.out and tree_is_dirty() and not args.allow_dirty:
-        raise SystemExit("The working tree has uncommitted changes: commit them, or pass --allow-dirty.")
+    refuse_dirty_results(args.out, args.allow_dirty)
+    if args.serve_only and not (args.keep and (args.keep / PREPARED).exists()):
+        raise SystemExit("--serve-only needs --keep DIR of an earlier run that finished preparing its database.")
     commit = git_commit()
-    figures: dict[str, float | int | str] = {"ratings": args.ratings}
-    with scratch_database() as database:
+    with scratch_database(args.keep) as database:
         url, data_dir, settings = database.url, database.data_dir, database.settings
-        print(f"Generating and importing {args.ratings:,} ratings...", file=sys.stderr)
-        import_s, vacuum_s, users, films = import_data(url, args.ratings, args.seed)
-        figures |= {"users": users, "items": films, "import_s": import_s}
-        print("Embedding...", file=sys.stderr)
-        embed_s, embedded = (0.0, 0) if args.no_embed else embed(url, settings, args.embed_limit)
-        copied = copy_vectors(url, settings.embedding_model, args.seed) if args.embed_limit and embedded else 0
-        env = benchmark_environment(DATABASE_URL=url, CINELIBRE_DATA_DIR=str(data_dir))
-        print("Training...", file=sys.stderr)
-        train_s, train_rss = run_and_watch(cinelibre_command("train"), env)
-        figures |= {"train_s": train_s, "train_peak_rss_mb": train_rss}
+        if args.serve_only:
+            # What preparing the kept database measured, at the commit that did it.
+            prepared = json.loads((data_dir / PREPARED).read_text())
+        else:
+            prepared = prepare(url, data_dir, settings, args) | {"prepared_at_commit": commit}
+            (data_dir / PREPARED).write_text(json.dumps(prepared))
         print("Serving...", file=sys.stderr)
         api = measure_api(url, data_dir, args.requests, args.seed)
+    figures: dict[str, float | int | str] = {
+        key: prepared[key] for key in ("ratings", "users", "items", "import_s", "train_s", "train_peak_rss_mb")
+    }
+    users, films, import_s, vacuum_s = prepared["users"], prepared["items"], prepared["import_s"], prepared["vacuum_s"]
+    embed_s, embedded, copied = prepared["embed_s"], prepared["films_embedded"], prepared["films_given_copied_vectors"]
+    train_s, train_rss = prepared["train_s"], prepared["train_peak_rss_mb"]
     figures |= {key: api[key] for key in ("api_rss_mb",)}
     for key in (
         "personalized_uncached_p50_ms",
@@ -337,6 +368,7 @@ def main() -> None:
         "api_peak_rss_mb": api["api_peak_rss_mb"],
         "cache_hit_rate": api["cache_hit_rate"],
         "commit": commit,
+        "prepared_at_commit": prepared["prepared_at_commit"],
     }
     rows = [
         ("ratings / raters / films", f"{args.ratings:,} / {users:,} / {films:,}"),
@@ -365,7 +397,8 @@ def main() -> None:
         lines = [
             f"# {title}",
             "",
-            f"- Commit: {commit}",
+            f"- Commit: {commit}"
+            + (f" (database prepared at {prepared['prepared_at_commit']})" if args.serve_only else ""),
             f"- Machine: {machine_description()}",
             f"- Command: `{command_line()}`",
             "",

@@ -33,8 +33,8 @@ them an email and a password hash, and signs tokens for them with the server's d
 secret (what /auth/login would hand out).
 
 --keep DIR builds the database in DIR and leaves it there; a later run with --keep DIR
---serve-only measures the API again on it (after a change to serving, say) without the hour of
-preparing it, and reports the preparation's figures with the commit that measured them.
+--serve-only measures the API again on it (after a change to serving, say) without the half hour of
+preparing it at full size, and reports the preparation's figures with the commit that measured them.
 
 With --out, the table and the JSON line are also written as Markdown, with the commit, the
 machine and the command; a working tree with uncommitted changes is refused (its figures would

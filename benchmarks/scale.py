@@ -381,6 +381,7 @@ def main() -> None:
             f"personalized, uncached, c=1, {api['personalized_requests']} raters once each: p50 / p99 (ms)",
             f"{api['personalized_uncached_p50_ms']:.1f} / {api['personalized_uncached_p99_ms']:.1f}",
         ),
+        # "–": the cache was not even asked, as it is off.
         ("personalized cache hit rate", str(api["cache_hit_rate"])),
         ("popular, uncached, c=1: p50 (ms)", f"{api['popular_p50_ms']:.1f}"),
         ("search, texts asked once, c=1: p50 (ms)", f"{api['search_p50_ms']:.1f}"),

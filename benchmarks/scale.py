@@ -341,10 +341,13 @@ def main() -> None:
             # What preparing the kept database measured, at the commit that did it.
             prepared = json.loads((data_dir / PREPARED).read_text())
         else:
-            prepared = prepare(url, data_dir, settings, args) | {"prepared_at_commit": commit}
-            (data_dir / PREPARED).write_text(json.dumps(prepared))
+            prepared = prepare(url, data_dir, settings, args) | {"prepared_at_commit": commit, "served": 0}
+        # Each measurement of a kept database draws other raters, texts and films: the ratings an
+        # earlier one posted are there now, and would leave its raters nothing new to rate.
+        served = prepared.get("served", 0)
+        (data_dir / PREPARED).write_text(json.dumps(prepared | {"served": served + 1}))
         print("Serving...", file=sys.stderr)
-        api = measure_api(url, data_dir, args.requests, args.seed)
+        api = measure_api(url, data_dir, args.requests, args.seed + served)
     figures: dict[str, float | int | str] = {
         key: prepared[key] for key in ("ratings", "users", "items", "import_s", "train_s", "train_peak_rss_mb")
     }

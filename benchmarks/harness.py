@@ -459,18 +459,23 @@ def git_commit() -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, check=True
         ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY, capture_output=True, text=True
-        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return f"{commit} (with uncommitted changes)" if changed else commit
+    return f"{commit} (with uncommitted changes)" if tree_is_dirty() else commit
+
+
+# Result files an earlier benchmark wrote are not code: one run after another measures the same commit.
+RESULTS = "benchmarks/results"
 
 
 def tree_is_dirty() -> bool:
-    """Whether tracked files differ from the commit: results from such a tree belong to no commit."""
+    """Whether tracked files other than results differ from the commit: results from such a tree
+    belong to no commit."""
     changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY, capture_output=True, text=True
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS}"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
     )
     return bool(changed.stdout.strip())
 

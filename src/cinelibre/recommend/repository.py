@@ -4,14 +4,6 @@ from cinelibre.database.connection import Connection
 from cinelibre.recommend import model_repository
 from cinelibre.types import ItemType
 
-# Per request, the ranking model scores from the user's latest ratings and the rating model
-# solves the user's factors from their latest ratings: enough to be personal, and bounded for
-# users with thousands of ratings.
-FEEDBACK_CONSIDERED = 300
-FOLD_IN_RATINGS = 300
-# Items the user only viewed or clicked count from the most recently viewed this many: each
-# brings up to 200 stored neighbours, and a heavy browser's whole history would multiply that.
-VIEWS_CONSIDERED = 100
 # A collaborative prediction for one item asks the item's latest raters at most, and of those
 # the users who share the most rated items with the caller: a popular item's thousands of raters
 # would otherwise each be correlated with the caller on every request.

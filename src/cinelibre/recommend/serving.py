@@ -9,7 +9,6 @@ Everything here except ModelStore.current() is a pure function of arrays."""
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -67,10 +66,6 @@ class ServingModels:
     @property
     def ids(self) -> dict[str, int]:
         return {kind: row["id"] for kind, row in ((ITEM_MODEL, self.ranking), (RATING_MODEL, self.rating)) if row}
-
-    @property
-    def ranking_trained_at(self) -> datetime | None:
-        return self.ranking["trained_at"] if self.ranking else None
 
     def positions(self, keys: list[Key]) -> np.ndarray:
         """Each key's row, -1 for an item neither model knows."""

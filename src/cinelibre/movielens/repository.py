@@ -285,7 +285,9 @@ async def recount_imported_films(conn: Connection, *, id_column: str) -> None:
             UPDATE movies SET rating_count = counted.n, rating_sum = counted.total
             FROM (
                 SELECT film.id, count(r.id) AS n, coalesce(sum(r.rating), 0) AS total
-                FROM movies film LEFT JOIN ratings r ON r.movie_id = film.id
+                -- By (item_type, item_id), which ratings_item_idx serves: a plan that loops over the
+                -- films must not scan every rating for each one.
+                FROM movies film LEFT JOIN ratings r ON r.item_type = 'movie' AND r.item_id = film.id
                 WHERE film.id IN ({films})
                 GROUP BY film.id
             ) AS counted

@@ -56,6 +56,13 @@ def benchmark_environment(**settings: str) -> dict[str, str]:
     return env | settings
 
 
+def caches_off() -> dict[str, str]:
+    """Settings that turn every answer cache off: each *_CACHE_SECONDS (read from Settings, so a
+    cache added later is off too) and the per-process query vector cache."""
+    seconds = {name.upper(): "0" for name in Settings.model_fields if name.endswith("_cache_seconds")}
+    return seconds | {"QUERY_EMBEDDING_CACHE_SIZE": "0"}
+
+
 def cinelibre_command(*args: str) -> list[str]:
     """`cinelibre ARGS` run by this interpreter, so the virtualenv's package is the one measured
     whatever is on PATH."""

@@ -77,6 +77,7 @@ from harness import (
     Server,
     WrkFigures,
     benchmark_environment,
+    caches_off,
     child_pids,
     command_line,
     free_port,
@@ -101,7 +102,6 @@ from cinelibre.auth.security import TokenCodec
 from cinelibre.database import migrate
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
-from cinelibre.settings import Settings
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -357,13 +357,6 @@ def main() -> None:
     console.print(f"Written {markdown_path.relative_to(REPOSITORY)} and {chart_path.relative_to(REPOSITORY)}")
     if log_tail:
         console.print("[yellow]The server logged errors; the end of its log:[/yellow]\n" + log_tail)
-
-
-def caches_off() -> dict[str, str]:
-    """Settings that turn every answer cache off: each *_CACHE_SECONDS (read from Settings, so a
-    cache added later is off too) and the per-process query vector cache."""
-    seconds = {name.upper(): "0" for name in Settings.model_fields if name.endswith("_cache_seconds")}
-    return seconds | {"QUERY_EMBEDDING_CACHE_SIZE": "0"}
 
 
 def server_environment(data_dir: Path, jwt_secret: str) -> dict[str, str]:

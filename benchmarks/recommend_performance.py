@@ -8,9 +8,9 @@ memory it also reports). Prints a table.
 Each row gives the share of its answers the API's cache gave (hit rate, read from /metrics
 before and after the row; "–" where the endpoint has no cache). By default the caches are on, as
 deployed: the same 610 users and 500 films come round again and again, so after the first pass
-most answers are hits. With --uncached the API runs with every answer cache off
-(POPULAR_CACHE_SECONDS, PERSONALIZED_CACHE_SECONDS and SIMILAR_CACHE_SECONDS at 0), so each
-request computes its answer.
+most answers are hits. With --uncached the API runs with every answer cache off (each
+*_CACHE_SECONDS at 0 and no query vector cache: harness.caches_off), so each request computes its
+answer.
 
 The data set's 610 raters are imported users who cannot log in; on this throw-away database the
 script gives them an email and a password hash, and signs tokens for them with the server's
@@ -29,6 +29,7 @@ import psycopg
 from harness import (
     benchmark_environment,
     cache_counts,
+    caches_off,
     cinelibre_command,
     cinelibre_serving,
     drive,
@@ -47,12 +48,8 @@ from harness import (
 from cinelibre.auth.security import TokenCodec
 
 DATASET = Path(__file__).parents[2] / "shared" / "data" / "movielens" / "ml-latest-small"
-# Each endpoint's answer cache (its name in the API's metrics) and the setting that turns it off.
-ANSWER_CACHES = {
-    "popular": "POPULAR_CACHE_SECONDS",
-    "personalized": "PERSONALIZED_CACHE_SECONDS",
-    "similar": "SIMILAR_CACHE_SECONDS",
-}
+# The endpoints with an answer cache, by its name in the API's metrics.
+ANSWER_CACHES = ("popular", "personalized", "similar")
 
 
 def main() -> None:
@@ -64,11 +61,11 @@ def main() -> None:
     parser.add_argument("--allow-dirty", action="store_true", help="write --out from uncommitted changes")
     args = parser.parse_args()
     refuse_dirty_results(args.out, args.allow_dirty)
-    caches_off = {name: "0" for name in ANSWER_CACHES.values()} if args.uncached else {}
+    uncached = caches_off() if args.uncached else {}
     with tempfile.TemporaryDirectory() as folder:
         # RATE_LIMITS=off: the whole load comes from one address.
         env = benchmark_environment(
-            CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false", RATE_LIMITS="off", **caches_off
+            CINELIBRE_DATA_DIR=folder, PORT=str(free_port()), EMBED_ON_START="false", RATE_LIMITS="off", **uncached
         )
         run_cinelibre("import", "movielens", str(args.dataset), env=env)
         training_seconds, training_rss = run_and_watch(cinelibre_command("train"), env)

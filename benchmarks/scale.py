@@ -19,8 +19,8 @@ Measured, in order:
   and gives the others the vector of an embedded film plus a little noise, so that search still
   ranks over every film's vector (embed_s is then the time for N films);
 - train_s, train_peak_rss_mb: `cinelibre train`'s wall time and peak memory (VmHWM);
-- one `cinelibre serve` with every answer cache off (POPULAR_, PERSONALIZED_, SIMILAR_ and
-  SEARCH_CACHE_SECONDS at 0), rate limits off and no embedding on start, asked one request at a
+- one `cinelibre serve` with every answer cache off (each *_CACHE_SECONDS at 0 and no query
+  vector cache: harness.caches_off), rate limits off and no embedding on start, asked one request at a
   time: /recommendations/personalized for --requests distinct raters, each once;
   /recommendations/popular; /search/semantic with texts asked once each; POST /ratings by distinct
   raters of films they had not rated; then the API's resident memory (VmRSS, steady, reported
@@ -58,6 +58,7 @@ import psycopg
 from harness import (
     benchmark_environment,
     cache_counts,
+    caches_off,
     cinelibre_command,
     cinelibre_serving,
     command_line,
@@ -89,12 +90,6 @@ from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 from cinelibre.types import ItemType
 
-ANSWER_CACHES_OFF = {
-    "POPULAR_CACHE_SECONDS": "0",
-    "PERSONALIZED_CACHE_SECONDS": "0",
-    "SIMILAR_CACHE_SECONDS": "0",
-    "SEARCH_CACHE_SECONDS": "0",
-}
 WARM_UP_REQUESTS = 5
 # Fewer measured requests for the endpoints whose time does not depend on who asks.
 OTHER_REQUESTS = 200
@@ -224,7 +219,7 @@ def measure_api(url: str, data_dir: Path, requests: int, seed: int) -> dict[str,
         PORT=str(free_port()),
         EMBED_ON_START="false",
         RATE_LIMITS="off",
-        **ANSWER_CACHES_OFF,
+        **caches_off(),
     )
     rng = np.random.default_rng(seed)
     with cinelibre_serving(env, "--no-demo") as server:

@@ -443,11 +443,14 @@ async def gather(
         popularity[(kind, item_id)] = (place, score)
     ranking_model = served.ranking if personal else None
     # Solved once per request: the candidates' nudge and the listed items' stars both use it.
-    folded = _fold_in(served, feedback.rated) if rated_stars else None
+    # Each rated item's row in the models (-1 where unknown), for the fold-in and the sums alike.
+    rated_rows = served.positions([key for key, _ in feedback.rated])
+    folded = _fold_in(served, feedback.rated, rated_rows) if rated_stars else None
     if ranking_model is not None:
         linked, because = _linked(
             served,
             feedback,
+            rated_rows,
             item_type=item_type,
             # As the stored model was trained (models from before the centring have none).
             rating_emphasis=ranking_model["parameters"].get("rating_emphasis", 0.0),
@@ -536,17 +539,22 @@ def _unit_vectors(embeddings: list[Any]) -> np.ndarray:
     return vectors
 
 
-def _fold_in(served: ServingModels, rated: list[tuple[tuple[str, int], float]]) -> FoldedUser | None:
+def _fold_in(served: ServingModels, rated: list[tuple[tuple[str, int], float]], rows: np.ndarray) -> FoldedUser | None:
     """The user folded into the rating model from their latest FOLD_IN_RATINGS ratings of items
-    it knows."""
-    positions = served.positions([key for key, _ in rated])
-    known = np.flatnonzero(served.rated_by_model(positions))[:FOLD_IN_RATINGS]
+    it knows (`rows`: each rated item's row in the models)."""
+    known = np.flatnonzero(served.rated_by_model(rows))[:FOLD_IN_RATINGS]
     stars = np.array([rated[index][1] for index in known], dtype=np.float64)
-    return fold_in_user(served, positions[known], stars)
+    return fold_in_user(served, rows[known], stars)
 
 
 def _linked(
-    served: ServingModels, feedback: _Feedback, *, item_type: ItemType | None, rating_emphasis: float, limit: int
+    served: ServingModels,
+    feedback: _Feedback,
+    rated_rows: np.ndarray,
+    *,
+    item_type: ItemType | None,
+    rating_emphasis: float,
+    limit: int,
 ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], dict[str, Any]]]:
     """What the ranking model links to the user's latest FEEDBACK_CONSIDERED ratings (each
     counting 1 + rating_emphasis × (stars - their mean stars), as blend.rating_strength()
@@ -557,19 +565,18 @@ def _linked(
     sources = feedback.rated[:FEEDBACK_CONSIDERED]
     views = feedback.viewed[:VIEWS_CONSIDERED]
     keys = [key for key, _ in sources] + [key for key, _, _ in views]
-    positions = served.positions(keys)
+    positions = np.concatenate([rated_rows[: len(sources)], served.positions([key for key, _, _ in views])])
     strengths = np.concatenate(
         [rating_strength(np.array([stars for _, stars in sources]), mean, rating_emphasis), [s for _, s, _ in views]]
     )
     stars = np.array([stars for _, stars in sources] + [np.nan] * len(views))
     known = positions >= 0
-    rated_positions = served.positions([key for key, _ in feedback.rated])
     chosen, weights, because = linked_items(
         served,
         sources=positions[known],
         strengths=strengths[known],
         stars=stars[known],
-        leave_out=rated_positions[rated_positions >= 0],
+        leave_out=rated_rows[rated_rows >= 0],
         item_type=item_type.value if item_type else None,
         limit=limit,
     )
@@ -659,7 +666,7 @@ async def model_predictions(
         return {}
     feedback = _Feedback.from_rows(await repository.user_feedback(conn, user_id, IMPLICIT_WEIGHTS))
     served = await models.current(conn, feedback.active)
-    user = _fold_in(served, feedback.rated)
+    user = _fold_in(served, feedback.rated, served.positions([key for key, _ in feedback.rated]))
     if user is None:
         return {}
     stars = predicted_stars(served, user, served.positions(items), with_neighbours=True)

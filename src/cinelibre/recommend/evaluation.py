@@ -30,6 +30,7 @@ from scipy import sparse
 from cinelibre.recommend.algorithms import blend, hybrid, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
+from cinelibre.recommend.algorithms.configurations import CONFIGURATIONS
 from cinelibre.recommend.algorithms.ease import EASE
 from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION, Hybrid
 from cinelibre.recommend.algorithms.item_knn import ItemKNN
@@ -246,7 +247,7 @@ def default_models(item_vectors: np.ndarray) -> list[Callable[[], Recommender]]:
         EASE,
         partial(EASE, EASE_REGULARISATION, rating_emphasis=blend.RATING_EMPHASIS),
         partial(EASE, EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS),
-        partial(Hybrid, item_vectors, diversity=0.0),
+        partial(Hybrid, item_vectors, CONFIGURATIONS["no-diversity"]),
         partial(Hybrid, item_vectors),
     ]
 

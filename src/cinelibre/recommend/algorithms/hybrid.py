@@ -2,6 +2,7 @@ import numpy as np
 
 from cinelibre.recommend.algorithms import blend, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
+from cinelibre.recommend.algorithms.configurations import DEFAULT, Configuration
 from cinelibre.recommend.algorithms.ease import EASE
 from cinelibre.recommend.algorithms.popular import Popular
 from cinelibre.recommend.algorithms.rating_model import RatingModel
@@ -18,14 +19,16 @@ class Hybrid(Recommender):
     user liked) and popularity by blend.blend(), and diversified by MMR on the item vectors.
 
     `item_vectors` stand in for the embeddings: unit rows, one per item (the evaluation uses
-    MovieLens' genres)."""
+    MovieLens' genres). `configuration` is the recipe an experiment's variant serves
+    (configurations.py); the default is what every user gets outside experiments."""
 
     predicts_ratings = True
 
-    def __init__(self, item_vectors: np.ndarray, diversity: float = blend.DIVERSITY) -> None:
+    def __init__(self, item_vectors: np.ndarray, configuration: Configuration = DEFAULT) -> None:
         self.item_vectors = item_vectors
-        self.diversity = diversity
-        self.name = "hybrid (served)" if diversity else "hybrid without MMR"
+        self.configuration = configuration
+        names = {"default": "hybrid (served)", "no-diversity": "hybrid without MMR"}
+        self.name = names.get(configuration.name, f"hybrid ({configuration.name})")
         self.ease = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS)
         self.rating = RatingModel()
         self.popular = Popular()
@@ -35,6 +38,14 @@ class Hybrid(Recommender):
         for model in (self.ease, self.rating, self.popular):
             model.fit(matrix)
         return self
+
+    def configured(self, configuration: Configuration) -> "Hybrid":
+        """The same fitted models serving another configuration's list."""
+        other = Hybrid(self.item_vectors, configuration)
+        other.ease, other.rating, other.popular = self.ease, self.rating, self.popular
+        if hasattr(self, "matrix"):
+            other.matrix = self.matrix
+        return other
 
     def candidates(self, user: int, exclude: np.ndarray | None = None) -> tuple[ranking.Candidates, np.ndarray]:
         """Every item as a candidate for the user, as the service gathers its few hundred from the
@@ -80,7 +91,7 @@ class Hybrid(Recommender):
     def scores(self, user: int) -> np.ndarray:
         candidates, order = self.candidates(user)
         score = np.empty(len(order))
-        score[order] = ranking.rank(candidates, 0).signals.score
+        score[order] = ranking.rank(candidates, 0, configuration=self.configuration).signals.score
         return score
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -88,4 +99,4 @@ class Hybrid(Recommender):
 
     def recommend(self, user: int, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
         candidates, order = self.candidates(user, exclude)
-        return order[ranking.rank(candidates, n, diversity=self.diversity).positions]
+        return order[ranking.rank(candidates, n, configuration=self.configuration).positions]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cinelibre.recommend.algorithms import blend
+from cinelibre.recommend.algorithms.configurations import DEFAULT, Configuration
 
 # The place an item new since training takes in a personalized list: a fixed one, so that a
 # page of the list is the same whatever its length.
@@ -58,7 +59,7 @@ class _Scored:
     fresh: int | None  # the row new since training that gets a place, if any
 
 
-def _scored(candidates: Candidates, length: int, skip_viewed: bool) -> _Scored:
+def _scored(candidates: Candidates, length: int, skip_viewed: bool, configuration: Configuration) -> _Scored:
     left_out = candidates.rated | (candidates.heavily_viewed if skip_viewed else False)
     kept = np.flatnonzero(~left_out)
     if candidates.linked is not None:
@@ -70,11 +71,18 @@ def _scored(candidates: Candidates, length: int, skip_viewed: bool) -> _Scored:
         knn_stars = candidates.knn_stars if candidates.knn_stars is not None else np.full(len(left_out), np.nan)
         # An item the kNN cannot predict counts as the lowest stars.
         collaborative = blend.stars_to_unit(np.nan_to_num(knn_stars[kept], nan=0.5))
-    kept_signals = blend.blend(
+    blended = blend.blend(
         ratings=candidates.ratings,
         collaborative=collaborative,
         content=candidates.content[kept],
         popularity=candidates.popularity[kept],
+    )
+    # A configuration that leaves a signal out weighs it 0; the others keep their weights.
+    kept_signals = blend.Signals(
+        *(
+            getattr(blended, name) if name in configuration.signals else np.zeros(len(kept))
+            for name in ("collaborative", "content", "popularity")
+        )
     )
     signals = blend.Signals(
         *(
@@ -89,40 +97,44 @@ def _scored(candidates: Candidates, length: int, skip_viewed: bool) -> _Scored:
     # A stable sort on score keeps the given order between equal scores.
     order = kept[np.argsort(-kept_signals.score, kind="stable")]
     fresh = None
-    if candidates.known is not None:
+    if candidates.known is not None and configuration.fresh_place:
         fresh = blend.fresh_pick(candidates.known[kept], candidates.content[kept])
         fresh = None if fresh is None else int(kept[fresh])
     return _Scored(kept, signals, order[: length * blend.SHORTLIST_FACTOR], fresh)
 
 
-def rows_to_diversify(candidates: Candidates, length: int, *, skip_viewed: bool = True) -> np.ndarray:
+def rows_to_diversify(
+    candidates: Candidates, length: int, *, skip_viewed: bool = True, configuration: Configuration = DEFAULT
+) -> np.ndarray:
     """The only rows whose `vectors` rank() reads for a list of `length`: the shortlist and the
     item new since training that may take a place. A caller may fill just these (the API fetches
     embeddings for them alone) and get the list every filled row would give."""
-    scored = _scored(candidates, length, skip_viewed)
+    scored = _scored(candidates, length, skip_viewed, configuration)
     rows = scored.shortlist.tolist() + ([scored.fresh] if scored.fresh is not None else [])
     return np.array(sorted(set(rows)), dtype=np.int64)
 
 
 def rank(
-    candidates: Candidates, length: int, *, skip_viewed: bool = True, diversity: float = blend.DIVERSITY
+    candidates: Candidates, length: int, *, skip_viewed: bool = True, configuration: Configuration = DEFAULT
 ) -> Ranking:
     """The user's list of up to `length` items: the model scores blended (blend.blend), never an
     item they rated nor, with skip_viewed, one they viewed many times; the best
     SHORTLIST_FACTOR × length diversified by MMR with the same widening (so a list begins with
-    every shorter one and pages fit together); then the place for an item new since training."""
-    scored = _scored(candidates, length, skip_viewed)
+    every shorter one and pages fit together); then the place for an item new since training.
+    `configuration` says which signals count, how much diversity, and whether the new item's place
+    is given (configurations.py)."""
+    scored = _scored(candidates, length, skip_viewed, configuration)
     shortlist = scored.shortlist
     picked = shortlist[
         blend.mmr(
             scored.signals.score[shortlist],
             candidates.vectors[shortlist],
             length,
-            diversity,
+            configuration.diversity,
             widening=blend.SHORTLIST_FACTOR,
         )
     ].tolist()
-    if candidates.known is not None:
+    if candidates.known is not None and configuration.fresh_place:
         head = blend.with_fresh(picked[:FRESH_PLACE], scored.fresh, candidates.known, FRESH_PLACE)
         picked = [*head, *(position for position in picked if position not in head)][:length]
     return Ranking(np.array(picked, dtype=np.int64), scored.signals)

@@ -1,3 +1,4 @@
+import { getClientId } from "./clientId";
 import { clearToken, getToken } from "./token";
 
 export interface ErrorDetail {
@@ -98,7 +99,7 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
 
 /** Like apiRequest, for answers read as something other than JSON (a download). */
 export async function apiResponse(path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", "X-Client-Id": getClientId() };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, SIGNED_OUT_EVENT, apiRequest, authEvents, formLevelError } from "../api/client";
+import { forgetClientIdInMemory } from "../api/clientId";
 import { getToken, storeToken } from "../api/token";
 
 function jsonResponse(status: number, body: unknown): Response {
@@ -19,6 +20,7 @@ describe("apiRequest", () => {
 
   beforeEach(() => {
     localStorage.clear();
+    forgetClientIdInMemory();
     fetchMock = vi.fn();
     vi.stubGlobal("fetch", fetchMock);
   });
@@ -27,8 +29,9 @@ describe("apiRequest", () => {
     vi.unstubAllGlobals();
   });
 
-  it("asks for JSON and sends the stored token and a JSON body", async () => {
+  it("asks for JSON and sends the client id, the stored token and a JSON body", async () => {
     storeToken("token-1");
+    localStorage.setItem("cinelibre.client-id", "client_id-0001");
     fetchMock.mockResolvedValue(jsonResponse(201, { id: 7 }));
     const answer = await apiRequest<{ id: number }>("/ratings", { method: "POST", body: { rating: 4 } });
     expect(answer).toEqual({ id: 7 });
@@ -38,9 +41,30 @@ describe("apiRequest", () => {
     expect(init.body).toBe('{"rating":4}');
     expect(init.headers).toEqual({
       Accept: "application/json",
+      "X-Client-Id": "client_id-0001",
       Authorization: "Bearer token-1",
       "Content-Type": "application/json",
     });
+  });
+
+  it("makes a client id once, keeps it in storage and sends the same one on every request", async () => {
+    fetchMock.mockImplementation(() => Promise.resolve(jsonResponse(200, {})));
+    await apiRequest("/movies");
+    forgetClientIdInMemory(); // as a reload would: the id comes back from storage
+    await apiRequest("/books");
+    const sent = fetchMock.mock.calls.map(([, init]) => (init as RequestInit & { headers: Record<string, string> }).headers["X-Client-Id"]);
+    const stored = localStorage.getItem("cinelibre.client-id");
+    expect(stored).toMatch(/^[0-9a-f]{32}$/);
+    expect(sent).toEqual([stored, stored]);
+  });
+
+  it("replaces a stored client id the API would refuse", async () => {
+    localStorage.setItem("cinelibre.client-id", "short");
+    fetchMock.mockResolvedValue(jsonResponse(200, {}));
+    await apiRequest("/movies");
+    const [, init] = fetchMock.mock.calls[0] as [string, RequestInit & { headers: Record<string, string> }];
+    expect(init.headers["X-Client-Id"]).toMatch(/^[0-9a-f]{32}$/);
+    expect(localStorage.getItem("cinelibre.client-id")).toBe(init.headers["X-Client-Id"]);
   });
 
   it("turns the error shape into an ApiError with its message, code and fields", async () => {

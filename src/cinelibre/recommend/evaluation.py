@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from cinelibre.experiments.configurations import CONFIGURATIONS
 from cinelibre.recommend.algorithms import blend, hybrid, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
 from cinelibre.recommend.algorithms.baseline import BiasBaseline, GlobalMean
-from cinelibre.recommend.algorithms.configurations import CONFIGURATIONS
 from cinelibre.recommend.algorithms.ease import EASE
 from cinelibre.recommend.algorithms.hybrid import EASE_NEIGHBOURS, EASE_REGULARISATION, Hybrid
 from cinelibre.recommend.algorithms.item_knn import ItemKNN

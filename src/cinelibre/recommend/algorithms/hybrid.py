@@ -1,8 +1,8 @@
 import numpy as np
 
+from cinelibre.experiments.configurations import DEFAULT, Configuration
 from cinelibre.recommend.algorithms import blend, ranking
 from cinelibre.recommend.algorithms.base import RatingMatrix, Recommender
-from cinelibre.recommend.algorithms.configurations import DEFAULT, Configuration
 from cinelibre.recommend.algorithms.ease import EASE
 from cinelibre.recommend.algorithms.popular import Popular
 from cinelibre.recommend.algorithms.rating_model import RatingModel

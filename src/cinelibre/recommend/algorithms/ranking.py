@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cinelibre.experiments.configurations import DEFAULT, Configuration
 from cinelibre.recommend.algorithms import blend
-from cinelibre.recommend.algorithms.configurations import DEFAULT, Configuration
 
 # The place an item new since training takes in a personalized list: a fixed one, so that a
 # page of the list is the same whatever its length.
@@ -130,7 +130,7 @@ def rank(
             scored.signals.score[shortlist],
             candidates.vectors[shortlist],
             length,
-            configuration.diversity,
+            blend.DIVERSITY * configuration.diversity_factor,
             widening=blend.SHORTLIST_FACTOR,
         )
     ].tolist()

@@ -1,14 +1,12 @@
 """Named recipes for the lists a surface serves, for experiments to compare: what `default` serves
-today, and meaningful alternatives. Pure data that ranking.rank(), the similar-items fusion and
-search read, so the API and the offline evaluation (the Hybrid) serve a configuration the same way.
-
-Surfaces are named as the experiments name them: personalized, similar, popular, search.
+today, and meaningful alternatives. Pure data that the personalized ranking (ranking.rank()), the
+similar-items fusion and search read, so the API and the offline evaluation (the Hybrid) serve a
+configuration the same way. It imports nothing of ours: every layer that serves a list can read it.
 """
 
 from dataclasses import dataclass
 
-from cinelibre.recommend.algorithms import blend
-
+SURFACES = ("personalized", "similar", "popular", "search")
 SIGNALS = ("collaborative", "content", "popularity")
 
 
@@ -17,10 +15,11 @@ class Configuration:
     name: str
     description: str
     surfaces: tuple[str, ...]
-    # personalized: the blend's signals that count (the others weigh 0), the MMR share, and
-    # whether an item new since training may take its place.
+    # personalized: the blend's signals that count (the others weigh 0), the diversity step's
+    # share as a multiple of the served one (blend.DIVERSITY), and whether an item new since
+    # training may take its place.
     signals: tuple[str, ...] = SIGNALS
-    diversity: float = blend.DIVERSITY
+    diversity_factor: float = 1.0
     fresh_place: bool = True
     # similar: the neighbour lists fused ("content": close in meaning, "rated": rated alike).
     similar_lists: tuple[str, ...] = ("content", "rated")
@@ -31,9 +30,7 @@ class Configuration:
         return surface in self.surfaces
 
 
-DEFAULT = Configuration(
-    "default", "What CineLibre serves today on every surface.", ("personalized", "similar", "popular", "search")
-)
+DEFAULT = Configuration("default", "What CineLibre serves today on every surface.", SURFACES)
 
 CONFIGURATIONS: dict[str, Configuration] = {
     configuration.name: configuration
@@ -44,7 +41,7 @@ CONFIGURATIONS: dict[str, Configuration] = {
             "The Bayesian-average popular order, never an item the user rated: the list a recommender has to beat.",
             ("personalized", "popular"),
             signals=("popularity",),
-            diversity=0.0,
+            diversity_factor=0.0,
             fresh_place=False,
         ),
         Configuration(
@@ -63,13 +60,13 @@ CONFIGURATIONS: dict[str, Configuration] = {
             similar_lists=("content",),
         ),
         Configuration(
-            "no-diversity", "The default blend without the diversity step.", ("personalized",), diversity=0.0
+            "no-diversity", "The default blend without the diversity step.", ("personalized",), diversity_factor=0.0
         ),
         Configuration(
             "more-diversity",
             "The default blend, trading twice as much score for variety in the list.",
             ("personalized",),
-            diversity=2 * blend.DIVERSITY,
+            diversity_factor=2.0,
         ),
         Configuration("semantic", "Search by meaning alone (embeddings).", ("search",), search_mode="vector"),
         Configuration("keyword", "Search by words alone (full text).", ("search",), search_mode="fulltext"),

@@ -54,7 +54,25 @@ export interface ItemList<T> {
   items: T[];
 }
 
-export interface SearchAnswer {
+/** The experiment variant a list was made by, sent while the caller takes part in one. */
+export interface ExperimentAssignment {
+  id: number;
+  /** For an interleaving experiment: "interleaved". */
+  variant: string;
+}
+
+/**
+ * What every list of a recommendation surface carries beside its items: the id a click or a view
+ * of one of them sends back, so the API credits that list (and its experiment variant).
+ */
+export interface ServedList {
+  list_id?: string;
+  experiment?: ExperimentAssignment | null;
+}
+
+export type RecommendationList = ItemList<RecommendedItem> & ServedList;
+
+export interface SearchAnswer extends ServedList {
   items: RecommendedItem[];
   hint: string | null;
   partial: boolean;
@@ -94,6 +112,97 @@ export interface Interaction {
   title: string | null;
   query: string | null;
   created_at: string;
+}
+
+export type ExperimentSurface = "personalized" | "similar" | "popular" | "search";
+export type ExperimentKind = "ab" | "interleaving";
+export type ExperimentStatus = "draft" | "running" | "paused" | "stopped";
+
+export interface ExperimentVariant {
+  name: string;
+  configuration: string;
+  /** The fraction of users it gets, between 0 and 1; an experiment's shares add up to 1. */
+  share: number;
+}
+
+export interface Experiment {
+  id: number;
+  name: string;
+  surface: ExperimentSurface;
+  kind: ExperimentKind;
+  status: ExperimentStatus;
+  /** The first is the control. */
+  variants: ExperimentVariant[];
+  expected_daily_users: number | null;
+  created_at: string;
+  started_at: string | null;
+  stopped_at: string | null;
+}
+
+export interface NewExperiment {
+  name: string;
+  surface: ExperimentSurface;
+  kind: ExperimentKind;
+  variants: ExperimentVariant[];
+  expected_daily_users?: number;
+}
+
+export interface ExperimentConfiguration {
+  name: string;
+  description: string;
+  surfaces: ExperimentSurface[];
+}
+
+/** An estimate with its 95% interval, as [low, high]. */
+export type Interval = [number, number];
+
+export interface VariantDifference {
+  /** Variant minus control, in the metric's own unit (a CTR difference for "ctr"). */
+  value: number;
+  relative: number | null;
+  ci: Interval;
+  p_value: number;
+  significant: boolean;
+}
+
+export interface VariantResult {
+  name: string;
+  configuration: string;
+  users: number;
+  exposures: number;
+  clicks: number;
+  ctr: number;
+  /** CTR counting clicks on the first k items only, keyed by k. */
+  ctr_at: Record<string, number>;
+  rating_rate: number;
+  mean_rating: number | null;
+  coverage: number;
+  /** null for the control. */
+  difference: VariantDifference | null;
+}
+
+export interface ExperimentResults {
+  experiment: Experiment;
+  metric: string;
+  alpha: number;
+  rating_window_days: number;
+  variants: VariantResult[];
+  verdict: { winner: string | null; reason: string };
+  /** Sample ratio mismatch: whether users split between variants as their shares say. */
+  srm: { p_value: number; flagged: boolean };
+  minimum_detectable_effect: {
+    expected_users: number;
+    baseline_ctr: number;
+    absolute: number;
+    relative: number | null;
+  } | null;
+  interleaving: {
+    lists: number;
+    wins: Record<string, number>;
+    ties: number;
+    /** The first variant's share of the wins. */
+    share: { variant: string; value: number; ci: Interval; p_value: number };
+  } | null;
 }
 
 export interface Prediction {

@@ -1,4 +1,5 @@
 import { Link } from "react-router";
+import { fromListState, recordInteraction } from "../api/interactions";
 import type { Item, ItemType } from "../api/types";
 import { isMovie } from "../api/types";
 import { languageName } from "../languages";
@@ -9,6 +10,8 @@ export interface CardItem {
   itemType: ItemType;
   reason?: string | undefined;
   predicted?: number | null | undefined;
+  /** The served list the item belongs to: a click on it is credited to that list. */
+  listId?: string | undefined;
 }
 
 type HeadingLevel = 2 | 3 | 4;
@@ -28,12 +31,13 @@ function byline(item: Item): string {
   return parts.join(" · ");
 }
 
-export function ItemCard({ item, itemType, reason, predicted, headingLevel = 3 }: CardItem & { headingLevel?: HeadingLevel }) {
+export function ItemCard({ item, itemType, reason, predicted, listId, headingLevel = 3 }: CardItem & { headingLevel?: HeadingLevel }) {
   const Heading = `h${headingLevel}` as const;
   const image = isMovie(item) ? item.poster_url : item.thumbnail_url;
+  const onClick = listId ? () => recordInteraction("click", itemType, item.id, listId) : undefined;
   return (
     <article className="card">
-      <Link to={itemPath(itemType, item.id)} className="card__link">
+      <Link to={itemPath(itemType, item.id)} state={fromListState(listId)} onClick={onClick} className="card__link">
         <Poster src={image} title={item.title} kind={itemType === "movie" ? "poster" : "cover"} decorative />
         <Heading className="card__title">{item.title}</Heading>
       </Link>
@@ -52,13 +56,21 @@ export function ItemCard({ item, itemType, reason, predicted, headingLevel = 3 }
   );
 }
 
+interface GridProps {
+  items: CardItem[];
+  label?: string;
+  headingLevel?: HeadingLevel;
+  /** The served list the items come from (its `list_id`), when they are one. */
+  listId?: string | undefined;
+}
+
 /** Cards, each titled one heading level below the section the grid is in. */
-export function ItemGrid({ items, label, headingLevel = 3 }: { items: CardItem[]; label?: string; headingLevel?: HeadingLevel }) {
+export function ItemGrid({ items, label, headingLevel = 3, listId }: GridProps) {
   return (
     <ul className="grid" aria-label={label}>
       {items.map((card) => (
         <li key={`${card.itemType}-${card.item.id}`}>
-          <ItemCard {...card} headingLevel={headingLevel} />
+          <ItemCard listId={listId} {...card} headingLevel={headingLevel} />
         </li>
       ))}
     </ul>

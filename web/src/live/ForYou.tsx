@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { announceSignedOut, apiRequest, isAbort } from "../api/client";
-import type { ItemList, RecommendedItem } from "../api/types";
+import type { RecommendationList } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { ItemGrid, LoadingGrid } from "../components/ItemCard";
 import { connectRecommendations } from "./recommendationSocket";
@@ -10,26 +10,27 @@ const FOR_YOU_LIMIT = 20;
 
 /** The signed-in user's recommendations, replaced in place whenever the server sends new ones. */
 export function ForYou({ token }: { token: string }) {
-  const [items, setItems] = useState<RecommendedItem[] | null>(null);
+  // The items and the list_id they were served under always change together.
+  const [list, setList] = useState<RecommendationList | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [announcement, setAnnouncement] = useState("");
 
   useEffect(() => {
     const controller = new AbortController();
-    apiRequest<ItemList<RecommendedItem>>(`/recommendations/personalized?limit=${FOR_YOU_LIMIT}`, {
+    apiRequest<RecommendationList>(`/recommendations/personalized?limit=${FOR_YOU_LIMIT}`, {
       signal: controller.signal,
     })
       // A list the socket already delivered is newer than this answer: keep it.
-      .then((answer) => setItems((current) => current ?? answer.items))
+      .then((answer) => setList((current) => current ?? answer))
       .catch((failure: unknown) => {
         if (!isAbort(failure)) setError(failure);
       });
     const close = connectRecommendations({
       token,
-      onItems: (fresh) => {
-        setItems(fresh.slice(0, FOR_YOU_LIMIT));
+      onList: (fresh) => {
+        setList({ ...fresh, items: fresh.items.slice(0, FOR_YOU_LIMIT) });
         setError(null);
-        setAnnouncement(`For you updated: ${Math.min(fresh.length, FOR_YOU_LIMIT)} recommendations`);
+        setAnnouncement(`For you updated: ${Math.min(fresh.items.length, FOR_YOU_LIMIT)} recommendations`);
       },
       onSignedOut: announceSignedOut,
     });
@@ -46,14 +47,15 @@ export function ForYou({ token }: { token: string }) {
         {announcement}
       </p>
       <ErrorMessage error={error} />
-      {items === null && !error && <LoadingGrid count={FOR_YOU_LIMIT} label="Finding films and books for you…" />}
-      {items !== null && items.length === 0 && (
+      {list === null && !error && <LoadingGrid count={FOR_YOU_LIMIT} label="Finding films and books for you…" />}
+      {list !== null && list.items.length === 0 && (
         <p className="muted">Rate a few films or books and your recommendations will appear here.</p>
       )}
-      {items !== null && items.length > 0 && (
+      {list !== null && list.items.length > 0 && (
         <ItemGrid
           label="Recommended for you"
-          items={items.map((item) => ({
+          listId={list.list_id}
+          items={list.items.map((item) => ({
             item,
             itemType: item.item_type,
             reason: item.reason,

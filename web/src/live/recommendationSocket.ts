@@ -1,4 +1,4 @@
-import type { RecommendedItem } from "../api/types";
+import type { RecommendationList, RecommendedItem } from "../api/types";
 
 /** The close code the API uses for a refused token (policy violation). */
 export const POLICY_VIOLATION = 1008;
@@ -10,7 +10,7 @@ export type LiveStatus = "connecting" | "live" | "retrying";
 
 interface LiveOptions {
   token: string;
-  onItems: (items: RecommendedItem[]) => void;
+  onList: (list: RecommendationList) => void;
   onSignedOut: () => void;
   onStatus?: (status: LiveStatus) => void;
 }
@@ -20,15 +20,16 @@ export function socketUrl(location: Location = window.location): string {
   return `${scheme}//${location.host}/ws`;
 }
 
-type ServerMessage = { type: "ready" } | { type: "recommendations"; items: RecommendedItem[] };
+type ServerMessage = { type: "ready" } | { type: "recommendations"; list: RecommendationList };
 
 function parseMessage(data: unknown): ServerMessage | null {
   if (typeof data !== "string") return null;
   try {
-    const message = JSON.parse(data) as { type?: unknown; items?: unknown };
+    const message = JSON.parse(data) as { type?: unknown } & RecommendationList;
     if (message.type === "ready") return { type: "ready" };
     if (message.type === "recommendations" && Array.isArray(message.items)) {
-      return { type: "recommendations", items: message.items as RecommendedItem[] };
+      const { items, list_id, experiment } = message;
+      return { type: "recommendations", list: { items: items as RecommendedItem[], list_id, experiment } };
     }
   } catch {
     // A message this app does not understand is left alone.
@@ -38,11 +39,11 @@ function parseMessage(data: unknown): ServerMessage | null {
 
 /**
  * Keeps a WebSocket to /ws open for the signed-in user: it sends the token first, hands every
- * "recommendations" message on, and reconnects after a drop, waiting twice as long each time
+ * "recommendations" message on (its items with their list id), and reconnects after a drop, waiting twice as long each time
  * (up to 30 s, with jitter so many tabs do not return at once). A 1008 close means the token
  * was refused: no reconnect, the user is signed out. Returns the function that closes it.
  */
-export function connectRecommendations({ token, onItems, onSignedOut, onStatus }: LiveOptions): () => void {
+export function connectRecommendations({ token, onList, onSignedOut, onStatus }: LiveOptions): () => void {
   let socket: WebSocket | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
@@ -60,7 +61,7 @@ export function connectRecommendations({ token, onItems, onSignedOut, onStatus }
       // The server took the token ("ready") or sent a list: the connection works again.
       failures = 0;
       onStatus?.("live");
-      if (message.type === "recommendations") onItems(message.items);
+      if (message.type === "recommendations") onList(message.list);
     });
     socket.addEventListener("close", (event: CloseEvent) => {
       socket = null;

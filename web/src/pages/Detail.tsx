@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useLocation, useParams } from "react-router";
 import { ApiError, apiRequest, isAbort, queryString } from "../api/client";
-import type { Book, ItemList, ItemType, Movie, Page, Prediction, Rating, RecommendedItem } from "../api/types";
+import { listIdFromState, recordInteraction } from "../api/interactions";
+import type { Book, ItemType, Movie, Page, Prediction, Rating, RecommendationList } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { ItemGrid, LoadingGrid } from "../components/ItemCard";
@@ -118,7 +119,7 @@ const SIMILAR_COUNT = 6;
 
 function Similar({ itemType, itemId, targetType }: { itemType: ItemType; itemId: number; targetType: ItemType }) {
   const path = `/recommendations/similar/${itemType}/${itemId}?limit=${SIMILAR_COUNT}&target_type=${targetType}`;
-  const { data, error, loading } = useApi<ItemList<RecommendedItem>>(path);
+  const { data, error, loading } = useApi<RecommendationList>(path);
   const heading = targetType === "movie" ? "Similar films" : "Similar books";
   const headingId = `similar-${targetType}`;
   return (
@@ -128,7 +129,11 @@ function Similar({ itemType, itemId, targetType }: { itemType: ItemType; itemId:
       {loading && !data && <LoadingGrid count={SIMILAR_COUNT} />}
       {data && data.items.length === 0 && <p className="muted">Nothing close enough yet.</p>}
       {data && (
-        <ItemGrid label={heading} items={data.items.map((item) => ({ item, itemType: item.item_type, reason: item.reason }))} />
+        <ItemGrid
+          label={heading}
+          listId={data.list_id}
+          items={data.items.map((item) => ({ item, itemType: item.item_type, reason: item.reason }))}
+        />
       )}
     </section>
   );
@@ -173,18 +178,16 @@ export function Detail({ itemType }: { itemType: ItemType }) {
   const itemId = Number(id);
   const valid = Number.isInteger(itemId) && itemId > 0;
   const { token } = useAuth();
+  // Set when a card of a served list opened this page: the view is credited to that list too.
+  const fromListId = listIdFromState(useLocation().state);
   const plural = itemType === "movie" ? "movies" : "books";
   const { data: item, error, loading } = useApi<Movie | Book>(valid ? `/${plural}/${itemId}` : null);
   useDocumentTitle(item?.title ?? "");
 
   // A signed-in visit is a view, which the recommendations learn from.
   useEffect(() => {
-    if (!token || !item) return;
-    apiRequest("/interactions", { method: "POST", body: { kind: "view", item_id: item.id, item_type: itemType } }).catch(
-      // A view refused (over the account's quota) changes nothing the reader sees.
-      () => undefined,
-    );
-  }, [token, item, itemType]);
+    if (token && item) recordInteraction("view", itemType, item.id, fromListId);
+  }, [token, item, itemType, fromListId]);
 
   if (!valid) return <NotFound />;
   if (error instanceof ApiError && error.status === 404) return <NotFound what={itemType === "movie" ? "film" : "book"} />;

@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { queryString } from "../api/client";
-import type { ItemList, Movie, Page, RecommendedItem } from "../api/types";
+import type { Movie, Page, RecommendationList } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { ItemGrid, LoadingGrid } from "../components/ItemCard";
@@ -25,7 +25,7 @@ function Popular() {
   const [windowDays, setWindowDays] = useState("");
   const selectId = useId();
   const path = `/recommendations/popular${queryString({ limit: POPULAR_COUNT, window_days: windowDays })}`;
-  const { data, error, loading } = useApi<ItemList<RecommendedItem>>(path);
+  const { data, error, loading } = useApi<RecommendationList>(path);
   return (
     <section aria-labelledby="popular-heading" className="section">
       <div className="section__head">
@@ -47,6 +47,7 @@ function Popular() {
       {data && (
         <ItemGrid
           label="Popular films and books"
+          listId={data.list_id}
           items={data.items.map((item) => ({ item, itemType: item.item_type, reason: item.reason }))}
         />
       )}

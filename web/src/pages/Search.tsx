@@ -159,6 +159,7 @@ export function Search() {
       {answer && answer.items.length > 0 && (
         <ItemGrid
           label="Search results"
+          listId={answer.list_id}
           items={answer.items.map((item) => ({ item, itemType: item.item_type }))}
         />
       )}

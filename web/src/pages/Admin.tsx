@@ -5,6 +5,7 @@ import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { useApi } from "../hooks/useApi";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
+import { Experiments } from "./AdminExperiments";
 
 const SOURCE_NAMES: Record<string, string> = { tmdb: "Films (TMDB)", google_books: "Books (Google Books)" };
 
@@ -115,6 +116,7 @@ export default function Admin() {
           </div>
         )}
       </section>
+      <Experiments />
     </>
   );
 }

@@ -238,25 +238,49 @@ def test_a_list_is_won_by_the_team_with_more_clicked_picks() -> None:
     assert [list_outcome(clicks) for clicks in ([0, 0, 1], [1], [0, 1], [])] == [1, -1, 0, 0]
 
 
-def test_the_first_teams_win_share_has_the_delta_method_interval() -> None:
+def test_the_first_teams_win_share_has_the_delta_method_interval_and_tests_an_even_split() -> None:
     # Four users; lists won by the first team 1, 0, 1, 2 and by the second 0, 1, 0, 0.
     #   decided y = 1, 1, 1, 2; share R = 4 / 5 = 0.8
     #   x - R y = 0.2, -0.8, 0.2, 0.4: squares sum to 0.88, variance 0.88 / 3 = 0.293333
     #   n ȳ² = 4 · 1.25² = 6.25, var(R) = 0.0469333, standard error 0.216641
-    #   z = (0.8 - 0.5) / 0.216641 = 1.384779, p = 2 · (1 - Φ(1.384779)) = 0.166120
     #   interval 0.8 ± 1.959964 · 0.216641 = 0.8 ± 0.424609, clipped above at 1
+    # Against an even split, d = x - y / 2 = 0.5, -0.5, 0.5, 1: Σd = 1.5, Σd² = 1.75,
+    #   z = 1.5 / sqrt(1.75) = 1.133893, p = 2 · (1 - Φ(1.133893)) = 0.256839
     share = win_share(np.array([1, 0, 1, 2]), np.array([0, 1, 0, 0]))
 
     assert share.value == pytest.approx(0.8)
     assert share.ci_low == pytest.approx(0.375391, abs=1e-6)
     assert share.ci_high == 1.0
-    assert share.p_value == pytest.approx(0.166120, abs=1e-6)
+    assert share.p_value == pytest.approx(0.256839, abs=1e-6)
+
+
+def test_with_one_list_per_user_the_win_share_test_is_the_sign_test() -> None:
+    # Fifty users: 30 lists won by the first team, 10 by the second, 10 ties. Share 30 / 40 = 0.75.
+    #   x - R y: 0.25 (30 users), -0.75 (10), 0 (10): squares 1.875 + 5.625 = 7.5, variance 7.5 / 49
+    #   n ȳ² = 50 · 0.8² = 32, var(R) = 7.5 / 49 / 32 = 0.00478316, standard error 0.0691604
+    #   interval 0.75 ± 1.959964 · 0.0691604 = 0.75 ± 0.135552
+    # d = ±0.5 for decided users: z = (30 - 10) · 0.5 / sqrt(40 · 0.25) = (30 - 10) / sqrt(40)
+    #   = 3.162278, p = 0.00156540
+    first = np.array([1] * 30 + [0] * 10 + [0] * 10)
+    second = np.array([0] * 30 + [1] * 10 + [0] * 10)
+
+    share = win_share(first, second)
+
+    assert share.value == pytest.approx(0.75)
+    assert (share.ci_low, share.ci_high) == (pytest.approx(0.614448, abs=1e-6), pytest.approx(0.885552, abs=1e-6))
+    assert share.p_value == pytest.approx(0.00156540, rel=1e-5)
 
 
 def test_without_decided_lists_the_share_is_even_and_unknown() -> None:
     assert win_share(np.array([0, 0]), np.array([0, 0])) == WinShare(0.5, 0.0, 1.0, 1.0)
 
 
-def test_a_share_from_one_user_or_without_spread_has_no_p_value() -> None:
-    assert win_share(np.array([3]), np.array([1])) == WinShare(0.75, 0.0, 1.0, 1.0)
-    assert win_share(np.array([1, 1, 0]), np.array([0, 0, 0])) == WinShare(1.0, 0.0, 1.0, 1.0)
+def test_a_share_from_one_user_has_no_interval() -> None:
+    # d = 3 - 4 / 2 = 1: z = 1, p = 0.317311
+    assert win_share(np.array([3]), np.array([1])) == WinShare(0.75, 0.0, 1.0, pytest.approx(0.317311, abs=1e-6))
+
+
+def test_lists_all_won_by_one_team_are_evidence_though_the_delta_method_sees_no_spread() -> None:
+    # Five users, one list each, all won by the first team: share 1 with no spread around it.
+    # d = 0.5 each: z = 2.5 / sqrt(1.25) = 2.236068, p = 0.0253473.
+    assert win_share(np.ones(5), np.zeros(5)) == WinShare(1.0, 1.0, 1.0, pytest.approx(0.0253473, abs=1e-7))

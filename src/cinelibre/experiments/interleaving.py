@@ -78,21 +78,27 @@ def list_outcome(clicked_teams: Sequence[int]) -> int:
 
 def win_share(first_wins: np.ndarray, second_wins: np.ndarray, alpha: float = 0.05) -> WinShare:
     """The first team's share of the decided lists, Σfirst / Σ(first + second), from per-user
-    counts of lists each team won (ties left out). Users are the independent units, so the
-    variance is the delta method's for a ratio of per-user sums (see statistics.py); the interval
-    is the normal one, clipped to [0, 1].
+    counts of lists each team won (ties left out). Users are the independent units.
 
-    Without a decided list the share is taken as even: 0.5, interval (0, 1), p-value 1.0. With
-    fewer than two users who decided anything, or no spread among them, the variance is unknown:
-    the measured share, interval (0, 1), p-value 1.0."""
+    The interval is the delta method's for a ratio of per-user sums (see statistics.py), normal
+    and clipped to [0, 1]. The p-value tests an even split with the variance that split implies:
+    with d = first - (first + second) / 2 per user, which averages 0 under it,
+    z = Σd / sqrt(Σd²). The spread around the measured share cannot serve here: it vanishes when
+    every user's lists went the same way, exactly when the evidence is strongest. With one list
+    per user this is the sign test's normal approximation, (wins - losses) / sqrt(wins + losses).
+
+    Without a decided list the share is taken as even: 0.5, interval (0, 1), p-value 1.0. When a
+    single user decided anything the delta method has no variance to give: interval (0, 1); when
+    every user's lists split alike it measures none: the interval is the share alone."""
     first = np.asarray(first_wins, dtype=np.float64)
     decided = first + np.asarray(second_wins, dtype=np.float64)
-    share = ratio_estimate(first, decided)
     if decided.sum() == 0:
         return WinShare(0.5, 0.0, 1.0, 1.0)
-    standard_error = float(np.sqrt(share.variance))
-    if int(np.count_nonzero(decided)) < 2 or standard_error == 0:
-        return WinShare(share.value, 0.0, 1.0, 1.0)
-    margin = stats.norm.ppf(1 - alpha / 2) * standard_error
-    p_value = float(2 * stats.norm.sf(abs(share.value - 0.5) / standard_error))
+    share = ratio_estimate(first, decided)
+    away_from_even = first - decided / 2
+    spread_if_even = float(np.sqrt(np.sum(away_from_even**2)))
+    p_value = float(2 * stats.norm.sf(abs(away_from_even.sum()) / spread_if_even)) if spread_if_even > 0 else 1.0
+    if np.count_nonzero(decided) < 2:
+        return WinShare(share.value, 0.0, 1.0, p_value)
+    margin = float(stats.norm.ppf(1 - alpha / 2) * np.sqrt(share.variance))
     return WinShare(share.value, max(0.0, share.value - margin), min(1.0, share.value + margin), p_value)

@@ -82,7 +82,7 @@ def ratio_difference(
     standard_error = float(np.sqrt(control_arm.variance + treatment_arm.variance))
     if not (control_arm.measurable and treatment_arm.measurable) or standard_error == 0:
         return Difference(value, relative, value, value, 1.0, False)
-    margin = stats.norm.ppf(1 - alpha / 2) * standard_error
+    margin = float(stats.norm.ppf(1 - alpha / 2)) * standard_error
     p_value = float(2 * stats.norm.sf(abs(value) / standard_error))
     return Difference(value, relative, value - margin, value + margin, p_value, p_value < alpha)
 
@@ -135,7 +135,7 @@ def minimum_detectable_effect(
     if control <= 0 or other <= 0:
         return float("inf")
     rate = float(np.clip(baseline_rate, 0.0, 1.0))
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
     return float(z * np.sqrt(rate * (1 - rate) * (1 / control + 1 / other)))
 
 

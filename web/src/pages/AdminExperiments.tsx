@@ -139,7 +139,7 @@ function VariantFields({
   return (
     <fieldset className="variant">
       <legend>{legend}</legend>
-      <Field label="Variant name" required maxLength={64} value={variant.name} onChange={(event) => onChange({ ...variant, name: event.target.value })} />
+      <Field label="Variant name" required maxLength={40} value={variant.name} onChange={(event) => onChange({ ...variant, name: event.target.value })} />
       <div className="field">
         <label htmlFor={`${id}-configuration`}>Configuration</label>
         <select
@@ -291,7 +291,7 @@ function NewExperimentForm({
           inputMode="numeric"
           min={1}
           step={1}
-          hint="Optional: gives the smallest effect the experiment can detect."
+          hint="Optional: sizes the smallest detectable effect a draft's results show (recent traffic does otherwise)."
           value={expectedDailyUsers}
           onChange={(event) => setExpectedDailyUsers(event.target.value)}
           error={fields.expected_daily_users}
@@ -474,14 +474,19 @@ function ExperimentResultsView({ id, version }: { id: number; version: number })
           as their shares say. Something in assignment or logging is off; do not trust these results until it is found.
         </div>
       ) : (
-        <p className="muted">Users split between the variants as their shares say (sample ratio check p = {pValue(srm.p_value)}).</p>
+        // Interleaving shows every user both variants: there is no split to check.
+        results.experiment.kind === "ab" && (
+          <p className="muted">
+            Users split between the variants as their shares say (sample ratio check p = {pValue(srm.p_value)}).
+          </p>
+        )
       )}
       <p className="verdict">
         <strong>Verdict:</strong> {verdict.winner ? `${verdict.winner} wins.` : "no winner."} {verdict.reason}
       </p>
       {mde && (
         <p>
-          Smallest detectable effect: with {mde.expected_users} users and a baseline CTR of {percent(mde.baseline_ctr)}, a
+          Before the start, the smallest detectable effect: with {mde.expected_users} users and a baseline CTR of {percent(mde.baseline_ctr)}, a
           difference of {(mde.absolute * 100).toFixed(2)} percentage points
           {mde.relative === null ? "" : ` (${percent(mde.relative, 1)} relative)`} is the smallest this experiment can
           reliably detect.

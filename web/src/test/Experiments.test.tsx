@@ -93,10 +93,33 @@ function abResults(srmFlagged: boolean): ExperimentResults {
     ],
     verdict: { winner: "varied", reason: "Its CTR is higher than the control's, beyond chance at the 5% level." },
     srm: { p_value: srmFlagged ? 0.0002 : 0.41, flagged: srmFlagged },
-    minimum_detectable_effect: { expected_users: 2800, baseline_ctr: 0.05, absolute: 0.0083, relative: 0.166 },
+    minimum_detectable_effect: null,
     interleaving: null,
   };
 }
+
+/** A draft's results: nobody assigned yet, and what a test of it could detect. */
+const DRAFT_RESULTS: ExperimentResults = {
+  ...abResults(false),
+  experiment: DRAFT,
+  variants: abResults(false).variants.map((variant, index) => ({
+    ...variant,
+    name: index === 0 ? "control" : "treatment",
+    configuration: index === 0 ? "default" : "collaborative",
+    users: 0,
+    exposures: 0,
+    clicks: 0,
+    ctr: 0,
+    ctr_at: { "1": 0, "3": 0, "10": 0 },
+    rating_rate: 0,
+    mean_rating: null,
+    coverage: 0,
+    difference: index === 0 ? null : { value: 0, relative: null, ci: [0, 0], p_value: 1, significant: false },
+  })),
+  verdict: { winner: null, reason: "No lists were shown yet." },
+  srm: { p_value: 1, flagged: false },
+  minimum_detectable_effect: { expected_users: 5600, baseline_ctr: 0.05, absolute: 0.0083, relative: 0.166 },
+};
 
 const INTERLEAVING_RESULTS: ExperimentResults = {
   ...abResults(false),
@@ -106,8 +129,8 @@ const INTERLEAVING_RESULTS: ExperimentResults = {
     name: index === 0 ? "semantic" : "keyword",
     configuration: index === 0 ? "semantic" : "keyword",
   })),
-  verdict: { winner: "semantic", reason: "Meaning-only lists won more interleaved comparisons than chance allows." },
-  minimum_detectable_effect: null,
+  verdict: { winner: "semantic", reason: "semantic won 58.0% of the lists decided between it and keyword (p = 0.011, below 0.05)." },
+  srm: { p_value: 1, flagged: false },
   interleaving: {
     lists: 300,
     wins: { semantic: 145, keyword: 105 },
@@ -132,6 +155,7 @@ describe("Admin experiments", () => {
       "GET /admin/experiments/configurations": CONFIGURATIONS,
       "GET /admin/experiments/3/results": abResults(false),
       "GET /admin/experiments/2/results": INTERLEAVING_RESULTS,
+      "GET /admin/experiments/4/results": DRAFT_RESULTS,
       "POST /admin/experiments/4/start": { ...DRAFT, status: "running" },
       "POST /admin/experiments/3/pause": { ...RUNNING, status: "paused" },
       "POST /admin/experiments/3/stop": { ...RUNNING, status: "stopped" },
@@ -238,13 +262,19 @@ describe("Admin experiments", () => {
     expect(screen.getByText("Verdict:").parentElement?.textContent).toBe(
       "Verdict: varied wins. Its CTR is higher than the control's, beyond chance at the 5% level.",
     );
-    expect(
-      screen.getByText(/Smallest detectable effect/).textContent?.replace(/\s+/g, " "),
-    ).toBe(
-      "Smallest detectable effect: with 2800 users and a baseline CTR of 5.00%, a difference of 0.83 percentage points (16.6% relative) is the smallest this experiment can reliably detect.",
-    );
+    expect(screen.queryByText(/^Before the start/)).toBeNull();
     expect(screen.queryByRole("alert")).toBeNull();
     expect(screen.getByText(/sample ratio check p = 0.410/)).toBeTruthy();
+  });
+
+  it("shows a draft's smallest detectable effect before the start", async () => {
+    render(<Experiments />);
+    fireEvent.click(await screen.findByRole("button", { name: "Results of models-alone" }));
+    const effect = await screen.findByText(/^Before the start/);
+    expect(effect.textContent?.replace(/\s+/g, " ")).toBe(
+      "Before the start, the smallest detectable effect: with 5600 users and a baseline CTR of 5.00%, a difference of 0.83 percentage points (16.6% relative) is the smallest this experiment can reliably detect.",
+    );
+    expect(screen.getByText("Verdict:").parentElement?.textContent).toBe("Verdict: no winner. No lists were shown yet.");
   });
 
   it("warns that the results cannot be trusted when the sample ratio mismatch is flagged", async () => {
@@ -268,7 +298,8 @@ describe("Admin experiments", () => {
     const keyword = within(table).getByRole("rowheader", { name: "keyword" }).closest("tr") as HTMLElement;
     expect(cells(semantic)).toEqual(["145", "58.0%", "52.0% to 64.0%"]);
     expect(cells(keyword)).toEqual(["105", "42.0%", "36.0% to 48.0%"]);
-    expect(screen.queryByText(/Smallest detectable effect/)).toBeNull();
+    expect(screen.queryByText(/^Before the start/)).toBeNull();
+    expect(screen.queryByText(/sample ratio/)).toBeNull();
   });
 
   it("creates an experiment from the form, with shares as fractions and configurations of its surface", async () => {

@@ -193,6 +193,8 @@ export interface ExperimentResults {
   minimum_detectable_effect: {
     expected_users: number;
     baseline_ctr: number;
+    /** false: the surface served no list yet, so the baseline is an assumed CTR. */
+    baseline_measured?: boolean;
     absolute: number;
     relative: number | null;
   } | null;

@@ -486,7 +486,8 @@ function ExperimentResultsView({ id, version }: { id: number; version: number })
       </p>
       {mde && (
         <p>
-          Before the start, the smallest detectable effect: with {mde.expected_users} users and a baseline CTR of {percent(mde.baseline_ctr)}, a
+          Before the start, the smallest detectable effect: with {mde.expected_users} users and a baseline CTR of {percent(mde.baseline_ctr)}
+          {mde.baseline_measured === false ? " (assumed: the surface has served no list yet)" : ""}, a
           difference of {(mde.absolute * 100).toFixed(2)} percentage points
           {mde.relative === null ? "" : ` (${percent(mde.relative, 1)} relative)`} is the smallest this experiment can
           reliably detect.

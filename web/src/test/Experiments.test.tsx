@@ -118,7 +118,13 @@ const DRAFT_RESULTS: ExperimentResults = {
   })),
   verdict: { winner: null, reason: "No lists were shown yet." },
   srm: { p_value: 1, flagged: false },
-  minimum_detectable_effect: { expected_users: 5600, baseline_ctr: 0.05, absolute: 0.0083, relative: 0.166 },
+  minimum_detectable_effect: {
+    expected_users: 5600,
+    baseline_ctr: 0.05,
+    baseline_measured: false,
+    absolute: 0.0083,
+    relative: 0.166,
+  },
 };
 
 const INTERLEAVING_RESULTS: ExperimentResults = {
@@ -272,7 +278,7 @@ describe("Admin experiments", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Results of models-alone" }));
     const effect = await screen.findByText(/^Before the start/);
     expect(effect.textContent?.replace(/\s+/g, " ")).toBe(
-      "Before the start, the smallest detectable effect: with 5600 users and a baseline CTR of 5.00%, a difference of 0.83 percentage points (16.6% relative) is the smallest this experiment can reliably detect.",
+      "Before the start, the smallest detectable effect: with 5600 users and a baseline CTR of 5.00% (assumed: the surface has served no list yet), a difference of 0.83 percentage points (16.6% relative) is the smallest this experiment can reliably detect.",
     );
     expect(screen.getByText("Verdict:").parentElement?.textContent).toBe("Verdict: no winner. No lists were shown yet.");
   });

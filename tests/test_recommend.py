@@ -201,7 +201,7 @@ async def test_popular_on_an_empty_catalogue_is_an_empty_list(client: httpx.Asyn
     response = await client.get("/recommendations/popular")
 
     assert response.status_code == 200
-    assert response.json() == {"items": []}
+    assert response.json() == {"list_id": response.json()["list_id"], "items": []}
 
 
 @pytest.mark.parametrize(

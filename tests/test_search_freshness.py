@@ -19,7 +19,7 @@ from cinelibre.search.embedder import Embedder
 from cinelibre.settings import Settings
 from cinelibre.types import ItemType
 from tests.conftest import app_on, app_on_database, client_for, recreate_database
-from tests.test_cache import hits
+from tests.test_cache import as_listed, hits
 
 LIGHTHOUSE = "a lighthouse keeper who trains carrier pigeons on a stormy island"
 
@@ -56,7 +56,7 @@ async def search(http: httpx.AsyncClient, params: dict) -> tuple[dict, float]:
     before = hits("search")
     response = await http.get("/search/semantic", params=params)
     assert response.status_code == 200, response.text
-    return response.json(), hits("search") - before
+    return as_listed(response.json()), hits("search") - before
 
 
 async def test_a_cached_answer_gives_way_at_once_to_an_item_whose_new_text_was_embedded(

@@ -28,6 +28,10 @@ from cinelibre.database.connection import Connection, open_pool
 from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
 from cinelibre.errors import install_error_handlers
+from cinelibre.experiments.dependencies import CLIENT_ID_HEADER
+from cinelibre.experiments.endpoints import router as experiments_router
+from cinelibre.experiments.exposures import ExposureLog
+from cinelibre.experiments.service import RunningExperiments
 from cinelibre.health.endpoints import router as health_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
@@ -78,6 +82,8 @@ def install_runtime(
     app.state.embedder = embedder or Embedder(settings)
     # The served model versions as arrays, loaded by the first request after each training run.
     app.state.model_store = ModelStore()
+    app.state.running_experiments = RunningExperiments(settings.experiments_refresh_seconds)
+    app.state.exposure_log = ExposureLog(capacity=settings.exposure_queue_size)
     app.state.token_codec = TokenCodec(
         secret=resolve_jwt_secret(settings),
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
@@ -88,7 +94,15 @@ def install_runtime(
     app.state.rate_limiter = open_rate_limiter(settings)
     app.state.job_launcher = ChildProcessLauncher(str(pool.conninfo))
     app.state.live_updates = LiveUpdates(
-        recommendations_computer(pool, app.state.cache, app.state.model_store, settings, app.state.embedder.model_name)
+        recommendations_computer(
+            pool,
+            app.state.cache,
+            app.state.model_store,
+            settings,
+            app.state.embedder.model_name,
+            running=app.state.running_experiments,
+            exposures=app.state.exposure_log,
+        )
     )
     if settings.redis_url:
         logger.info("caches and rate limits shared through Redis at %s", settings.redis_url)
@@ -167,6 +181,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 asyncio.create_task(_retrain_when_due(pool, app.state.job_launcher, settings)),
                 asyncio.create_task(metrics.watch_event_loop_lag()),
                 asyncio.create_task(app.state.live_updates.listen_forever(str(pool.conninfo))),
+                asyncio.create_task(
+                    app.state.exposure_log.write_forever(
+                        pool,
+                        every_seconds=settings.exposure_flush_seconds,
+                        keep_days=settings.exposure_retention_days,
+                    )
+                ),
             ]
             try:
                 yield
@@ -229,13 +250,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, CLIENT_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
     routers = (health_router, auth_router, accounts_router, catalog_router, ratings_router, interactions_router)
-    for router in (*routers, admin_router, search_router, recommend_router, web_router):
+    for router in (*routers, admin_router, experiments_router, search_router, recommend_router, web_router):
         app.include_router(router)
     return app
 

@@ -65,3 +65,21 @@ async def watch_event_loop_lag() -> None:
         asked = loop.time()
         await asyncio.sleep(LAG_SAMPLE_SECONDS)
         event_loop_lag.observe(max(0.0, loop.time() - asked - LAG_SAMPLE_SECONDS))
+
+
+experiment_exposures = Counter(
+    "cinelibre_experiment_exposures",
+    "Lists served inside an experiment, by experiment and variant.",
+    ["experiment", "variant"],
+)
+experiment_interactions = Counter(
+    "cinelibre_experiment_interactions",
+    "Clicks and views sent with the list_id of a list served inside an experiment, by experiment, variant and kind.",
+    ["experiment", "variant", "kind"],
+)
+exposures_recorded = Counter("cinelibre_exposures_recorded", "Served lists written to list_exposures.")
+exposures_dropped = Counter(
+    "cinelibre_exposures_dropped",
+    "Served lists not recorded: the queue was full (queue_full) or writing their batch failed (write_failed).",
+    ["reason"],
+)

@@ -69,6 +69,7 @@ AUTH_SECTION = {"section": "Accounts, tokens and requests"}
 RATE_LIMITING_SECTION = {"section": "Rate limits"}
 BROWSERS_SECTION = {"section": "Browsers (CORS)"}
 WEB_APP_SECTION = {"section": "Web app"}
+EXPERIMENTS_SECTION = {"section": "Experiments"}
 NOT_USED_SECTION = {"section": "No longer used"}
 
 
@@ -601,6 +602,48 @@ class Settings(BaseSettings):
         default=False,
         description='Let those origins send cookies; Bearer tokens do not need it. Refused together with `["*"]`.',
         json_schema_extra=BROWSERS_SECTION,
+    )
+
+    exposure_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Served lists waiting to be written to `list_exposures`, per process. When the database "
+        "falls behind and the queue is full, further lists are not recorded (the answer is unaffected) and "
+        "counted in `cinelibre_exposures_dropped`.",
+        json_schema_extra=EXPERIMENTS_SECTION,
+    )
+    exposure_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often each process writes the lists it served to the database, in one batch.",
+        json_schema_extra=EXPERIMENTS_SECTION,
+    )
+    exposure_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Lists served outside any experiment are deleted after this many days; lists of an "
+        "experiment are kept with it.",
+        json_schema_extra=EXPERIMENTS_SECTION,
+    )
+    experiments_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a process goes on using the running experiments it read: the instance that "
+        "starts, pauses or stops an experiment applies it at once, the others within this long. 0: read them "
+        "for every list.",
+        json_schema_extra=EXPERIMENTS_SECTION,
+    )
+    experiment_rating_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="An experiment counts an exposed item as rated when its user rates it within this many "
+        "days of first seeing it in a list.",
+        json_schema_extra=EXPERIMENTS_SECTION,
     )
 
     web_app_enabled: bool = Field(

@@ -11,6 +11,7 @@ from cinelibre.auth.rate_limits import RateLimiter
 from cinelibre.auth.schemas import SignedInUser
 from cinelibre.auth.security import PasswordHasher
 from cinelibre.database.connection import Connection
+from cinelibre.experiments import service as experiments_service
 from cinelibre.interactions import service as interactions_service
 from cinelibre.ratings import service as ratings_service
 
@@ -24,13 +25,14 @@ async def delete_account(
     limiter: RateLimiter,
     address: str,
 ) -> None:
-    """Delete the account with its ratings (taken out of their items' counts and averages) and
-    interactions."""
+    """Delete the account with its ratings (taken out of their items' counts and averages),
+    interactions and the lists it was shown."""
     await auth_service.confirm_password(
         conn, user=user, password=password, field="password", hasher=hasher, limiter=limiter, address=address
     )
     await ratings_service.delete_all_of_user(conn, user_id=user.id)
     await interactions_service.delete_all_of_user(conn, user_id=user.id)
+    await experiments_service.delete_user_exposures(conn, user_id=user.id)
     await auth_service.delete_user(conn, user_id=user.id)
 
 

@@ -103,5 +103,19 @@ def costly_read_limit(kind: CostlyRead) -> Any:
     return Depends(count)
 
 
+async def signed_user_id(
+    tokens: Tokens, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> int | None:
+    """The caller's user id from the token's signature alone, without a database read; None for
+    an anonymous caller or a bad token (which a route that needs sign-in refuses itself)."""
+    if credentials is None:
+        return None
+    with suppress(InvalidTokenError):
+        return tokens.subject(credentials.credentials).user_id
+    return None
+
+
+SignedUserId = Annotated[int | None, Depends(signed_user_id)]
+
 SEARCH_LIMIT = costly_read_limit(CostlyRead.SEARCH)
 RECOMMENDATION_LIMIT = costly_read_limit(CostlyRead.RECOMMENDATIONS)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-from scipy import stats
 
-from cinelibre.experiments.statistics import ratio_estimate
+from cinelibre.experiments.statistics import NORMAL, normal_tail, ratio_estimate
 
 K = TypeVar("K", bound=Hashable)
 
@@ -97,8 +96,8 @@ def win_share(first_wins: np.ndarray, second_wins: np.ndarray, alpha: float = 0.
     share = ratio_estimate(first, decided)
     away_from_even = first - decided / 2
     spread_if_even = float(np.sqrt(np.sum(away_from_even**2)))
-    p_value = float(2 * stats.norm.sf(abs(away_from_even.sum()) / spread_if_even)) if spread_if_even > 0 else 1.0
+    p_value = 2 * normal_tail(abs(float(away_from_even.sum())) / spread_if_even) if spread_if_even > 0 else 1.0
     if np.count_nonzero(decided) < 2:
         return WinShare(share.value, 0.0, 1.0, p_value)
-    margin = float(stats.norm.ppf(1 - alpha / 2) * np.sqrt(share.variance))
+    margin = NORMAL.inv_cdf(1 - alpha / 2) * float(np.sqrt(share.variance))
     return WinShare(share.value, max(0.0, share.value - margin), min(1.0, share.value + margin), p_value)

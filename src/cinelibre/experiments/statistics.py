@@ -17,11 +17,40 @@ all leaves the comparison undecided: p-value 1.0, the interval is the point diff
 significant. No spread is not certainty: with a handful of users it is the usual case.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
+
+# The API answers results itself, and its process must not load SciPy (about 30 MB that only
+# training needs): the normal distribution comes from the standard library, and the chi-square
+# tail, for the whole degrees of freedom an experiment has, from its closed form below.
+NORMAL = NormalDist()
+
+
+def normal_tail(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def chi_square_tail(statistic: float, degrees_of_freedom: int) -> float:
+    """P(X > statistic) for X chi-square with whole `degrees_of_freedom`, in closed form: for even
+    k, e^(-x/2) Σ_{i<k/2} (x/2)^i / i!; for odd k, the normal's two tails at √x plus
+    √(2x/π) e^(-x/2) Σ_{i=1}^{(k-1)/2} x^(i-1) / (1·3·…·(2i-1))."""
+    x = max(0.0, float(statistic))
+    if degrees_of_freedom % 2 == 0:
+        term, total = 1.0, 1.0
+        for i in range(1, degrees_of_freedom // 2):
+            term *= (x / 2) / i
+            total += term
+        return min(1.0, math.exp(-x / 2) * total)
+    term, total = 1.0, 0.0
+    for i in range(1, (degrees_of_freedom - 1) // 2 + 1):
+        term = 1.0 if i == 1 else term * x / (2 * i - 1)
+        total += term
+    return min(1.0, 2 * normal_tail(math.sqrt(x)) + math.sqrt(2 * x / math.pi) * math.exp(-x / 2) * total)
 
 
 @dataclass(frozen=True)
@@ -82,8 +111,8 @@ def ratio_difference(
     standard_error = float(np.sqrt(control_arm.variance + treatment_arm.variance))
     if not (control_arm.measurable and treatment_arm.measurable) or standard_error == 0:
         return Difference(value, relative, value, value, 1.0, False)
-    margin = float(stats.norm.ppf(1 - alpha / 2)) * standard_error
-    p_value = float(2 * stats.norm.sf(abs(value) / standard_error))
+    margin = NORMAL.inv_cdf(1 - alpha / 2) * standard_error
+    p_value = 2 * normal_tail(abs(value) / standard_error)
     return Difference(value, relative, value - margin, value + margin, p_value, p_value < alpha)
 
 
@@ -114,7 +143,8 @@ def sample_ratio_mismatch(
     planned_for = expected > 0
     if planned_for.sum() < 2:
         return SampleRatioCheck(1.0, False)
-    p_value = float(stats.chisquare(observed[planned_for], expected[planned_for]).pvalue)
+    statistic = float(np.sum((observed[planned_for] - expected[planned_for]) ** 2 / expected[planned_for]))
+    p_value = chi_square_tail(statistic, int(planned_for.sum()) - 1)
     return SampleRatioCheck(p_value, p_value < threshold)
 
 
@@ -135,7 +165,7 @@ def minimum_detectable_effect(
     if control <= 0 or other <= 0:
         return float("inf")
     rate = float(np.clip(baseline_rate, 0.0, 1.0))
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    z = NORMAL.inv_cdf(1 - alpha / 2) + NORMAL.inv_cdf(power)
     return float(z * np.sqrt(rate * (1 - rate) * (1 / control + 1 / other)))
 
 

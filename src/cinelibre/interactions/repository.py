@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,14 +24,16 @@ async def insert(
     item_type: ItemType | None,
     item_id: int | None,
     query: str | None,
+    list_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     cursor = await conn.execute(
         f"""WITH inserted AS (
-            INSERT INTO interactions (user_id, kind, item_type, item_id, query) VALUES (%s, %s, %s, %s, %s)
+            INSERT INTO interactions (user_id, kind, item_type, item_id, query, list_id)
+            VALUES (%s, %s, %s, %s, %s, %s)
             RETURNING *
         )
         SELECT {_with_title("inserted")}""",
-        (user_id, kind, item_type, item_id, query),
+        (user_id, kind, item_type, item_id, query, list_id),
     )
     row = await cursor.fetchone()
     assert row is not None
@@ -89,3 +92,17 @@ async def recent_count(conn: Connection, *, user_id: int, seconds: int, most: in
     row = await cursor.fetchone()
     assert row is not None
     return row["recent"], row["frees_in"]
+
+
+async def experiment_of_list(
+    conn: Connection, *, list_id: uuid.UUID, user_id: int, item_type: str, item_id: int
+) -> dict[str, Any] | None:
+    """The experiment and variant of a list shown to this user that held this item (None: not
+    such a list, outside experiments, or not written yet), for counting credited interactions."""
+    cursor = await conn.execute(
+        """SELECT experiment_id, variant FROM list_exposures
+        WHERE list_id = %s AND user_id = %s AND experiment_id IS NOT NULL
+          AND (%s, %s::bigint) IN (SELECT * FROM unnest(item_types, item_ids))""",
+        (list_id, user_id, item_type, item_id),
+    )
+    return await cursor.fetchone()

@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,11 @@ class InteractionWrite(BaseModel):
     item_id: ItemId | None = None
     item_type: ItemType | None = None
     query: SearchQuery | None = None
+    list_id: uuid.UUID | None = Field(
+        default=None,
+        description="The list_id of the list the item was clicked or viewed from: the click is credited to that "
+        "list (and its experiment's variant) when the list was shown to the caller and held the item.",
+    )
 
     @model_validator(mode="after")
     def _complete_for_kind(self) -> "InteractionWrite":
@@ -42,6 +48,8 @@ class InteractionWrite(BaseModel):
             raise ValueError(f"a '{self.kind.value}' interaction needs item_id and item_type")
         if self.kind.needs_query and self.query is None:
             raise ValueError(f"a '{self.kind.value}' interaction needs a query")
+        if self.list_id is not None and not self.kind.needs_item:
+            raise ValueError(f"a '{self.kind.value}' interaction comes from no list: leave out list_id")
         return self
 
 

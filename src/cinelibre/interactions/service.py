@@ -1,5 +1,6 @@
 from collections.abc import AsyncIterator
 
+from cinelibre import metrics
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.database.notifications import announce_user_activity
@@ -22,11 +23,26 @@ async def record(
         item_type=data.item_type,
         item_id=data.item_id,
         query=data.query,
+        list_id=data.list_id,
     )
     if data.kind.needs_item:
         # Views and clicks shape the user's recommendations; searches do not.
         await announce_user_activity(conn, user_id=user_id)
+    if data.list_id is not None and data.item_type is not None and data.item_id is not None:
+        await _count_for_experiment(conn, data, user_id=user_id)
     return InteractionPublic.model_validate(row)
+
+
+async def _count_for_experiment(conn: Connection, data: InteractionWrite, *, user_id: int) -> None:
+    """Count the interaction for its list's experiment and variant (a Prometheus counter). The
+    results do not rely on this: they credit interactions by list_id when asked, including those
+    that arrived before their list was written."""
+    assert data.list_id is not None and data.item_type is not None and data.item_id is not None
+    found = await repository.experiment_of_list(
+        conn, list_id=data.list_id, user_id=user_id, item_type=data.item_type.value, item_id=data.item_id
+    )
+    if found is not None:
+        metrics.experiment_interactions.labels(str(found["experiment_id"]), found["variant"], data.kind.value).inc()
 
 
 async def record_search(conn: Connection, *, user_id: int, query: str, quota: InteractionQuota) -> None:

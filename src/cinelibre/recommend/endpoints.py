@@ -5,11 +5,14 @@ from pydantic import AfterValidator
 
 from cinelibre.auth.dependencies import RATE_LIMITED, RECOMMENDATION_LIMIT, CurrentUser
 from cinelibre.cache import CacheDep
-from cinelibre.database.connection import DbConnection, LazyReadConnection
+from cinelibre.database.connection import Connection, DbConnection, LazyReadConnection
+from cinelibre.experiments.configurations import Configuration
+from cinelibre.experiments.dependencies import ListServingDep
+from cinelibre.experiments.schemas import Surface
 from cinelibre.pagination import SkipParam
 from cinelibre.recommend import service
 from cinelibre.recommend.dependencies import ModelStoreDep
-from cinelibre.recommend.schemas import Prediction, Recommendations, SimilarItems
+from cinelibre.recommend.schemas import Prediction, RecommendationList, SimilarList
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.types import ItemType, PathId
 
@@ -33,7 +36,7 @@ WindowDays = Annotated[
 ]
 
 
-@router.get("/similar/{item_type}/{item_id}", response_model=SimilarItems, responses=RATE_LIMITED)
+@router.get("/similar/{item_type}/{item_id}", response_model=SimilarList, responses=RATE_LIMITED)
 async def similar_items(
     request: Request,
     item_type: ItemType,
@@ -41,32 +44,39 @@ async def similar_items(
     db: LazyReadConnection,
     embedder: EmbedderDep,
     cache: CacheDep,
+    serving: ListServingDep,
     skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 12,
     target_type: Annotated[ItemType | None, Query(description="Ask a book for films, or a film for books.")] = None,
 ) -> Response:
     """Items like this one, by content and by who rated them, each with a score and a reason; every
     page is cut from one ranking of at most 100. Cached for SIMILAR_CACHE_SECONDS."""
-    body = await service.similar_cached(
-        db,
-        cache,
-        ttl_seconds=request.app.state.settings.similar_cache_seconds,
-        embedder=embedder,
-        item_type=item_type,
-        item_id=item_id,
-        target_type=target_type,
-        skip=skip,
-        limit=limit,
-    )
+
+    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
+        return await service.similar_cached(
+            db,
+            cache,
+            ttl_seconds=request.app.state.settings.similar_cache_seconds,
+            embedder=embedder,
+            item_type=item_type,
+            item_id=item_id,
+            target_type=target_type,
+            skip=skip,
+            limit=limit,
+            configuration=configuration,
+        )
+
+    body = await serving.serve(Surface.SIMILAR, db.get, compute, skip=skip, limit=limit)
     return Response(body, media_type="application/json")
 
 
 # These two answer with the cached JSON body as it is: no re-validation on the way out.
-@router.get("/popular", response_model=Recommendations, responses=RATE_LIMITED)
+@router.get("/popular", response_model=RecommendationList, responses=RATE_LIMITED)
 async def popular_items(
     request: Request,
     db: LazyReadConnection,
     cache: CacheDep,
+    serving: ListServingDep,
     skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
@@ -74,19 +84,24 @@ async def popular_items(
 ) -> Response:
     """Trending with our users, ranked by a Bayesian-average rating (get_popular_items()).
     Cached for POPULAR_CACHE_SECONDS."""
-    body = await service.popular_cached(
-        db,
-        cache,
-        ttl_seconds=request.app.state.settings.popular_cache_seconds,
-        item_type=item_type,
-        window_days=window_days,
-        skip=skip,
-        limit=limit,
-    )
+
+    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
+        # Every configuration for this surface serves the popular list itself.
+        return await service.popular_cached(
+            db,
+            cache,
+            ttl_seconds=request.app.state.settings.popular_cache_seconds,
+            item_type=item_type,
+            window_days=window_days,
+            skip=skip,
+            limit=limit,
+        )
+
+    body = await serving.serve(Surface.POPULAR, db.get, compute, skip=skip, limit=limit)
     return Response(body, media_type="application/json")
 
 
-@router.get("/personalized", response_model=Recommendations, responses=RATE_LIMITED)
+@router.get("/personalized", response_model=RecommendationList, responses=RATE_LIMITED)
 async def personalized(
     request: Request,
     user: CurrentUser,
@@ -94,6 +109,7 @@ async def personalized(
     embedder: EmbedderDep,
     cache: CacheDep,
     models: ModelStoreDep,
+    serving: ListServingDep,
     skip: SkipParam = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     item_type: ItemType | None = None,
@@ -101,19 +117,28 @@ async def personalized(
 ) -> Response:
     """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a
     reason; every page is cut from one list."""
-    body = await service.personalized_cached(
-        conn,
-        cache,
-        ttl_seconds=request.app.state.settings.personalized_cache_seconds,
-        models=models,
-        user_id=user.id,
-        item_type=item_type,
-        skip=skip,
-        limit=limit,
-        model=embedder.model_name,
-        skip_viewed=skip_viewed,
-        popular_ttl_seconds=request.app.state.settings.popular_cache_seconds,
-    )
+    settings = request.app.state.settings
+
+    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
+        return await service.personalized_cached(
+            conn,
+            cache,
+            ttl_seconds=settings.personalized_cache_seconds,
+            models=models,
+            user_id=user.id,
+            item_type=item_type,
+            skip=skip,
+            limit=limit,
+            model=embedder.model_name,
+            skip_viewed=skip_viewed,
+            popular_ttl_seconds=settings.popular_cache_seconds,
+            configuration=configuration,
+        )
+
+    async def connect() -> Connection:
+        return conn
+
+    body = await serving.serve(Surface.PERSONALIZED, connect, compute, skip=skip, limit=limit)
     return Response(body, media_type="application/json")
 
 

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.experiments.schemas import ServedList
 from cinelibre.search.schemas import BookHit, MovieHit
 
 
@@ -29,6 +30,10 @@ class Recommendations(BaseModel):
     items: list[Recommended]
 
 
+class RecommendationList(ServedList, Recommendations):
+    """Recommendations as served: with the list's id, and its experiment while the caller is in one."""
+
+
 class _Likeness(BaseModel):
     score: float = Field(
         ge=0.0,
@@ -52,6 +57,10 @@ Similar = Annotated[SimilarMovie | SimilarBook, Field(discriminator="item_type")
 
 class SimilarItems(BaseModel):
     items: list[Similar]
+
+
+class SimilarList(ServedList, SimilarItems):
+    """Similar items as served: with the list's id, and its experiment while the caller is in one."""
 
 
 class Prediction(BaseModel):

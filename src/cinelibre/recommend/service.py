@@ -9,6 +9,7 @@ from cinelibre.cache import Cache, cached
 from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
+from cinelibre.experiments.configurations import DEFAULT, Configuration
 from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
 from cinelibre.recommend.algorithms.blend import rating_strength
@@ -57,12 +58,14 @@ async def similar_items(
     target_type: ItemType | None,
     skip: int = 0,
     limit: int,
+    configuration: Configuration = DEFAULT,
 ) -> list[SimilarMovie | SimilarBook]:
     """Neighbours of an item (its own type unless target_type says otherwise): by embedding, fused
     (Reciprocal Rank Fusion) with items rated alike once enough users rated it: the nearest by
     the trained rating model's factors (an index top-k), or before any training the items the
     same users rated. The page `skip`, `limit` of that ranking, each item with its score and
-    reason (_likeness())."""
+    reason (_likeness()). A configuration may fuse one of the two lists alone (configurations.py):
+    rated alike alone falls back to meaning while too few people rated the item."""
     target = target_type or item_type
     depth = SIMILAR_CANDIDATES
     content = await search_service.similar_to(
@@ -95,6 +98,10 @@ async def similar_items(
         rated_ranked = [
             Candidate(target, row["item_id"], row["similarity"], similarity.get(row["item_id"])) for row in rated_alike
         ]
+    if "content" not in configuration.similar_lists and rated_ranked:
+        content_ranked = []
+    if "rated" not in configuration.similar_lists:
+        rated_ranked = []
     # Meaning and co-ratings count alike.
     page = search_service.fuse([(content_ranked, 1.0), (rated_ranked, 1.0)])[skip : skip + limit]
     if not page:
@@ -143,6 +150,7 @@ async def similar_cached(
     target_type: ItemType | None,
     skip: int = 0,
     limit: int,
+    configuration: Configuration = DEFAULT,
 ) -> bytes:
     """similar_items() as a JSON body, kept for ttl_seconds (a new model or new embeddings show
     after at most that long). A missing item is not cached: it raises every time."""
@@ -156,12 +164,18 @@ async def similar_cached(
             target_type=target_type,
             skip=skip,
             limit=limit,
+            configuration=configuration,
         )
         return SimilarItems(items=hits).model_dump_json().encode()
 
     target = target_type.value if target_type else "same"
-    key = f"{item_type.value}:{item_id}:{target}:{skip}:{limit}:{embedder.model_name}"
+    key = f"{item_type.value}:{item_id}:{target}:{skip}:{limit}:{embedder.model_name}{_key_suffix(configuration)}"
     return await cached(cache, "similar", key, ttl_seconds, compute)
+
+
+def _key_suffix(configuration: Configuration) -> str:
+    """A cached list's key, for another configuration than the default (whose keys stay as they were)."""
+    return "" if configuration is DEFAULT else f":{configuration.name}"
 
 
 def _with_items(
@@ -232,6 +246,7 @@ async def personalized_cached(
     model: str,
     skip_viewed: bool,
     popular_ttl_seconds: float = 0,
+    configuration: Configuration = DEFAULT,
 ) -> bytes:
     """The user's list as a JSON body. The key holds the user's activity version and the serving
     models, so the user's next rating or view, or a new model, makes a fresh list at once on every
@@ -249,13 +264,15 @@ async def personalized_cached(
             skip_viewed=skip_viewed,
             cache=cache,
             popular_ttl_seconds=popular_ttl_seconds,
+            configuration=configuration,
         )
         return Recommendations(items=items).model_dump_json().encode()
 
     if ttl_seconds <= 0:  # nothing would be kept: no need to ask what the key depends on
         return await compute()
     state = await repository.cache_state(conn, user_id)
-    key = f"{user_id}:{state}:{item_type.value if item_type else 'all'}:{skip}:{limit}:{int(skip_viewed)}:{model}"
+    kind = item_type.value if item_type else "all"
+    key = f"{user_id}:{state}:{kind}:{skip}:{limit}:{int(skip_viewed)}:{model}{_key_suffix(configuration)}"
     return await cached(cache, "personalized", key, ttl_seconds, compute)
 
 
@@ -378,6 +395,7 @@ async def personalized(
     skip_viewed: bool = True,
     cache: Cache | None = None,
     popular_ttl_seconds: float = 0,
+    configuration: Configuration = DEFAULT,
 ) -> list[RecommendedMovie | RecommendedBook]:
     """The hybrid list: gather() reads the user's candidates and signals, ranking.rank() orders
     them (the same function the evaluation measures), explain() gives the page's items their
@@ -387,7 +405,8 @@ async def personalized(
     viewed) and of popularity; diversified by MMR on the embeddings. Never an item they rated;
     by default not one they viewed many times. The page `skip`, `limit` of the list: the
     diversity step picks its k-th item among the best 3k, so the list of skip + limit items
-    begins with every shorter list, and pages fit together."""
+    begins with every shorter list, and pages fit together. An experiment's variant may rank by
+    another configuration (configurations.py), as the evaluation's Hybrid does."""
     gathered = await gather(
         conn,
         models=models,
@@ -398,8 +417,9 @@ async def personalized(
         skip_viewed=skip_viewed,
         cache=cache,
         popular_ttl_seconds=popular_ttl_seconds,
+        configuration=configuration,
     )
-    ranked = ranking.rank(gathered.candidates, skip + limit, skip_viewed=skip_viewed)
+    ranked = ranking.rank(gathered.candidates, skip + limit, skip_viewed=skip_viewed, configuration=configuration)
     return await explain(conn, gathered, ranked, ranked.positions[skip:].tolist())
 
 
@@ -414,6 +434,7 @@ async def gather(
     skip_viewed: bool = True,
     cache: Cache | None = None,
     popular_ttl_seconds: float = 0,
+    configuration: Configuration = DEFAULT,
 ) -> _Gathered:
     """Every read the ranking needs for one user, in two round trips (and the shared popular
     list): what they rated and viewed with the active model versions; then, with the candidates
@@ -508,7 +529,7 @@ async def gather(
     )
     # Embeddings only for the rows the diversity step and the new-title place read: a few dozen
     # instead of every candidate's.
-    diversified = ranking.rows_to_diversify(candidates, length, skip_viewed=skip_viewed)
+    diversified = ranking.rows_to_diversify(candidates, length, skip_viewed=skip_viewed, configuration=configuration)
     embedded = await repository.embeddings_with_liked(
         conn, user_id=user_id, items=[keys[row] for row in diversified], model=model, liked=LIKED_CONSIDERED
     )

@@ -4,14 +4,17 @@ from fastapi import APIRouter, Query, Request, Response
 
 from cinelibre.auth.dependencies import RATE_LIMITED, SEARCH_LIMIT, OptionalUser
 from cinelibre.cache import CacheDep
-from cinelibre.database.connection import DbConnection
+from cinelibre.database.connection import Connection, DbConnection
 from cinelibre.errors import InvalidInputError
+from cinelibre.experiments.configurations import Configuration
+from cinelibre.experiments.dependencies import ListServingDep
+from cinelibre.experiments.schemas import Surface
 from cinelibre.interactions.dependencies import QuotaDep
 from cinelibre.pagination import SkipParam
 from cinelibre.search import service
 from cinelibre.search.dependencies import EmbedderDep
 from cinelibre.search.repository import SearchFilters
-from cinelibre.search.schemas import EmbeddingStatus, SearchAnswer, SearchMode, SearchScope
+from cinelibre.search.schemas import EmbeddingStatus, SearchList, SearchMode, SearchScope
 from cinelibre.types import LanguageCode, bounded_text
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -20,7 +23,14 @@ SearchText = Annotated[bounded_text(min_length=1, max_length=500), Query(descrip
 Year = Annotated[int, Query(ge=0, le=2200)]
 
 
-@router.get("/semantic", response_model=SearchAnswer, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
+def _mode_for(configuration: Configuration, asked: SearchMode) -> SearchMode:
+    """A variant's retrieval mode applies where the caller left the mode to us."""
+    if configuration.search_mode is not None and asked is SearchMode.HYBRID:
+        return SearchMode(configuration.search_mode)
+    return asked
+
+
+@router.get("/semantic", response_model=SearchList, dependencies=[SEARCH_LIMIT], responses=RATE_LIMITED)
 async def semantic_search(
     request: Request,
     conn: DbConnection,
@@ -28,6 +38,7 @@ async def semantic_search(
     cache: CacheDep,
     user: OptionalUser,
     quota: QuotaDep,
+    serving: ListServingDep,
     q: SearchText,
     type: SearchScope = SearchScope.ALL,
     skip: SkipParam = 0,
@@ -45,21 +56,30 @@ async def semantic_search(
     address and per user; a signed-in caller's search counts towards their interaction quota."""
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidInputError("year_from must not be after year_to.", field="query.year_from")
-    body = await service.search_cached(
-        conn,
-        cache,
-        ttl_seconds=request.app.state.settings.search_cache_seconds,
-        embedder=embedder,
-        query=q,
-        scope=type,
-        skip=skip,
-        limit=limit,
-        threshold=threshold,
-        filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
-        mode=mode,
-        user_id=user.id if user else None,
-        quota=quota,
-    )
+    # The caller's search is recorded once, however many lists an interleaved answer is merged from.
+    unrecorded = [user.id] if user else []
+
+    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
+        return await service.search_cached(
+            conn,
+            cache,
+            ttl_seconds=request.app.state.settings.search_cache_seconds,
+            embedder=embedder,
+            query=q,
+            scope=type,
+            skip=skip,
+            limit=limit,
+            threshold=threshold,
+            filters=SearchFilters(language=language, genre=genre, year_from=year_from, year_to=year_to),
+            mode=_mode_for(configuration, mode),
+            user_id=unrecorded.pop() if unrecorded else None,
+            quota=quota,
+        )
+
+    async def connect() -> Connection:
+        return conn
+
+    body = await serving.serve(Surface.SEARCH, connect, compute, skip=skip, limit=limit)
     return Response(body, media_type="application/json")
 
 

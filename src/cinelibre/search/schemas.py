@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from cinelibre.catalog.schemas import BookPublic, MoviePublic
+from cinelibre.experiments.schemas import ServedList
 from cinelibre.types import ItemType
 
 
@@ -86,3 +87,7 @@ class EmbeddingStatus(BaseModel):
     outdated: int = Field(description="Items whose text changed since they were embedded.")
     other_model: int = Field(description="Items embedded by another model: never compared with this one's.")
     other_models: list[str]
+
+
+class SearchList(ServedList, SearchAnswer):
+    """A search's answer as served: with the list's id, and its experiment while the caller is in one."""

@@ -18,6 +18,10 @@ from psycopg_pool import AsyncConnectionPool
 from cinelibre.cache import Cache
 from cinelibre.database.connection import NETWORK_LIMITS, Connection
 from cinelibre.database.notifications import Channel
+from cinelibre.experiments.configurations import Configuration
+from cinelibre.experiments.exposures import ExposureLog
+from cinelibre.experiments.schemas import Surface
+from cinelibre.experiments.service import Caller, RunningExperiments, serve_list
 from cinelibre.recommend import service as recommend_service
 from cinelibre.recommend.serving import ModelStore
 from cinelibre.settings import Settings
@@ -144,30 +148,64 @@ class LiveUpdates:
 
 
 def recommendations_computer(
-    pool: AsyncConnectionPool[Connection], cache: Cache, models: ModelStore, settings: Settings, model: str
+    pool: AsyncConnectionPool[Connection],
+    cache: Cache,
+    models: ModelStore,
+    settings: Settings,
+    model: str,
+    *,
+    running: RunningExperiments,
+    exposures: ExposureLog,
 ) -> ComputeMessage:
     """The live-update message for a user: the list GET /recommendations/personalized answers with
-    its defaults, by the same cached service call, read from the primary (a replica might not yet
-    hold the change that caused it)."""
+    its defaults, by the same cached service call and in the same experiment variant, with its own
+    list_id, read from the primary (a replica might not yet hold the change that caused it)."""
 
     async def compute(user_id: int) -> str:
         async with pool.connection() as conn, conn.transaction():
-            body = await recommend_service.personalized_cached(
-                conn,
-                cache,
-                ttl_seconds=settings.personalized_cache_seconds,
-                models=models,
-                user_id=user_id,
-                item_type=None,
+
+            async def personalized(configuration: Configuration, skip: int, limit: int) -> bytes:
+                return await recommend_service.personalized_cached(
+                    conn,
+                    cache,
+                    ttl_seconds=settings.personalized_cache_seconds,
+                    models=models,
+                    user_id=user_id,
+                    item_type=None,
+                    skip=skip,
+                    limit=limit,
+                    model=model,
+                    skip_viewed=PERSONALIZED_SKIP_VIEWED,
+                    popular_ttl_seconds=settings.popular_cache_seconds,
+                    configuration=configuration,
+                )
+
+            async def connect() -> Connection:
+                return conn
+
+            body = await serve_list(
+                surface=Surface.PERSONALIZED,
+                caller=Caller(user_id=user_id, client_id=None),
+                skip=0,
                 limit=PERSONALIZED_LIMIT,
-                model=model,
-                skip_viewed=PERSONALIZED_SKIP_VIEWED,
-                popular_ttl_seconds=settings.popular_cache_seconds,
+                running=running,
+                exposures=exposures,
+                connect=connect,
+                compute=personalized,
             )
-        return recommendations_message(json.loads(body)["items"])
+        served = json.loads(body)
+        return recommendations_message(served["items"], list_id=served["list_id"], experiment=served.get("experiment"))
 
     return compute
 
 
-def recommendations_message(items: list[dict[str, Any]]) -> str:
-    return json.dumps({"type": "recommendations", "items": items}, separators=(",", ":"))
+def recommendations_message(
+    items: list[dict[str, Any]], *, list_id: str | None = None, experiment: dict[str, Any] | None = None
+) -> str:
+    """A live list as the socket sends it: its list_id (and experiment) as the HTTP list carries them."""
+    message: dict[str, Any] = {"type": "recommendations"}
+    if list_id is not None:
+        message["list_id"] = list_id
+    if experiment is not None:
+        message["experiment"] = experiment
+    return json.dumps({**message, "items": items}, separators=(",", ":"))

@@ -27,6 +27,9 @@ class Hybrid(Recommender):
     def __init__(self, item_vectors: np.ndarray, configuration: Configuration = DEFAULT) -> None:
         self.item_vectors = item_vectors
         self.configuration = configuration
+        # Plain values a results file records: which configuration, and the diversity share it ranks with.
+        self.configuration_name = configuration.name
+        self.diversity = blend.DIVERSITY * configuration.diversity_factor
         names = {"default": "hybrid (served)", "no-diversity": "hybrid without MMR"}
         self.name = names.get(configuration.name, f"hybrid ({configuration.name})")
         self.ease = EASE(EASE_REGULARISATION, neighbours=EASE_NEIGHBOURS, rating_emphasis=blend.RATING_EMPHASIS)

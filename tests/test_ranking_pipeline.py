@@ -7,6 +7,9 @@ import pytest
 from scipy import sparse
 
 from cinelibre.catalog import repository as catalog_repository
+from cinelibre.experiments import service as experiments_service
+from cinelibre.experiments.configurations import CONFIGURATIONS
+from cinelibre.experiments.schemas import ExperimentCreate, Status
 from cinelibre.recommend.algorithms.base import RatingMatrix
 from cinelibre.recommend.algorithms.hybrid import Hybrid
 from cinelibre.recommend.training import CLICK_WEIGHT, VIEW_WEIGHT, train_rating_model
@@ -215,3 +218,87 @@ async def test_a_reader_who_only_viewed_gets_the_personal_list_the_evaluation_me
     # Star Garden, the space film they never opened, leads; what they opened once stays listable
     # (only items viewed or clicked HEAVY_VIEWING times are left out).
     assert served_titles == ["Star Garden", "Moon Harbour", "Orbit of Silence", "Red Planet Run", "Midnight Ledger"]
+
+
+@pytest.mark.parametrize("configuration", ["popular", "collaborative", "content", "no-diversity", "more-diversity"])
+async def test_an_experiment_s_variant_serves_the_list_the_evaluation_measures_for_its_configuration(
+    client: httpx.AsyncClient, conn, small_catalogue: dict[str, int], embedder: Embedder, configuration: str
+) -> None:
+    """Every caller is put in the variant (share 1); the API's list is the list the Hybrid gives
+    under the same configuration."""
+    running = await experiments_service.create(
+        conn,
+        ExperimentCreate(
+            name="Served = measured",
+            surface="personalized",
+            variants=[
+                {"name": "control", "configuration": "default", "share": 0.0},
+                {"name": "variant", "configuration": configuration, "share": 1.0},
+            ],
+        ),
+    )
+    await experiments_service.move(conn, running.id, Status.RUNNING)
+    headers = await register(client)
+    reader = READERS["six ratings"]
+    for title, value in reader.items():
+        response = await client.post(
+            "/ratings", headers=headers, json={"item_id": small_catalogue[title], "item_type": "movie", "rating": value}
+        )
+        assert response.status_code == 201, response.text
+    await catalog_repository.recompute_rating_aggregates(conn)
+    await train_rating_model(conn)
+
+    served = await client.get(
+        "/recommendations/personalized", headers=headers, params={"item_type": "movie", "limit": 6}
+    )
+
+    reader_id = (await (await conn.execute("SELECT id FROM users WHERE email = 'reader@example.com'")).fetchone())["id"]
+    triples = [
+        (user["id"], small_catalogue[title], value)
+        for user in await (await conn.execute("SELECT id, name FROM users WHERE imported_from = 'test'")).fetchall()
+        for title, value in RATERS[user["name"]].items()
+    ] + [(reader_id, small_catalogue[title], value) for title, value in reader.items()]
+    user_ids = sorted({user for user, _, _ in triples})
+    movie_ids = sorted(small_catalogue.values())
+    matrix = RatingMatrix.from_triples(
+        np.array([user_ids.index(user) for user, _, _ in triples]),
+        np.array([movie_ids.index(movie) for _, movie, _ in triples]),
+        np.array([value for _, _, value in triples], dtype=np.float32),
+        (len(user_ids), len(movie_ids)),
+    )
+    hybrid = Hybrid(await stored_embeddings(conn, movie_ids, embedder.model_name)).fit(matrix)
+    measured = hybrid.configured(CONFIGURATIONS[configuration]).recommend(user_ids.index(reader_id), 6)
+
+    title_of = {movie: title for title, movie in small_catalogue.items()}
+    assert served.status_code == 200, served.text
+    assert served.json()["experiment"] == {"id": running.id, "variant": "variant"}
+    served_titles = [item["title"] for item in served.json()["items"]]
+    assert served_titles == [title_of[movie_ids[int(item)]] for item in measured]
+    assert served_titles == CONFIGURED[configuration]
+
+
+# What each configuration serves the reader with six ratings (the default: EXPECTED above). The
+# popular list is the Bayesian-average order without what they rated; the trained models alone and the default's two
+# diversity settings agree on so small a catalogue; the content profile alone (what they rated 4
+# stars or more: two space films and a romance) is another order.
+CONFIGURED = {
+    "popular": [
+        "Red Planet Run",
+        "Star Garden",
+        "The Last Waltz in Vienna",
+        "A Kiss in Kyoto",
+        "Summer of Lanterns",
+        "The Quiet Witness",
+    ],
+    "collaborative": EXPECTED["six ratings"],
+    "content": [
+        "The Quiet Witness",
+        "Red Planet Run",
+        "A Kiss in Kyoto",
+        "Star Garden",
+        "Summer of Lanterns",
+        "The Last Waltz in Vienna",
+    ],
+    "no-diversity": EXPECTED["six ratings"],
+    "more-diversity": EXPECTED["six ratings"],
+}

@@ -1,6 +1,7 @@
 """Experiments over HTTP against the real database: defining them, assigning callers, the list_id
 and experiment every list carries, crediting clicks, and the results."""
 
+import json
 import uuid
 
 import httpx
@@ -11,9 +12,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from cinelibre.auth import service as auth_service
 from cinelibre.catalog import repository as catalog_repository
+from cinelibre.experiments import service as experiments_service
 from cinelibre.experiments import statistics
 from cinelibre.experiments.assignment import variant_for
 from cinelibre.experiments.exposures import ExposureLog
+from cinelibre.experiments.schemas import Surface
 from tests.conftest import UNREACHABLE_DATABASE_URL
 from tests.factories import add_movie, register
 
@@ -474,3 +477,29 @@ def test_the_chi_square_tail_by_hand() -> None:
     # One degree of freedom at 3.841459 is the familiar 5% point; two at 2 is e^-1.
     assert statistics.chi_square_tail(3.841459, 1) == pytest.approx(0.05, abs=1e-7)
     assert statistics.chi_square_tail(2.0, 2) == pytest.approx(0.36787944117144233, rel=1e-12)
+
+
+async def test_a_list_whose_record_cannot_be_made_is_still_served(conn) -> None:
+    log = ExposureLog(capacity=10)
+
+    async def odd_list(configuration, skip: int, limit: int) -> bytes:
+        return b'{"hits": [{"name": "no item_type here"}]}'
+
+    async def connect():
+        return conn
+
+    body = await experiments_service.serve_list(
+        surface=Surface.POPULAR,
+        caller=experiments_service.Caller(user_id=None, client_id="browser-0001"),
+        skip=0,
+        limit=5,
+        running=experiments_service.RunningExperiments(refresh_seconds=0),
+        exposures=log,
+        connect=connect,
+        compute=odd_list,
+    )
+
+    served = json.loads(body)
+    assert served["hits"] == [{"name": "no item_type here"}]
+    assert uuid.UUID(served["list_id"])
+    assert (log.pending, log.dropped) == (0, 1)

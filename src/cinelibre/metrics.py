@@ -80,6 +80,7 @@ experiment_interactions = Counter(
 exposures_recorded = Counter("cinelibre_exposures_recorded", "Served lists written to list_exposures.")
 exposures_dropped = Counter(
     "cinelibre_exposures_dropped",
-    "Served lists not recorded: the queue was full (queue_full) or writing their batch failed (write_failed).",
+    "Served lists not recorded: the queue was full (queue_full), their record could not be made (record_failed) "
+    "or writing their batch failed (write_failed).",
     ["reason"],
 )

@@ -67,6 +67,11 @@ class ExposureLog:
             return
         self._pending.append(exposure)
 
+    def lost_one(self) -> None:
+        """Count a served list that could not even be queued (its record could not be made)."""
+        self.dropped += 1
+        metrics.exposures_dropped.labels("record_failed").inc()
+
     @property
     def pending(self) -> int:
         return len(self._pending)

@@ -3,6 +3,7 @@ on a surface while one runs, and what the lists led to."""
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -39,6 +40,8 @@ from cinelibre.experiments.schemas import (
     Verdict,
     WinShare,
 )
+
+logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 # The places CTR@k is reported for.
@@ -186,27 +189,31 @@ async def serve_list(
     else:
         body, teams = await _interleaved(experiment, subject, skip, limit, compute)
         variant = INTERLEAVED
-    listed = json.loads(body)
-    items = [(item["item_type"], item["id"]) for item in listed["items"]]
     list_id = uuid.uuid4()
     tag = b""
     if experiment is not None and variant is not None:
         tag = b'"experiment":' + json.dumps({"id": experiment.id, "variant": variant}).encode() + b","
         metrics.experiment_exposures.labels(str(experiment.id), variant).inc()
-    exposures.record(
-        Exposure(
-            list_id=list_id,
-            surface=surface.value,
-            user_id=caller.user_id,
-            client_id=None if caller.user_id is not None else caller.client_id,
-            experiment_id=experiment.id if variant is not None and experiment is not None else None,
-            variant=variant,
-            items=items,
-            teams=teams,
-            first_position=skip + 1,
-            shown_at=datetime.now(UTC),
+    try:
+        items = [(item["item_type"], item["id"]) for item in json.loads(body)["items"]]
+        exposures.record(
+            Exposure(
+                list_id=list_id,
+                surface=surface.value,
+                user_id=caller.user_id,
+                client_id=None if caller.user_id is not None else caller.client_id,
+                experiment_id=experiment.id if variant is not None and experiment is not None else None,
+                variant=variant,
+                items=items,
+                teams=teams,
+                first_position=skip + 1,
+                shown_at=datetime.now(UTC),
+            )
         )
-    )
+    except Exception:
+        # Recording what was shown must never cost the caller their list.
+        exposures.lost_one()
+        logger.exception("the %s list %s could not be recorded", surface.value, list_id)
     # The body as computed (often straight from a cache), with the list's own fields put first.
     return b'{"list_id":"' + str(list_id).encode() + b'",' + tag + body.lstrip()[1:]
 

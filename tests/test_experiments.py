@@ -8,6 +8,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from psycopg_pool import AsyncConnectionPool
 
 from cinelibre.auth import service as auth_service
@@ -503,3 +504,20 @@ async def test_a_list_whose_record_cannot_be_made_is_still_served(conn) -> None:
     assert served["hits"] == [{"name": "no item_type here"}]
     assert uuid.UUID(served["list_id"])
     assert (log.pending, log.dropped) == (0, 1)
+
+
+async def test_prometheus_counts_lists_and_credited_clicks_per_experiment_and_variant(
+    client: httpx.AsyncClient, app: FastAPI, conn, admin, films, sign_in
+) -> None:
+    running = await started(client, admin, experiment())
+    user, headers = await sign_in(1)
+    variant = variant_for(running["id"], f"user:{user}", [("control", 0.5), ("treatment", 0.5)])
+    labels = {"experiment": str(running["id"]), "variant": variant}
+
+    listed = (await client.get("/recommendations/popular", headers=headers)).json()
+    await app.state.exposure_log.flush(conn)
+    click = {"kind": "click", "item_type": "movie", "item_id": films[1], "list_id": listed["list_id"]}
+    await client.post("/interactions", json=click, headers=headers)
+
+    assert REGISTRY.get_sample_value("cinelibre_experiment_exposures_total", labels) == 1.0
+    assert REGISTRY.get_sample_value("cinelibre_experiment_interactions_total", labels | {"kind": "click"}) == 1.0

@@ -3,7 +3,9 @@ committed rows (models, sync runs) through the pool, which the rolled-back test 
 would hide."""
 
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -166,3 +168,27 @@ async def test_metrics_can_be_turned_off(metrics_database_url: str, settings: Se
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_every_metric_the_grafana_dashboard_queries_is_exported(metrics_app: FastAPI) -> None:
+    dashboard = json.loads((Path(__file__).parents[1] / "deploy" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"\bcinelibre_[a-z_]+", target["expr"])
+    }
+    async with client_for(metrics_app) as http:
+        text = (await http.get("/metrics")).text
+    # A counter's TYPE line names it with its _total; a histogram's series add their own suffixes.
+    exported = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.MULTILINE):
+        suffixes = ["_bucket", "_count", "_sum"] if kind == "histogram" else [""]
+        exported.update(name + suffix for suffix in suffixes)
+
+    assert {
+        "cinelibre_experiment_exposures_total",
+        "cinelibre_experiment_interactions_total",
+        "cinelibre_exposures_dropped_total",
+    } <= queried
+    assert queried - exported == set()

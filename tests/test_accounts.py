@@ -117,7 +117,9 @@ async def view(client: httpx.AsyncClient, headers: dict[str, str], item_type: st
     assert response.status_code == 201, response.text
 
 
-async def test_deleting_the_account_removes_its_ratings_from_the_item_counts(client: httpx.AsyncClient, conn) -> None:
+async def test_deleting_the_account_removes_its_ratings_from_the_item_counts(
+    client: httpx.AsyncClient, conn, app
+) -> None:
     shared_movie, own_movie = await add_movie(conn, title="Lagaan"), await add_movie(conn, title="Swades")
     book = await add_book(conn, title="The Guide")
     leaving = await register(client, email="leaving@example.com", password="the-password")
@@ -128,6 +130,9 @@ async def test_deleting_the_account_removes_its_ratings_from_the_item_counts(cli
     await view(client, leaving, "movie", shared_movie)
     await rate(client, staying, "movie", shared_movie, 3)
     await view(client, staying, "movie", shared_movie)
+    for caller in (leaving, staying):
+        await client.get("/recommendations/popular", headers=caller)
+    await app.state.exposure_log.flush(conn)
 
     response = await client.request("DELETE", "/auth/me", headers=leaving, json={"password": "the-password"})
 
@@ -141,10 +146,11 @@ async def test_deleting_the_account_removes_its_ratings_from_the_item_counts(cli
             """SELECT (SELECT count(*) FROM users WHERE email = 'leaving@example.com') AS users,
                       (SELECT count(*) FROM ratings r JOIN users u ON u.id = r.user_id
                        WHERE u.email = 'staying@example.com') AS staying_ratings,
-                      (SELECT count(*) FROM interactions) AS interactions"""
+                      (SELECT count(*) FROM interactions) AS interactions,
+                      (SELECT count(*) FROM list_exposures) AS lists_shown"""
         )
     ).fetchone()
-    assert counts == {"users": 0, "staying_ratings": 1, "interactions": 1}
+    assert counts == {"users": 0, "staying_ratings": 1, "interactions": 1, "lists_shown": 1}
     assert await me_status(client, leaving) == 401
     assert (await login(client, "leaving@example.com", "the-password")).status_code == 401
 
@@ -189,8 +195,8 @@ async def test_deleting_the_account_needs_the_password(client: httpx.AsyncClient
     assert await aggregates(conn, "movies", movie) == (1, 4.0, 4.0)
 
 
-async def test_export_holds_the_account_its_ratings_with_titles_and_its_interactions(
-    client: httpx.AsyncClient, conn
+async def test_export_holds_the_account_its_ratings_with_titles_its_interactions_and_lists_shown(
+    client: httpx.AsyncClient, conn, app
 ) -> None:
     movie, book = await add_movie(conn, title="Pather Panchali"), await add_book(conn, title="Malgudi Days")
     headers = await register(client, email="export@example.com", name="Exporter")
@@ -201,12 +207,15 @@ async def test_export_holds_the_account_its_ratings_with_titles_and_its_interact
     search = await client.post("/interactions", headers=headers, json={"kind": "search", "query": "village life"})
     assert search.status_code == 201
     await rate(client, someone_else, "movie", movie, 1)
+    listed = (await client.get("/recommendations/popular", params={"item_type": "movie"}, headers=headers)).json()
+    await client.get("/recommendations/popular", headers=someone_else)
+    await app.state.exposure_log.flush(conn)
 
     response = await client.get("/auth/me/export", headers=headers)
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"exported_at", "account", "ratings", "interactions"}
+    assert set(body) == {"exported_at", "account", "ratings", "interactions", "lists_shown"}
     me = (await client.get("/auth/me", headers=headers)).json()
     assert body["account"] == me
     assert [(r["item_type"], r["item_id"], r["title"], r["rating"]) for r in body["ratings"]] == [
@@ -217,6 +226,11 @@ async def test_export_holds_the_account_its_ratings_with_titles_and_its_interact
         ("view", "movie", movie, None),
         ("search", None, None, "village life"),
     ]
+    # The popular list it was shown, written by the exposure log; another account's list is not its.
+    assert [(shown["surface"], shown["list_id"], shown["items"]) for shown in body["lists_shown"]] == [
+        ("popular", listed["list_id"], [{"item_type": "movie", "item_id": movie}])
+    ]
+    assert (body["lists_shown"][0]["experiment_id"], body["lists_shown"][0]["first_position"]) == (None, 1)
 
 
 async def test_export_needs_a_token(client: httpx.AsyncClient) -> None:

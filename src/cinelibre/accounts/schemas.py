@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from cinelibre.auth.schemas import Password, SignedInUser
+from cinelibre.experiments.schemas import ListShown
 from cinelibre.interactions.schemas import InteractionPublic
 from cinelibre.ratings.schemas import RatingWithItem
 
@@ -22,3 +23,7 @@ class AccountExport(BaseModel):
     account: SignedInUser
     ratings: list[RatingWithItem]
     interactions: list[InteractionPublic]
+    lists_shown: list[ListShown] = Field(
+        description="The recommendation and search lists served to the account (kept EXPOSURE_RETENTION_DAYS "
+        "outside experiments), each with its experiment and variant where it had one."
+    )

@@ -43,7 +43,7 @@ EXPORT_ROWS_PER_CHUNK = 200
 
 async def export_account(conn: Connection, *, user: SignedInUser) -> AsyncIterator[bytes]:
     """Everything kept about the account as the JSON of AccountExport, written piece by piece as
-    the ratings and interactions are read, so an account with a long history is never held in
+    the ratings, interactions and lists shown are read, so an account with a long history is never held in
     memory whole."""
     exported_at = TypeAdapter(datetime).dump_json(datetime.now(UTC))
     account = user.model_dump_json().encode()
@@ -52,6 +52,9 @@ async def export_account(conn: Connection, *, user: SignedInUser) -> AsyncIterat
         yield piece
     yield b'],"interactions":['
     async for piece in _json_array_items(interactions_service.each_of_user(conn, user_id=user.id)):
+        yield piece
+    yield b'],"lists_shown":['
+    async for piece in _json_array_items(experiments_service.each_list_shown(conn, user_id=user.id)):
         yield piece
     yield b"]}"
 

@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -85,6 +85,18 @@ async def delete_old_exposures(conn: Connection, *, days: int) -> int:
         (days,),
     )
     return cursor.rowcount
+
+
+async def each_exposure_of_user(conn: Connection, *, user_id: int) -> AsyncIterator[dict[str, Any]]:
+    """Every list shown to the user, oldest first, through a server-side cursor (for a data export)."""
+    async with conn.cursor(name="exposures_export") as cursor:
+        await cursor.execute(
+            """SELECT list_id, surface, shown_at, experiment_id, variant, first_position, item_types, item_ids
+            FROM list_exposures WHERE user_id = %s ORDER BY shown_at, list_id""",
+            (user_id,),
+        )
+        async for row in cursor:
+            yield row
 
 
 async def delete_exposures_of_user(conn: Connection, *, user_id: int) -> int:

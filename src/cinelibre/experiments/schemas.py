@@ -121,6 +121,23 @@ class ServedList(BaseModel):
     )
 
 
+class ShownItem(BaseModel):
+    item_type: str
+    item_id: int
+
+
+class ListShown(BaseModel):
+    """A list shown to a user, as their data export holds it."""
+
+    list_id: uuid.UUID
+    surface: Surface
+    shown_at: datetime
+    experiment_id: int | None
+    variant: str | None
+    first_position: int = Field(description="The first item's place in the whole list.")
+    items: list[ShownItem]
+
+
 class Difference(BaseModel):
     value: float = Field(description="The variant's figure minus the control's.")
     relative: float | None = Field(description="value as a share of the control's figure; null when that is 0.")

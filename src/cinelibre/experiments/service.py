@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,9 +31,11 @@ from cinelibre.experiments.schemas import (
     Experiments,
     InterleavingResult,
     Kind,
+    ListShown,
     MinimumDetectableEffect,
     Results,
     SampleRatio,
+    ShownItem,
     Status,
     Surface,
     VariantResult,
@@ -380,6 +382,14 @@ async def _minimum_detectable_effect(
         absolute=round(absolute, 6) if finite else 1.0,
         relative=round(absolute / baseline, 4) if finite and baseline else None,
     )
+
+
+async def each_list_shown(conn: Connection, *, user_id: int) -> AsyncIterator[ListShown]:
+    """The lists shown to the user, oldest first, a few at a time (for a data export)."""
+    async for row in repository.each_exposure_of_user(conn, user_id=user_id):
+        item_types, item_ids = row.pop("item_types"), row.pop("item_ids")
+        items = [ShownItem(item_type=t, item_id=i) for t, i in zip(item_types, item_ids, strict=True)]
+        yield ListShown(**row, items=items)
 
 
 async def delete_user_exposures(conn: Connection, *, user_id: int) -> int:

@@ -17,8 +17,10 @@ from cinelibre.terminal import console, print_table, progress
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
+    from pydantic import ValidationError
 
     from cinelibre.database.connection import Connection
+    from cinelibre.experiments.schemas import Results, Variant
     from cinelibre.settings import Settings
 
 app = typer.Typer(help="CineLibre: ratings, search and recommendations for movies and books.", no_args_is_help=True)
@@ -565,3 +567,340 @@ def config_docs(
     from cinelibre import settings_reference
 
     raise typer.Exit(settings_reference.main([*(["--check"] if check else []), "--root", str(root)]))
+
+
+experiments_app = typer.Typer(
+    help="A/B and interleaving experiments on the lists each surface serves.", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
+ExperimentIdArgument = Annotated[int, typer.Argument(metavar="ID", help="The experiment's id (`experiments list`).")]
+# What a move leaves the experiment's users with.
+MOVED = {
+    "running": "is running",
+    "paused": "is paused: its users get the default until it resumes",
+    "stopped": "is stopped for good: its users get the default, its results stay",
+}
+# The options of `experiments create` that pydantic's field names stand for.
+DEFINITION_OPTIONS = {
+    "name": "NAME",
+    "surface": "--surface",
+    "kind": "--kind",
+    "variants": "--variant",
+    "expected_daily_users": "--expected-daily-users",
+}
+
+
+@experiments_app.command("configurations")
+def experiments_configurations() -> None:
+    """The recommender configurations a variant may use, and the surfaces each serves."""
+    from cinelibre.experiments import service as experiments_service
+
+    rows = [
+        [item.name, ", ".join(item.surfaces), item.description] for item in experiments_service.configurations().items
+    ]
+    print_table(
+        "Configurations", ["configuration", "surfaces", "what it serves"], rows, min_width=140, numbers_right=False
+    )
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every experiment, newest first, with its variants and their shares."""
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.experiments import service as experiments_service
+
+    listed = run_with_database(_settings(), in_one_transaction(experiments_service.list_all))
+    if not listed.items:
+        _say("No experiments yet: `cinelibre experiments create` defines one.")
+        return
+    rows = [
+        [str(item.id), item.name, item.surface, item.kind, item.status, _variant_shares(item.variants)]
+        for item in listed.items
+    ]
+    columns = ["id", "name", "surface", "kind", "status", "variants (the first is the control)"]
+    print_table("Experiments, newest first", columns, rows, min_width=140, numbers_right=False)
+
+
+@experiments_app.command("create")
+def experiments_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="What the experiment tries, in a few words.")],
+    surface: Annotated[str, typer.Option(help="personalized, similar, popular or search.")],
+    variants: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            metavar="NAME=CONFIGURATION:SHARE",
+            help="One per variant, the control first, e.g. --variant control=default:0.5; SHARE is a fraction "
+            "(0.5, 1/3) or a percentage (50%). `experiments configurations` lists the configurations.",
+        ),
+    ] = None,
+    kind: Annotated[str, typer.Option(help="ab, or interleaving (exactly two variants, merged into one list).")] = "ab",
+    expected_daily_users: Annotated[
+        int | None, typer.Option(help="Users a day the surface expects, for the effect a draft can detect.")
+    ] = None,
+) -> None:
+    """Define an experiment as a draft: nobody is in it until `experiments start ID`. Prints its id."""
+    from pydantic import ValidationError
+
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.experiments import service as experiments_service
+    from cinelibre.experiments.schemas import ExperimentCreate
+
+    given = variants or []
+    definition = {
+        "name": name,
+        "surface": surface,
+        "kind": kind,
+        "variants": [_parsed_variant(text) for text in given],
+        "expected_daily_users": expected_daily_users,
+    }
+    try:
+        data = ExperimentCreate.model_validate(definition)
+    except ValidationError as error:
+        raise _fail(f"Not created: {_definition_problems(error, given)}.", 2) from None
+    made = run_with_database(_settings(), in_one_transaction(lambda conn: experiments_service.create(conn, data)))
+    typer.echo(made.id)
+    _say(
+        f"Experiment {made.id} ({made.name}) is a draft on the {made.surface} surface: "
+        f"`cinelibre experiments report {made.id}` tells the effect it can detect, "
+        f"`cinelibre experiments start {made.id}` starts it."
+    )
+
+
+def _parsed_variant(text: str) -> dict[str, object]:
+    """NAME=CONFIGURATION:SHARE as ExperimentCreate takes a variant (variant names hold no '=' and
+    configuration names no ':', so the split is never ambiguous)."""
+    name, equals, rest = text.partition("=")
+    configuration, colon, share = rest.rpartition(":")
+    if not equals or not colon:
+        raise _fail(f"Not created: --variant {text} is not NAME=CONFIGURATION:SHARE (e.g. control=default:0.5).", 2)
+    return {"name": name.strip(), "configuration": configuration.strip(), "share": _share_of(share.strip())}
+
+
+def _share_of(text: str) -> float | str:
+    """0.5, 1/3 or 50% as a fraction; anything else as typed, for the validation to refuse."""
+    try:
+        if text.endswith("%"):
+            return float(text[:-1]) / 100
+        numerator, slash, denominator = text.partition("/")
+        return float(numerator) / float(denominator) if slash else float(text)
+    except (ValueError, ZeroDivisionError):
+        return text
+
+
+def _definition_problems(error: "ValidationError", variants: list[str]) -> str:
+    """pydantic's messages in one line, each after the option it is about."""
+    problems = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        location = problem["loc"]
+        if len(location) >= 3 and location[0] == "variants" and isinstance(location[1], int):
+            where = f"--variant {variants[location[1]]}, {location[2]}"
+        elif location:
+            where = DEFINITION_OPTIONS.get(str(location[0]), ".".join(str(part) for part in location))
+        else:
+            where = ""
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def _move_experiment(experiment_id: int, to: str) -> None:
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.errors import ConflictError, NotFoundError
+    from cinelibre.experiments import service as experiments_service
+    from cinelibre.experiments.schemas import Status
+
+    settings = _settings()
+    job = in_one_transaction(lambda conn: experiments_service.move(conn, experiment_id, Status(to)))
+    try:
+        moved = run_with_database(settings, job)
+    except (NotFoundError, ConflictError) as error:
+        raise _fail(str(error), 1) from None
+    # Running API processes read the experiments again within this long; none is told at once.
+    _say(
+        f"Experiment {moved.id} ({moved.name}) {MOVED[moved.status]}. Running API processes follow within "
+        f"{settings.experiments_refresh_seconds:g} s (EXPERIMENTS_REFRESH_SECONDS)."
+    )
+
+
+@experiments_app.command("start")
+def experiments_start(experiment_id: ExperimentIdArgument) -> None:
+    """Start a draft, or resume a paused experiment; one experiment runs on a surface at a time."""
+    _move_experiment(experiment_id, "running")
+
+
+@experiments_app.command("pause")
+def experiments_pause(experiment_id: ExperimentIdArgument) -> None:
+    """Pause a running experiment: everyone gets the default until it starts again."""
+    _move_experiment(experiment_id, "paused")
+
+
+@experiments_app.command("stop")
+def experiments_stop(experiment_id: ExperimentIdArgument) -> None:
+    """Stop an experiment for good: everyone gets the default; its results stay."""
+    _move_experiment(experiment_id, "stopped")
+
+
+@experiments_app.command("report")
+def experiments_report(
+    experiment_id: ExperimentIdArgument,
+    png: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, show_default=False, help="Where to write the chart (default: experiment-ID.png)."),
+    ] = None,
+    no_png: Annotated[bool, typer.Option("--no-png", help="Print the results, draw no chart.")] = False,
+) -> None:
+    """An experiment's results so far, and a PNG chart of them.
+
+    Each variant's users, exposures, clicks, CTR, CTR@k, ratings and coverage; each variant against
+    the control with its 95% interval and p-value; the verdict; the sample ratio check; a draft's
+    detectable effect, or an interleaving's win shares."""
+    import importlib.util
+
+    from cinelibre.database.runner import in_one_transaction, run_with_database
+    from cinelibre.errors import NotFoundError
+    from cinelibre.experiments import service as experiments_service
+
+    # Matplotlib is an optional extra (the service never draws): say so before any work is done.
+    if not no_png and importlib.util.find_spec("matplotlib") is None:
+        raise _fail("The chart needs Matplotlib: pip install 'cinelibre[evaluation]' (or pass --no-png).", 2)
+    settings = _settings()
+    window = settings.experiment_rating_window_days
+    job = in_one_transaction(lambda conn: experiments_service.results(conn, experiment_id, window_days=window))
+    try:
+        results = run_with_database(settings, job)
+    except NotFoundError as error:
+        raise _fail(str(error), 1) from None
+    _print_results(results, planning_days=experiments_service.PLANNING_DAYS)
+    if not no_png:
+        from cinelibre.experiments.report_chart import write_chart
+
+        path = png or Path(f"experiment-{experiment_id}.png")
+        write_chart(results, path)
+        _say(f"Chart written to {path.resolve()}")
+
+
+def _print_results(results: "Results", *, planning_days: int) -> None:
+    experiment = results.experiment
+    control = experiment.variants[0].name
+    kind = "an A/B test" if experiment.kind == "ab" else "interleaving"
+    _say(
+        f"Experiment {experiment.id}, {experiment.name}: {kind} on the {experiment.surface} surface, "
+        f"{experiment.status}."
+    )
+    places = sorted(results.variants[0].ctr_at, key=int)
+    columns = [
+        "variant (configuration)",
+        "users",
+        "exposures",
+        "clicks",
+        "CTR",
+        *(f"CTR@{k}" for k in places),
+        f"rated within {results.rating_window_days} d",
+        "mean rating",
+        "coverage",
+    ]
+    rows = [
+        [
+            f"{variant.name} ({variant.configuration})",
+            str(variant.users),
+            str(variant.exposures),
+            str(variant.clicks),
+            _percent(variant.ctr),
+            *(_percent(variant.ctr_at[k]) for k in places),
+            _percent(variant.rating_rate),
+            "—" if variant.mean_rating is None else f"{variant.mean_rating:.2f}",
+            _percent(variant.coverage),
+        ]
+        for variant in results.variants
+    ]
+    print_table("Each variant's lists and what they led to; the first is the control", columns, rows, min_width=140)
+    confidence = f"{1 - results.alpha:.0%}"
+    for variant in results.variants:
+        difference = variant.difference
+        if difference is None:
+            continue
+        if not (variant.users and results.variants[0].users):
+            _say(f"{variant.name} against {control}: nothing to compare yet (no list shown to one of them).")
+            continue
+        relative = "" if difference.relative is None else f" ({difference.relative * 100:+.1f}%)"
+        low, high = difference.ci
+        _say(
+            f"{variant.name} against {control}: CTR {_points(difference.value)}{relative}, {confidence} interval "
+            f"{_points(low)} to {_points(high)}, p {_p_value(difference.p_value)}"
+            f"{': significant' if difference.significant else ''}."
+        )
+    _say(f"Verdict: {results.verdict.reason}")
+    if results.srm.flagged:
+        users = ", ".join(f"{variant.name} {variant.users}" for variant in results.variants)
+        shares = ", ".join(_share_text(variant.share) for variant in experiment.variants)
+        console.print(
+            f"[yellow]Warning: sample ratio mismatch (p {_p_value(results.srm.p_value)}): the users split {users}, "
+            f"not as the shares {shares} say. Assignment or exposure logging is broken somewhere: do not trust "
+            "these results until it is found.[/yellow]",
+            soft_wrap=True,
+            highlight=False,
+        )
+    elif experiment.kind == "ab" and any(variant.users for variant in results.variants):
+        _say(
+            "Users split between the variants as their shares say "
+            f"(sample ratio check p {_p_value(results.srm.p_value)})."
+        )
+    _print_detectable_effect(results, planning_days)
+    _print_win_shares(results)
+
+
+def _print_detectable_effect(results: "Results", planning_days: int) -> None:
+    effect = results.minimum_detectable_effect
+    if effect is None:
+        return
+    if effect.expected_users == 0:
+        _say(
+            f"Detectable effect: the surface served nobody in the last {planning_days} days; "
+            "--expected-daily-users on a new experiment tells what its traffic could detect."
+        )
+        return
+    assumed = "" if effect.baseline_measured else " (assumed: the surface has served no list yet)"
+    relative = "" if effect.relative is None else f" ({_percent(effect.relative, 1)} relative)"
+    _say(
+        f"Detectable effect: with {effect.expected_users:,} users over {planning_days} days and a baseline CTR of "
+        f"{_percent(effect.baseline_ctr)}{assumed}, the smallest difference this experiment reliably detects "
+        f"(80% power, alpha {results.alpha:g}) is {effect.absolute * 100:.2f} percentage points{relative}."
+    )
+
+
+def _print_win_shares(results: "Results") -> None:
+    interleaved = results.interleaving
+    if interleaved is None:
+        return
+    share = interleaved.share
+    won = ", ".join(f"{name} won {wins}" for name, wins in interleaved.wins.items())
+    low, high = share.ci
+    _say(
+        f"Interleaving: {interleaved.lists} lists; {won}, {interleaved.ties} tied, the rest had no click. "
+        f"{share.variant} won "
+        f"{_percent(share.value, 1)} of the decided lists, {1 - results.alpha:.0%} interval {_percent(low, 1)} to "
+        f"{_percent(high, 1)}, p {_p_value(share.p_value)} against an even split."
+    )
+
+
+def _variant_shares(variants: list["Variant"]) -> str:
+    return ", ".join(f"{variant.name} ({variant.configuration}): {_share_text(variant.share)}" for variant in variants)
+
+
+def _share_text(share: float) -> str:
+    """A share as a percentage with no needless digits: 0.5 → 50%, 1/3 → 33.33%."""
+    return f"{share * 100:.4g}%"
+
+
+def _percent(value: float, digits: int = 2) -> str:
+    return f"{value * 100:.{digits}f}%"
+
+
+def _points(value: float) -> str:
+    """A difference of two rates in percentage points, signed: 0.012 → +1.20 pp."""
+    return f"{value * 100:+.2f} pp"
+
+
+def _p_value(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"

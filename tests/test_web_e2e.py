@@ -1,8 +1,9 @@
 """The web app in a real Chromium against a real `cinelibre serve` serving the built app (web/dist,
 built once per run by `cinelibre web build` when stale): signing up, rating, the For you list
 changing live over /ws, search, an item and its similar items, exporting and deleting an account,
-an administrator starting a retrain; and axe-core on every page. Any console error or uncaught
-exception in the page fails the test that caused it."""
+an administrator starting a retrain and running an experiment, a click from a served list credited
+to that list; and axe-core on every page. Any console error or uncaught exception in the page
+fails the test that caused it."""
 
 import itertools
 import json
@@ -16,10 +17,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+import psycopg
 import pytest
 
+from cinelibre.experiments.assignment import variant_for
 from tests.live_server import SETTINGS_LEFT_OUT, Server, stop_leftover_database
 from tests.test_scale_out import database_url_of
 
@@ -30,7 +34,7 @@ if not Path(CHROMIUM).exists() or shutil.which("npm") is None:
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright  # noqa: E402
 
 WEB_DIR = Path(__file__).parents[1] / "web"
 AXE_SCRIPT = WEB_DIR / "node_modules" / "axe-core" / "axe.min.js"
@@ -96,9 +100,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def server(built_web_app: None, data_dir: Path) -> Iterator[Server]:
     """The demo catalogue, the checkout's web/dist, and no retrain started by ratings alone (so
-    recommendations change only by what a test does)."""
+    recommendations change only by what a test does). Every browser and API call comes from one
+    address, more recommendation lists a minute than one person asks for: the limit is raised."""
     started = Server(
-        data_dir, env={"JWT_SECRET_KEY": "web-e2e-secret-that-is-long-enough", "RETRAIN_AFTER_NEW_RATINGS": "0"}
+        data_dir,
+        env={
+            "JWT_SECRET_KEY": "web-e2e-secret-that-is-long-enough",
+            "RETRAIN_AFTER_NEW_RATINGS": "0",
+            "RECOMMENDATION_RATE_LIMIT": "600/minute",
+        },
     )
     wait_until_catalogue_is_indexed(started.base_url)
     yield started
@@ -439,15 +449,246 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     page.goto(screen.path.format(movie_id=popular_films(api, 5)[4]["id"]))
     expect(screen.loaded(page)).to_be_visible()
     page.wait_for_load_state("networkidle")
+    serious = serious_violations(page, axe_script)
+    assert serious == [], f"axe-core on {screen.path}:\n" + "\n".join(serious)
 
+
+def serious_violations(page: Page, axe_script: str) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now, one line each."""
     # Evaluated, not added as a <script>: the app's Content-Security-Policy allows no inline script.
     page.evaluate(axe_script)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     assert results["testEngine"] == {"name": "axe-core", "version": AXE_VERSION}
-    serious = [
+    return [
         f"{violation['impact']}: {violation['id']} ({violation['help']}) at "
         + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
         for violation in results["violations"]
         if violation["impact"] in SERIOUS_IMPACTS
     ]
-    assert serious == [], f"axe-core on {screen.path}:\n" + "\n".join(serious)
+
+
+# Experiments
+
+# The server writes the lists it served once a second (EXPOSURE_FLUSH_SECONDS); a busy machine may
+# take longer.
+EXPOSURE_TIMEOUT_SECONDS = 15
+T = TypeVar("T")
+
+
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
+    """`read()` again until `done` holds of its answer; fails saying `what` was awaited."""
+    deadline = time.monotonic() + EXPOSURE_TIMEOUT_SECONDS
+    while not done(answer := read()):
+        assert time.monotonic() < deadline, f"{what}: still {answer!r}"
+        time.sleep(0.2)
+    return answer
+
+
+def clients_per_variant(experiment_id: int, shares: list[tuple[str, float]], each: int) -> dict[str, list[str]]:
+    """Client ids the experiment assigns to each variant, `each` per variant, found with the API's
+    own assignment rule."""
+    found: dict[str, list[str]] = {name: [] for name, _ in shares}
+    numbers = itertools.count()
+    while any(len(clients) < each for clients in found.values()):
+        client = f"e2e-client-{experiment_id}-{next(numbers)}"
+        chosen = found[variant_for(experiment_id, f"client:{client}", shares)]
+        if len(chosen) < each:
+            chosen.append(client)
+    return found
+
+
+def test_an_administrator_creates_starts_reads_and_stops_an_ab_experiment_on_the_admin_page(
+    visitor: Visitor, context: BrowserContext, api: httpx.Client, data_dir: Path
+) -> None:
+    account = register(api, name="Eve Experimenter")
+    grant_admin(account, data_dir)
+    sign_in_as(context, account)
+    auth = {"Authorization": f"Bearer {account.token}"}
+    page = visitor.page
+    name = f"Popular order {uuid.uuid4().hex[:8]}"
+    shares = [("default", 0.5), ("popular", 0.5)]
+
+    page.goto("/admin")
+    form = page.get_by_role("form", name="New experiment")
+    form.get_by_label("Name", exact=True).fill(name)
+    form.get_by_label("Surface").select_option(label="Popular")
+    form.get_by_label("Kind").select_option(label="A/B test")
+    for legend, (variant, _) in zip(["Variant 1 (control)", "Variant 2"], shares, strict=True):
+        fields = form.get_by_role("group", name=legend, exact=True)
+        fields.get_by_label("Variant name").fill(variant)
+        fields.get_by_label("Configuration").select_option(variant)
+        fields.get_by_label("Share (%)").fill("50")
+    expect(form.get_by_text("Shares add up to")).to_have_text("Shares add up to 100%.")
+    form.get_by_role("button", name="Create experiment").click()
+    expect(form.get_by_role("status")).to_have_text(
+        f"Created “{name}” as a draft. Start it from the list when it is ready."
+    )
+
+    created = [item for item in api.get("/admin/experiments", headers=auth).json()["items"] if item["name"] == name]
+    assert [(e["surface"], e["kind"], e["status"], e["variants"]) for e in created] == [
+        (
+            "popular",
+            "ab",
+            "draft",
+            [{"name": n, "configuration": n, "share": share} for n, share in shares],
+        )
+    ]
+    experiment_id = created[0]["id"]
+
+    row = (
+        page.get_by_role("table", name="Experiments, newest first")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name=name, exact=True))
+    )
+    described = row.get_by_role("cell").filter(has_not=page.get_by_role("button"))
+    expect(described).to_have_text(["Popular", "A/B test", "draft", "default (default): 50%, popular (popular): 50%"])
+    row.get_by_role("button", name=f"Start {name}", exact=True).click()
+    expect(described.nth(2)).to_have_text("running")
+    expect(row.get_by_role("button")).to_have_text([f"Pause {name}", f"Stop {name}", f"Results of {name}"])
+
+    # Two visitors in each variant see a popular list, each tagged with the variant the API's
+    # assignment rule gives them.
+    clients = clients_per_variant(experiment_id, shares, each=2)
+    for variant, ids in clients.items():
+        for client in ids:
+            served = api.get("/recommendations/popular", headers={"X-Client-Id": client})
+            assert served.status_code == 200, served.text
+            assert served.json()["experiment"] == {"id": experiment_id, "variant": variant}
+    results = wait_for(
+        lambda: api.get(f"/admin/experiments/{experiment_id}/results", headers=auth).json(),
+        lambda answer: [v["users"] for v in answer["variants"]] == [2, 2],
+        "the four lists served in the experiment",
+    )
+    verdict = "No winner yet: no variant differs from default with p below 0.05 (alpha 0.05)."
+    assert results["verdict"] == {"winner": None, "reason": verdict}
+
+    row.get_by_role("button", name=f"Results of {name}", exact=True).click()
+    shown = page.get_by_role("region", name=f"Results: {name}", exact=True)
+    per_variant = shown.get_by_role("table", name="Each variant's users and what they did; the first is the control.")
+    expect(per_variant.get_by_role("columnheader")).to_have_text(
+        ["Variant", "Configuration", "Users", "Exposures", "Clicks", "CTR", "CTR@1", "CTR@3", "CTR@10"]
+        + ["Rated within 7 days", "Mean rating", "Coverage"]
+    )
+    for index, (variant, _) in enumerate(shares):
+        coverage = f"{results['variants'][index]['coverage'] * 100:.2f}%"
+        expect(per_variant.locator("tbody tr").nth(index).locator("th, td")).to_have_text(
+            [variant, variant, "2", "2", "0", "0.00%", "0.00%", "0.00%", "0.00%", "0.00%", "—", coverage]
+        )
+    against_control = shown.get_by_role("table", name="Each variant against the control (default), in CTR")
+    expect(against_control.get_by_role("columnheader")).to_have_text(
+        ["Variant", "Difference", "Relative", "95% interval", "p-value", "Significant"]
+    )
+    expect(against_control.locator("tbody tr").locator("th, td")).to_have_text(
+        ["popular", "0.00 pp", "—", "0.00 pp to 0.00 pp", "1.000", "No"]
+    )
+    expect(shown.get_by_role("paragraph").filter(has_text="Verdict:")).to_have_text(f"Verdict: no winner. {verdict}")
+    expect(shown.get_by_role("paragraph").filter(has_text="Users split between")).to_have_text(
+        "Users split between the variants as their shares say (sample ratio check p = 1.000)."
+    )
+
+    # Stop asks first, since a stopped experiment never runs again.
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    row.get_by_role("button", name=f"Stop {name}", exact=True).click()
+    expect(described.nth(2)).to_have_text("stopped")
+    expect(row.get_by_role("button")).to_have_text([f"Results of {name}"])
+    assert asked == [f"Stop “{name}”? A stopped experiment cannot start again."]
+    stopped = api.get(f"/admin/experiments/{experiment_id}", headers=auth)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["status"] == "stopped"
+    after = api.get("/recommendations/popular", headers={"X-Client-Id": clients["popular"][0]})
+    assert "experiment" not in after.json(), "a stopped experiment assigns nobody"
+
+
+def test_a_signed_in_visitors_click_on_a_popular_film_and_its_view_carry_the_list_id_they_were_served(
+    visitor: Visitor, context: BrowserContext, api: httpx.Client, data_dir: Path
+) -> None:
+    account = register(api, name="Clicking Visitor")
+    user_id = api.get("/auth/me", headers={"Authorization": f"Bearer {account.token}"}).json()["id"]
+    sign_in_as(context, account)
+    page = visitor.page
+
+    with page.expect_response(re.compile(r"/recommendations/popular\?")) as answered:
+        page.goto("/")
+    served = answered.value.json()
+    list_id = served["list_id"]
+    place, film = next((i, item) for i, item in enumerate(served["items"]) if item["item_type"] == "movie")
+    popular = page.get_by_role("list", name="Popular films and books", exact=True)
+    expect(popular.get_by_role("heading")).to_have_text(titles_of(served["items"]))
+    popular.get_by_role("listitem").nth(place).get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/movies/{film['id']}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(film["title"])
+
+    with psycopg.connect(database_url_of(data_dir), autocommit=True) as database:
+
+        def stored_interactions() -> list[tuple]:
+            return database.execute(
+                "SELECT kind, item_type, item_id, list_id::text FROM interactions WHERE user_id = %s ORDER BY kind",
+                (user_id,),
+            ).fetchall()
+
+        def exposure() -> tuple | None:
+            return database.execute(
+                "SELECT surface, user_id, item_types[%(place)s], item_ids[%(place)s] FROM list_exposures "
+                "WHERE list_id = %(list_id)s",
+                {"place": place + 1, "list_id": list_id},
+            ).fetchone()
+
+        interactions = wait_for(stored_interactions, lambda rows: len(rows) >= 2, "the click and the view")
+        shown = wait_for(exposure, lambda row: row is not None, "the popular list served to the visitor")
+    assert interactions == [("click", "movie", film["id"], list_id), ("view", "movie", film["id"], list_id)]
+    assert shown == ("popular", user_id, "movie", film["id"])
+
+
+def test_experiment_results_on_the_admin_page_have_no_serious_or_critical_accessibility_violation(
+    visitor: Visitor, context: BrowserContext, api: httpx.Client, reviewer: Account, axe_script: str
+) -> None:
+    """Drafts, so that the results show everything a draft's do: an A/B test's detectable effect
+    and its three variants, an interleaving's table of wins."""
+    auth = {"Authorization": f"Bearer {reviewer.token}"}
+    suffix = uuid.uuid4().hex[:8]
+    drafts = [
+        {
+            "name": f"Three recipes {suffix}",
+            "surface": "personalized",
+            "kind": "ab",
+            "expected_daily_users": 500,
+            "variants": [
+                {"name": "default", "configuration": "default", "share": 0.34},
+                {"name": "content", "configuration": "content", "share": 0.33},
+                {"name": "collaborative", "configuration": "collaborative", "share": 0.33},
+            ],
+        },
+        {
+            "name": f"Meaning or words {suffix}",
+            "surface": "search",
+            "kind": "interleaving",
+            "variants": [
+                {"name": "semantic", "configuration": "semantic", "share": 0.5},
+                {"name": "keyword", "configuration": "keyword", "share": 0.5},
+            ],
+        },
+    ]
+    for draft in drafts:
+        created = api.post("/admin/experiments", headers=auth, json=draft)
+        assert created.status_code == 201, created.text
+    sign_in_as(context, reviewer)
+    page = visitor.page
+    page.goto("/admin")
+
+    last_table = {
+        "ab": "Each variant against the control (default), in CTR",
+        "interleaving": "Wins in interleaved lists",
+    }
+    for draft in drafts:
+        page.get_by_role("button", name=f"Results of {draft['name']}", exact=True).click()
+        shown = page.get_by_role("region", name=f"Results: {draft['name']}", exact=True)
+        expect(shown.get_by_role("table", name=last_table[draft["kind"]])).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        serious = serious_violations(page, axe_script)
+        assert serious == [], f"axe-core on the results of a {draft['kind']} draft:\n" + "\n".join(serious)

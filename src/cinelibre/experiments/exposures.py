@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +32,7 @@ class Exposure:
     client_id: str | None
     experiment_id: int | None
     variant: str | None
-    items: list[tuple[str, int]]
+    items: Sequence[tuple[str, int]]
     teams: list[int] | None  # interleaving: the team of each item
     first_position: int
     shown_at: datetime

@@ -5,6 +5,10 @@ from psycopg.types.json import Jsonb
 
 from cinelibre.database.connection import Connection
 
+# Memory for one results query's sorts and hashes (PostgreSQL's default is 4MB). Only an admin's
+# results request uses it, one at a time in practice.
+RESULTS_WORK_MEM = "64MB"
+
 _EXPERIMENT = "id, name, surface, kind, status, variants, expected_daily_users, created_at, started_at, stopped_at"
 
 
@@ -138,6 +142,12 @@ _MEASURED = """
     )"""
 
 
+async def allow_large_aggregates(conn: Connection) -> None:
+    """Let this transaction's sorts and hashes use RESULTS_WORK_MEM before spilling to disk: an
+    experiment's results expand every list into its items (two million rows for 100,000 lists)."""
+    await conn.execute(f"SET LOCAL work_mem = '{RESULTS_WORK_MEM}'")
+
+
 async def measures_per_subject(conn: Connection, *, experiment_id: int, window_days: int) -> list[dict[str, Any]]:
     """One row per subject (a user, or an anonymous client) and arm: lists shown, clicks credited
     (all, and on the first 1, 3, 10 places), the (user, item) pairs shown and how many of those
@@ -189,11 +199,15 @@ async def interleaved_wins_per_subject(conn: Connection, *, experiment_id: int) 
 
 async def items_shown(conn: Connection, *, experiment_id: int) -> dict[str, int]:
     """Distinct items shown per arm."""
+    # Distinct rows first, then counted: hashing plain columns is far cheaper than count(DISTINCT)
+    # over a row value, which sorts millions of them.
     cursor = await conn.execute(
-        """SELECT coalesce(u.team::text, e.variant) AS arm, count(DISTINCT (u.item_type, u.item_id))::int AS items
-        FROM list_exposures e CROSS JOIN LATERAL unnest(e.item_types, e.item_ids, coalesce(e.teams, '{}'))
-            AS u(item_type, item_id, team)
-        WHERE e.experiment_id = %s AND u.item_id IS NOT NULL GROUP BY 1""",
+        """SELECT arm, count(*)::int AS items FROM (
+            SELECT DISTINCT coalesce(u.team::text, e.variant) AS arm, u.item_type, u.item_id
+            FROM list_exposures e CROSS JOIN LATERAL unnest(e.item_types, e.item_ids, coalesce(e.teams, '{}'))
+                AS u(item_type, item_id, team)
+            WHERE e.experiment_id = %s AND u.item_id IS NOT NULL
+        ) AS shown GROUP BY arm""",
         (experiment_id,),
     )
     return {row["arm"]: row["items"] for row in await cursor.fetchall()}

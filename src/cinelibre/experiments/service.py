@@ -1,6 +1,7 @@
 """Experiments: their life (draft → running ⇄ paused → stopped), which list each caller is served
 on a surface while one runs, and what the lists led to."""
 
+import functools
 import hashlib
 import json
 import logging
@@ -53,6 +54,10 @@ CTR_AT = (1, 3, 10)
 PLANNING_DAYS = 14
 # The CTR assumed for a surface that has served no lists yet.
 ASSUMED_CTR = 0.05
+
+# List bodies whose items are remembered (service._items_of): the shared lists of the moment; a
+# cached popular body is about 17 KB, so at most about 2 MB are held.
+LISTS_REMEMBERED = 128
 
 # Which moves each status allows.
 _MOVES = {
@@ -197,7 +202,7 @@ async def serve_list(
         tag = b'"experiment":' + json.dumps({"id": experiment.id, "variant": variant}).encode() + b","
         metrics.experiment_exposures.labels(str(experiment.id), variant).inc()
     try:
-        items = [(item["item_type"], item["id"]) for item in json.loads(body)["items"]]
+        items = _items_of(body)
         exposures.record(
             Exposure(
                 list_id=list_id,
@@ -218,6 +223,15 @@ async def serve_list(
         logger.exception("the %s list %s could not be recorded", surface.value, list_id)
     # The body as computed (often straight from a cache), with the list's own fields put first.
     return b'{"list_id":"' + str(list_id).encode() + b'",' + tag + body.lstrip()[1:]
+
+
+@functools.lru_cache(maxsize=LISTS_REMEMBERED)
+def _items_of(body: bytes) -> tuple[tuple[str, int], ...]:
+    """The (item_type, id) of each item a list body holds. Most lists are cached bodies served
+    again and again (the popular list, a similar-items page); reading each once, not on every
+    request, saves most of what recording an exposure costs, and the exposures of one body share
+    one tuple."""
+    return tuple((item["item_type"], item["id"]) for item in json.loads(body)["items"])
 
 
 async def _interleaved(
@@ -251,6 +265,7 @@ async def results(
     names = [variant.name for variant in experiment.variants]
     interleaved = experiment.kind is Kind.INTERLEAVING
     arm_names = {"0": names[0], "1": names[1]} if interleaved else {name: name for name in names}
+    await repository.allow_large_aggregates(conn)
     rows = await repository.measures_per_subject(conn, experiment_id=experiment_id, window_days=window_days)
     per_arm: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

@@ -14,6 +14,7 @@ const apiPrefixes = [
   "/books",
   "/ratings",
   "/interactions",
+  "/me",
   "/search",
   "/recommendations",
   "/admin",

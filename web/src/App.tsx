@@ -14,6 +14,7 @@ import { SignIn, SignUp } from "./pages/SignIn";
 // Few visitors open these, so they load only when asked for and keep the first load small.
 const Account = lazy(() => import("./pages/Account"));
 const Admin = lazy(() => import("./pages/Admin"));
+const ImportRatings = lazy(() => import("./pages/ImportRatings"));
 
 function Header() {
   const { token, user, isAdmin, signOut } = useAuth();
@@ -127,6 +128,7 @@ export function App() {
             <Route path="/signup" element={<SignUp />} />
             <Route path="/me/ratings" element={<RequireAuth><MyRatings /></RequireAuth>} />
             <Route path="/me/history" element={<RequireAuth><MyHistory /></RequireAuth>} />
+            <Route path="/me/import" element={<RequireAuth><ImportRatings /></RequireAuth>} />
             <Route path="/account" element={<RequireAuth><Account /></RequireAuth>} />
             <Route path="/admin" element={<RequireAuth><Admin /></RequireAuth>} />
             <Route path="*" element={<NotFound />} />

@@ -42,6 +42,7 @@ export function announceSignedOut(): void {
 
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT" | "DELETE";
+  /** Sent as JSON, except FormData, which is sent as multipart/form-data (a file upload). */
   body?: unknown;
   signal?: AbortSignal;
 }
@@ -102,14 +103,16 @@ export async function apiResponse(path: string, options: RequestOptions = {}): P
   const headers: Record<string, string> = { Accept: "application/json", "X-Client-Id": getClientId() };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  // FormData gets no Content-Type from us: the browser writes the multipart one with its boundary.
+  const isForm = options.body instanceof FormData;
+  if (options.body !== undefined && !isForm) headers["Content-Type"] = "application/json";
 
   let response: Response;
   try {
     response = await fetch(path, {
       method: options.method ?? "GET",
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.body === undefined ? undefined : isForm ? (options.body as FormData) : JSON.stringify(options.body),
       signal: options.signal,
     });
   } catch (error) {

@@ -106,7 +106,8 @@ export interface Rating {
 
 export interface Interaction {
   id: number;
-  kind: "view" | "click" | "search";
+  /** "want": on the user's watchlist or to-read shelf (an import brings these). */
+  kind: "view" | "click" | "search" | "want";
   item_id: number | null;
   item_type: ItemType | null;
   title: string | null;
@@ -224,6 +225,66 @@ export interface SyncRun {
   options: Record<string, unknown>;
   counts: Record<string, number>;
   error_count: number;
+}
+
+/** How a film was linked to the book it adapts. */
+export type AdaptationSource = "tmdb_credits" | "tmdb_keywords" | "catalogue";
+
+/** GET /movies/{id}/source-books: the books a film adapts. */
+export type SourceBook = Book & { found_by: AdaptationSource };
+
+/** GET /books/{id}/adaptations: the films made from a book. */
+export type Adaptation = Movie & { found_by: AdaptationSource };
+
+export type ImportSource = "letterboxd" | "imdb" | "goodreads";
+
+/** A catalogue item an imported row may be. */
+export interface ImportCandidate {
+  item_type: ItemType;
+  id: number;
+  title: string;
+  year: number | null;
+  authors: string[];
+}
+
+/** An imported row nothing in the catalogue matched; `row` is its line in `file` (the header is line 1). */
+export interface UnmatchedImportRow {
+  row: number;
+  file: string;
+  title: string;
+  year: number | null;
+  authors: string[];
+}
+
+/** An imported row several items matched about as well, awaiting the user's choice. */
+export interface AmbiguousImportRow extends UnmatchedImportRow {
+  /** Half stars, 0.5 to 5; null for a row that is only a want. */
+  rating: number | null;
+  /** A watchlist or to-read row. */
+  want: boolean;
+  candidates: ImportCandidate[];
+}
+
+/** POST /me/imports, GET /me/imports (each item) and POST /me/imports/{id}/resolve. */
+export interface HistoryImport {
+  import_id: string;
+  source: ImportSource;
+  rows: number;
+  matched: number;
+  ambiguous: AmbiguousImportRow[];
+  not_found: UnmatchedImportRow[];
+  ratings_added: number;
+  ratings_updated: number;
+  wants_added: number;
+  /** When the import was made, if the API says. */
+  created_at?: string;
+}
+
+/** One row's choice: one of its candidates' ids, or null to leave the row out. */
+export interface ImportChoice {
+  row: number;
+  file: string;
+  item_id: number | null;
 }
 
 export function isMovie(item: Item): item is Movie {

@@ -2,7 +2,18 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useLocation, useParams } from "react-router";
 import { ApiError, apiRequest, isAbort, queryString } from "../api/client";
 import { listIdFromState, recordInteraction } from "../api/interactions";
-import type { Book, ItemType, Movie, Page, Prediction, Rating, RecommendationList } from "../api/types";
+import type {
+  Adaptation,
+  Book,
+  ItemList,
+  ItemType,
+  Movie,
+  Page,
+  Prediction,
+  Rating,
+  RecommendationList,
+  SourceBook,
+} from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { ItemGrid, LoadingGrid } from "../components/ItemCard";
@@ -139,6 +150,23 @@ function Similar({ itemType, itemId, targetType }: { itemType: ItemType; itemId:
   );
 }
 
+/** For a film, the books it adapts; for a book, the films made from it. */
+function Adaptations({ itemType, itemId }: { itemType: ItemType; itemId: number }) {
+  const path = itemType === "movie" ? `/movies/${itemId}/source-books` : `/books/${itemId}/adaptations`;
+  const { data } = useApi<ItemList<SourceBook | Adaptation>>(path);
+  // Most items have none: the section appears only with something in it, and a failure leaves it
+  // out rather than putting an error on a page that has its item to show.
+  if (!data || data.items.length === 0) return null;
+  const heading = itemType === "movie" ? "Based on" : "Adapted for the screen";
+  const linkedType: ItemType = itemType === "movie" ? "book" : "movie";
+  return (
+    <section aria-labelledby="adaptations-heading" className="section">
+      <h2 id="adaptations-heading">{heading}</h2>
+      <ItemGrid label={heading} items={data.items.map((item) => ({ item, itemType: linkedType }))} />
+    </section>
+  );
+}
+
 function Facts({ item, itemType }: { item: Movie | Book; itemType: ItemType }) {
   const rows: [string, string][] = [];
   if (itemType === "movie") {
@@ -220,6 +248,7 @@ export function Detail({ itemType }: { itemType: ItemType }) {
           )}
         </div>
       </article>
+      <Adaptations itemType={itemType} itemId={item.id} />
       <Similar itemType={itemType} itemId={item.id} targetType="movie" />
       <Similar itemType={itemType} itemId={item.id} targetType="book" />
     </>

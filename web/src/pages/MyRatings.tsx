@@ -28,6 +28,10 @@ export function MyRatings() {
   return (
     <>
       <h1>My ratings</h1>
+      <p>
+        Rated films and books elsewhere? <Link to="/me/import">Import your ratings</Link> from Letterboxd, IMDb or
+        Goodreads.
+      </p>
       <ErrorMessage error={error} />
       {loading && !data && <Loading />}
       {data && data.total === 0 && (
@@ -69,7 +73,16 @@ export function MyRatings() {
   );
 }
 
-const KIND_WORDS: Record<Interaction["kind"], string> = { view: "Viewed", click: "Opened", search: "Searched for" };
+const KIND_WORDS: Record<Interaction["kind"], string> = {
+  view: "Viewed",
+  click: "Opened",
+  search: "Searched for",
+  want: "Want to watch",
+};
+
+function kindWords(entry: Interaction): string {
+  return entry.kind === "want" && entry.item_type === "book" ? "Want to read" : KIND_WORDS[entry.kind];
+}
 
 export function MyHistory() {
   useDocumentTitle("My history");
@@ -86,7 +99,7 @@ export function MyHistory() {
           {data.items.map((entry) => (
             <li key={entry.id}>
               <span className="history__what">
-                {KIND_WORDS[entry.kind]}{" "}
+                {kindWords(entry)}{" "}
                 {entry.kind === "search" ? (
                   <Link to={`/search?q=${encodeURIComponent(entry.query ?? "")}`}>“{entry.query}”</Link>
                 ) : entry.item_type && entry.item_id ? (

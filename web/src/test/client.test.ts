@@ -47,6 +47,18 @@ describe("apiRequest", () => {
     });
   });
 
+  it("sends FormData as it is, leaving the multipart Content-Type to the browser", async () => {
+    storeToken("token-1");
+    localStorage.setItem("cinelibre.client-id", "client_id-0001");
+    fetchMock.mockResolvedValue(jsonResponse(201, { import_id: "x" }));
+    const form = new FormData();
+    form.append("file", new File(["Const\n"], "ratings.csv"));
+    await apiRequest("/me/imports?source=imdb", { method: "POST", body: form });
+    const [, init] = fetchMock.mock.calls[0] as [string, RequestInit];
+    expect(init.body).toBe(form);
+    expect(init.headers).toEqual({ Accept: "application/json", "X-Client-Id": "client_id-0001", Authorization: "Bearer token-1" });
+  });
+
   it("makes a client id once, keeps it in storage and sends the same one on every request", async () => {
     fetchMock.mockImplementation(() => Promise.resolve(jsonResponse(200, {})));
     await apiRequest("/movies");

@@ -8,7 +8,7 @@ from scipy import sparse
 
 from cinelibre.catalog import repository as catalog_repository
 from cinelibre.experiments import service as experiments_service
-from cinelibre.experiments.configurations import CONFIGURATIONS
+from cinelibre.experiments.configurations import CONFIGURATIONS, DEFAULT, Configuration
 from cinelibre.experiments.schemas import ExperimentCreate, Status
 from cinelibre.recommend.algorithms.base import RatingMatrix
 from cinelibre.recommend.algorithms.hybrid import Hybrid
@@ -94,31 +94,38 @@ async def stored_embeddings(conn, ids: list[int], model: str) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("reader", list(READERS))
-@pytest.mark.parametrize("limit", [3, 8])
-async def test_the_served_list_is_the_list_the_evaluation_measures(
-    client: httpx.AsyncClient, conn, small_catalogue: dict[str, int], embedder: Embedder, limit: int, reader: str
-) -> None:
+async def rated_and_trained(
+    client: httpx.AsyncClient, conn, small_catalogue: dict[str, int], ratings: dict[str, float]
+) -> dict[str, str]:
+    """A reader who rated `ratings` through the API, and the models trained on everyone's ratings;
+    the reader's Authorization header."""
     headers = await register(client)
-    for title, value in READERS[reader].items():
+    for title, value in ratings.items():
         response = await client.post(
             "/ratings", headers=headers, json={"item_id": small_catalogue[title], "item_type": "movie", "rating": value}
         )
         assert response.status_code == 201, response.text
     await catalog_repository.recompute_rating_aggregates(conn)
     await train_rating_model(conn)
+    return headers
 
-    served = await client.get(
-        "/recommendations/personalized", headers=headers, params={"item_type": "movie", "limit": limit}
-    )
 
-    # The same ratings in memory, numbered as training numbers them (users and items by id).
+async def measured_titles(
+    conn,
+    small_catalogue: dict[str, int],
+    embedder: Embedder,
+    ratings: dict[str, float],
+    limit: int,
+    configuration: Configuration = DEFAULT,
+) -> list[str]:
+    """The reader's list as the evaluation's Hybrid gives it under `configuration`, from the same
+    ratings in memory, numbered as training numbers them (users and items by id)."""
     reader_id = (await (await conn.execute("SELECT id FROM users WHERE email = 'reader@example.com'")).fetchone())["id"]
     triples = [
         (user["id"], small_catalogue[title], value)
         for user in await (await conn.execute("SELECT id, name FROM users WHERE imported_from = 'test'")).fetchall()
         for title, value in RATERS[user["name"]].items()
-    ] + [(reader_id, small_catalogue[title], value) for title, value in READERS[reader].items()]
+    ] + [(reader_id, small_catalogue[title], value) for title, value in ratings.items()]
     user_ids = sorted({user for user, _, _ in triples})
     movie_ids = sorted(small_catalogue.values())
     matrix = RatingMatrix.from_triples(
@@ -128,13 +135,26 @@ async def test_the_served_list_is_the_list_the_evaluation_measures(
         (len(user_ids), len(movie_ids)),
     )
     hybrid = Hybrid(await stored_embeddings(conn, movie_ids, embedder.model_name)).fit(matrix)
-    measured = hybrid.recommend(user_ids.index(reader_id), limit)
-
+    measured = hybrid.configured(configuration).recommend(user_ids.index(reader_id), limit)
     title_of = {movie: title for title, movie in small_catalogue.items()}
+    return [title_of[movie_ids[int(item)]] for item in measured]
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("limit", [3, 8])
+async def test_the_served_list_is_the_list_the_evaluation_measures(
+    client: httpx.AsyncClient, conn, small_catalogue: dict[str, int], embedder: Embedder, limit: int, reader: str
+) -> None:
+    headers = await rated_and_trained(client, conn, small_catalogue, READERS[reader])
+
+    served = await client.get(
+        "/recommendations/personalized", headers=headers, params={"item_type": "movie", "limit": limit}
+    )
+
+    measured = await measured_titles(conn, small_catalogue, embedder, READERS[reader], limit)
     assert served.status_code == 200, served.text
     served_titles = [item["title"] for item in served.json()["items"]]
-    measured_titles = [title_of[movie_ids[int(item)]] for item in measured]
-    assert served_titles == measured_titles == EXPECTED[reader][:limit]
+    assert served_titles == measured == EXPECTED[reader][:limit]
 
 
 # Space first for both; with six ratings the films their fellow space fans rated lead, and the
@@ -238,42 +258,18 @@ async def test_an_experiment_s_variant_serves_the_list_the_evaluation_measures_f
         ),
     )
     await experiments_service.move(conn, running.id, Status.RUNNING)
-    headers = await register(client)
     reader = READERS["six ratings"]
-    for title, value in reader.items():
-        response = await client.post(
-            "/ratings", headers=headers, json={"item_id": small_catalogue[title], "item_type": "movie", "rating": value}
-        )
-        assert response.status_code == 201, response.text
-    await catalog_repository.recompute_rating_aggregates(conn)
-    await train_rating_model(conn)
+    headers = await rated_and_trained(client, conn, small_catalogue, reader)
 
     served = await client.get(
         "/recommendations/personalized", headers=headers, params={"item_type": "movie", "limit": 6}
     )
 
-    reader_id = (await (await conn.execute("SELECT id FROM users WHERE email = 'reader@example.com'")).fetchone())["id"]
-    triples = [
-        (user["id"], small_catalogue[title], value)
-        for user in await (await conn.execute("SELECT id, name FROM users WHERE imported_from = 'test'")).fetchall()
-        for title, value in RATERS[user["name"]].items()
-    ] + [(reader_id, small_catalogue[title], value) for title, value in reader.items()]
-    user_ids = sorted({user for user, _, _ in triples})
-    movie_ids = sorted(small_catalogue.values())
-    matrix = RatingMatrix.from_triples(
-        np.array([user_ids.index(user) for user, _, _ in triples]),
-        np.array([movie_ids.index(movie) for _, movie, _ in triples]),
-        np.array([value for _, _, value in triples], dtype=np.float32),
-        (len(user_ids), len(movie_ids)),
-    )
-    hybrid = Hybrid(await stored_embeddings(conn, movie_ids, embedder.model_name)).fit(matrix)
-    measured = hybrid.configured(CONFIGURATIONS[configuration]).recommend(user_ids.index(reader_id), 6)
-
-    title_of = {movie: title for title, movie in small_catalogue.items()}
+    measured = await measured_titles(conn, small_catalogue, embedder, reader, 6, CONFIGURATIONS[configuration])
     assert served.status_code == 200, served.text
     assert served.json()["experiment"] == {"id": running.id, "variant": "variant"}
     served_titles = [item["title"] for item in served.json()["items"]]
-    assert served_titles == [title_of[movie_ids[int(item)]] for item in measured]
+    assert served_titles == measured
     assert served_titles == CONFIGURED[configuration]
 
 

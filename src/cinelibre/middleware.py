@@ -82,20 +82,30 @@ def _route_template(scope: Scope) -> str:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over a limit with 413, whether or not they declare their length."""
+    """Refuse request bodies over a limit with 413, whether or not they declare their length.
+    `larger_limits` gives a few paths (an upload's) a limit of their own; every other path keeps
+    `max_bytes`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.message = f"The request body is larger than {max_bytes} bytes."
+        self.larger_limits = larger_limits or {}
+        self.message = self._message(max_bytes)
+        self.larger_messages = {path: self._message(limit) for path, limit in self.larger_limits.items()}
+
+    @staticmethod
+    def _message(max_bytes: int) -> str:
+        return f"The request body is larger than {max_bytes} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger_limits.get(scope["path"], self.max_bytes)
+        too_large = self.larger_messages.get(scope["path"], self.message)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await error_response(413, self.message)(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await error_response(413, too_large)(scope, receive, send)
             return
 
         received = 0
@@ -105,9 +115,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # Raised while the route reads its body, so the app's error handlers answer it.
-                    raise HTTPException(413, self.message)
+                    raise HTTPException(413, too_large)
             return message
 
         await self.app(scope, limited_receive, send)

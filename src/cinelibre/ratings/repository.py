@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from psycopg import sql
@@ -152,6 +153,80 @@ async def insert_many(conn: Connection, rows: list[tuple[int, str, int, float]])
             ON CONFLICT ON CONSTRAINT ratings_one_per_item DO NOTHING""",
             rows,
         )
+
+
+# Ratings brought in from elsewhere (an imported history), each with the date it was made there
+# (or none), in one statement. A new item is rated; a rating the user already has is changed
+# only when the incoming one is dated after the user last set it here (an undated one never
+# changes it) and gives other stars. Rating rows, then item rows in id order, are locked before
+# any aggregate moves, as DELETE_ALL_COUNTED does, so this and concurrent rating writes queue
+# instead of deadlocking; each item's count and sum move once by the net change.
+MERGE_DATED_COUNTED = """
+    WITH incoming AS (
+        SELECT * FROM unnest(%(types)s::text[], %(ids)s::bigint[], %(stars)s::numeric[], %(dates)s::timestamptz[])
+            AS incoming(item_type, item_id, rating, rated_at)
+    ), existing AS MATERIALIZED (
+        SELECT r.id, r.item_type, r.item_id, r.rating AS previous, r.updated_at,
+               incoming.rating, incoming.rated_at
+        FROM ratings r JOIN incoming USING (item_type, item_id)
+        WHERE r.user_id = %(user)s
+        ORDER BY r.id FOR UPDATE OF r
+    ), inserted AS (
+        INSERT INTO ratings (user_id, item_type, item_id, rating)
+        SELECT %(user)s, incoming.item_type, incoming.item_id, incoming.rating FROM incoming
+        WHERE NOT EXISTS (
+            SELECT 1 FROM existing e WHERE e.item_type = incoming.item_type AND e.item_id = incoming.item_id
+        )
+        ORDER BY incoming.item_type, incoming.item_id
+        ON CONFLICT ON CONSTRAINT ratings_one_per_item DO NOTHING
+        RETURNING item_type, item_id, rating, 0::numeric AS previous, 1 AS added
+    ), changed AS (
+        UPDATE ratings SET rating = e.rating, updated_at = now()
+        FROM existing e
+        WHERE ratings.id = e.id AND e.rated_at > e.updated_at AND e.rating <> e.previous
+        RETURNING ratings.item_type, ratings.item_id, ratings.rating, e.previous, 0 AS added
+    ), deltas AS (
+        SELECT item_type, item_id, sum(added) AS n, sum(rating - previous) AS total
+        FROM (SELECT * FROM inserted UNION ALL SELECT * FROM changed) AS moved
+        GROUP BY item_type, item_id
+    ), locked_movies AS (
+        SELECT id FROM movies WHERE id IN (SELECT item_id FROM deltas WHERE item_type = 'movie')
+        ORDER BY id FOR NO KEY UPDATE
+    ), movies_counted AS (
+        UPDATE movies SET rating_count = rating_count + d.n, rating_sum = rating_sum + d.total
+        FROM deltas d JOIN locked_movies l ON l.id = d.item_id
+        WHERE d.item_type = 'movie' AND movies.id = d.item_id
+    ), locked_books AS (
+        SELECT id FROM books WHERE id IN (SELECT item_id FROM deltas WHERE item_type = 'book')
+        ORDER BY id FOR NO KEY UPDATE
+    ), books_counted AS (
+        UPDATE books SET rating_count = rating_count + d.n, rating_sum = rating_sum + d.total
+        FROM deltas d JOIN locked_books l ON l.id = d.item_id
+        WHERE d.item_type = 'book' AND books.id = d.item_id
+    )
+    SELECT (SELECT count(*) FROM inserted) AS added, (SELECT count(*) FROM changed) AS updated
+"""
+
+
+async def merge_dated_counted(
+    conn: Connection, *, user_id: int, ratings: list[tuple[ItemType, int, float, datetime | None]]
+) -> tuple[int, int]:
+    """Merge (item_type, item_id, stars, rated_at) ratings into the user's (MERGE_DATED_COUNTED),
+    one per item; returns how many were added and how many changed."""
+    row = await (
+        await conn.execute(
+            MERGE_DATED_COUNTED,
+            {
+                "user": user_id,
+                "types": [r[0].value for r in ratings],
+                "ids": [r[1] for r in ratings],
+                "stars": [r[2] for r in ratings],
+                "dates": [r[3] for r in ratings],
+            },
+        )
+    ).fetchone()
+    assert row is not None
+    return row["added"], row["updated"]
 
 
 # Removing all of a user's ratings and taking them out of their items' aggregates, in one

@@ -1,5 +1,6 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from cinelibre.database.connection import Connection
@@ -78,6 +79,29 @@ async def each_of_user(conn: Connection, *, user_id: int) -> AsyncIterator[Ratin
     """The user's ratings with their items' titles, oldest first, a few at a time (for a data export)."""
     async for row in repository.each_for_user(conn, user_id=user_id):
         yield RatingWithItem.model_validate(row)
+
+
+@dataclass(frozen=True)
+class MergedRatings:
+    added: int
+    updated: int
+
+
+async def merge_dated(
+    conn: Connection, *, user_id: int, ratings: list[tuple[ItemType, int, float, datetime | None]]
+) -> MergedRatings:
+    """Bring in ratings made elsewhere, (item_type, item_id, stars, when made there or None), at
+    most one per item: an item the user has not rated is rated; one they have is changed only by
+    a rating dated after they last set it here (an undated one never changes it). Item counts and
+    averages follow; merging the same ratings twice changes nothing the second time."""
+    if not ratings:
+        return MergedRatings(added=0, updated=0)
+    added, updated = await retried_once_on_conflict(
+        conn, partial(repository.merge_dated_counted, conn, user_id=user_id, ratings=ratings)
+    )
+    if added or updated:
+        await announce_user_activity(conn, user_id=user_id)
+    return MergedRatings(added=added, updated=updated)
 
 
 async def insert_many(conn: Connection, rows: list[tuple[int, str, int, float]]) -> None:

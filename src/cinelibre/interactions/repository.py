@@ -40,6 +40,37 @@ async def insert(
     return row
 
 
+async def existing_want(conn: Connection, *, user_id: int, item_type: ItemType, item_id: int) -> dict[str, Any] | None:
+    """The user's want of the item, if they have one."""
+    cursor = await conn.execute(
+        f"""SELECT {WITH_TITLE}
+        WHERE i.user_id = %s AND i.kind = 'want' AND i.item_type = %s AND i.item_id = %s
+        ORDER BY i.id LIMIT 1""",
+        (user_id, item_type, item_id),
+    )
+    return await cursor.fetchone()
+
+
+async def insert_missing_wants(conn: Connection, *, user_id: int, items: list[tuple[ItemType, int]]) -> int:
+    """Add a want of each (item_type, item_id) the user does not want yet, in one statement;
+    returns how many were added. Callers hold lock_user_activity(), so that two requests at once
+    cannot both add the same want."""
+    cursor = await conn.execute(
+        """
+        INSERT INTO interactions (user_id, kind, item_type, item_id)
+        SELECT DISTINCT %(user)s::bigint, 'want', wanted.item_type, wanted.item_id
+        FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS wanted(item_type, item_id)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM interactions i
+            WHERE i.user_id = %(user)s AND i.kind = 'want'
+              AND i.item_type = wanted.item_type AND i.item_id = wanted.item_id
+        )
+        """,
+        {"user": user_id, "types": [t.value for t, _ in items], "ids": [i for _, i in items]},
+    )
+    return cursor.rowcount
+
+
 async def list_for_user(conn: Connection, *, user_id: int, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     cursor = await conn.execute(
         f"""SELECT {WITH_TITLE} WHERE i.user_id = %s

@@ -14,10 +14,13 @@ class InteractionKind(StrEnum):
     VIEW = "view"
     CLICK = "click"
     SEARCH = "search"
+    # On the user's watchlist or to-read shelf (imported from another service, or sent here): at
+    # most one per user and item.
+    WANT = "want"
 
     @property
     def needs_item(self) -> bool:
-        return self in (InteractionKind.VIEW, InteractionKind.CLICK)
+        return self in (InteractionKind.VIEW, InteractionKind.CLICK, InteractionKind.WANT)
 
     @property
     def needs_query(self) -> bool:

@@ -6,8 +6,9 @@ from cinelibre.database.connection import Connection
 from cinelibre.database.notifications import announce_user_activity
 from cinelibre.errors import TooManyRequestsError
 from cinelibre.interactions import repository
-from cinelibre.interactions.schemas import InteractionPublic, InteractionQuota, InteractionWrite
+from cinelibre.interactions.schemas import InteractionKind, InteractionPublic, InteractionQuota, InteractionWrite
 from cinelibre.pagination import Page, PageRequest
+from cinelibre.types import ItemType
 
 
 async def record(
@@ -16,6 +17,12 @@ async def record(
     if data.item_type is not None and data.item_id is not None:
         await catalog_service.ensure_item_exists(conn, data.item_type, data.item_id)
     await _ensure_room(conn, user_id=user_id, quota=quota)
+    if data.kind is InteractionKind.WANT and data.item_type is not None and data.item_id is not None:
+        # At most one want per user and item: wanting it again answers the want already there.
+        await repository.lock_user_activity(conn, user_id=user_id)
+        existing = await repository.existing_want(conn, user_id=user_id, item_type=data.item_type, item_id=data.item_id)
+        if existing is not None:
+            return InteractionPublic.model_validate(existing)
     row = await repository.insert(
         conn,
         user_id=user_id,
@@ -43,6 +50,19 @@ async def _count_for_experiment(conn: Connection, data: InteractionWrite, *, use
     )
     if found is not None:
         metrics.experiment_interactions.labels(str(found["experiment_id"]), found["variant"], data.kind.value).inc()
+
+
+async def record_wants(conn: Connection, *, user_id: int, items: list[tuple[ItemType, int]]) -> int:
+    """Record that the user wants each item (their watchlist or to-read shelf from another
+    service), once per item however often it comes; returns how many wants are new. No quota:
+    an imported list is one deliberate act, however long."""
+    if not items:
+        return 0
+    await repository.lock_user_activity(conn, user_id=user_id)
+    added = await repository.insert_missing_wants(conn, user_id=user_id, items=items)
+    if added:
+        await announce_user_activity(conn, user_id=user_id)
+    return added
 
 
 async def record_search(conn: Connection, *, user_id: int, query: str, quota: InteractionQuota) -> None:

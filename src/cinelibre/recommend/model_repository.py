@@ -49,15 +49,17 @@ async def all_ratings(conn: Connection) -> np.ndarray:
 
 
 def implicit_feedback(*, one_user: bool) -> str:
-    """A query of what users viewed or clicked without rating it, one row per (user, item) with
-    the strength of the strongest such interaction: %(view_weight)s for a view, %(click_weight)s
-    for a click, %(search_click_weight)s for a click at most %(search_window)s after the same
-    user searched (they went looking for it). With `one_user`, only %(user)s's rows. Its columns:
+    """A query of what users viewed, clicked or want without rating it, one row per (user, item)
+    with the strength of the strongest such interaction: %(view_weight)s for a view,
+    %(want_weight)s for a want, %(click_weight)s for a click, %(search_click_weight)s for a click
+    at most %(search_window)s after the same user searched (they went looking for it). With
+    `one_user`, only %(user)s's rows. Its columns:
     user_id, item_type, item_id, strength, last_at (the latest such interaction), times (how many)."""
     return f"""
         SELECT i.user_id, i.item_type, i.item_id,
                max(CASE
                    WHEN i.kind = 'view' THEN %(view_weight)s::float8
+                   WHEN i.kind = 'want' THEN %(want_weight)s::float8
                    WHEN EXISTS (
                        SELECT 1 FROM interactions s
                        WHERE s.user_id = i.user_id AND s.kind = 'search'
@@ -67,7 +69,8 @@ def implicit_feedback(*, one_user: bool) -> str:
                END) AS strength,
                max(i.created_at) AS last_at, count(*) AS times
         FROM interactions i
-        WHERE i.item_id IS NOT NULL AND i.kind IN ('view', 'click') {"AND i.user_id = %(user)s" if one_user else ""}
+        WHERE i.item_id IS NOT NULL AND i.kind IN ('view', 'click', 'want')
+          {"AND i.user_id = %(user)s" if one_user else ""}
           AND NOT EXISTS (
               SELECT 1 FROM ratings r
               WHERE r.user_id = i.user_id AND r.item_type = i.item_type AND r.item_id = i.item_id

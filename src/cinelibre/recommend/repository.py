@@ -91,7 +91,7 @@ async def candidate_signals(
             WHERE r.user_id = %(user)s
         ), viewed AS (
             SELECT DISTINCT movie_id, book_id FROM interactions
-            WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click')
+            WHERE user_id = %(user)s AND item_id IS NOT NULL AND kind IN ('view', 'click', 'want')
               AND NOT EXISTS (SELECT 1 FROM rated)
         ), liked AS (
             SELECT embedding FROM rated
@@ -300,3 +300,28 @@ async def cache_state(conn: Connection, user_id: int) -> str:
     )
     row = await cursor.fetchone()
     return next(iter(row.values())) if row else "gone"
+
+
+async def adaptations_of(
+    conn: Connection, *, items: list[tuple[str, int]], item_type: ItemType | None
+) -> list[dict[str, Any]]:
+    """For the films among `items`, the books they adapt, and for the books, the films adapting
+    them (only those of `item_type`, when given): rows of the linked item (item_type, item_id)
+    and the item of `items` it is linked to (source_type, source_id)."""
+    cursor = await conn.execute(
+        """
+        SELECT 'movie' AS item_type, movie_id AS item_id, 'book' AS source_type, book_id AS source_id
+        FROM adaptations WHERE book_id = ANY(%(books)s) AND %(films_wanted)s
+        UNION ALL
+        SELECT 'book', book_id, 'movie', movie_id
+        FROM adaptations WHERE movie_id = ANY(%(movies)s) AND %(books_wanted)s
+        ORDER BY 1, 2, 3, 4
+        """,
+        {
+            "books": [item_id for kind, item_id in items if kind == ItemType.BOOK.value],
+            "movies": [item_id for kind, item_id in items if kind == ItemType.MOVIE.value],
+            "films_wanted": item_type in (None, ItemType.MOVIE),
+            "books_wanted": item_type in (None, ItemType.BOOK),
+        },
+    )
+    return await cursor.fetchall()

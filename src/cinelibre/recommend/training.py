@@ -42,10 +42,14 @@ VERSIONS_KEPT = 3
 VIEW_WEIGHT = 0.5
 CLICK_WEIGHT = 0.6
 SEARCH_CLICK_WEIGHT = 0.8
+# An item on the user's watchlist or to-read shelf (kind 'want', mostly imported). No public data
+# set measures how much a want says about taste, so a want counts as a click.
+WANT_WEIGHT = CLICK_WEIGHT
 SEARCH_CLICK_WINDOW = "10 minutes"
 IMPLICIT_WEIGHTS = {
     "view_weight": VIEW_WEIGHT,
     "click_weight": CLICK_WEIGHT,
+    "want_weight": WANT_WEIGHT,
     "search_click_weight": SEARCH_CLICK_WEIGHT,
     "search_window": SEARCH_CLICK_WINDOW,
 }

@@ -276,7 +276,7 @@ export interface HistoryImport {
   ratings_added: number;
   ratings_updated: number;
   wants_added: number;
-  /** When the import was made, if the API says. */
+  /** When the import was made. */
   created_at?: string;
 }
 

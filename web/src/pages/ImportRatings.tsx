@@ -289,7 +289,9 @@ function NotFoundRows({ rows }: { rows: UnmatchedImportRow[] }) {
   return (
     <section aria-labelledby="not-found-heading" className="section">
       <h3 id="not-found-heading">Not found</h3>
-      <p className="muted">Nothing in CineLibre's catalogue matched these rows, so they were left out.</p>
+      <p className="muted">
+        These rows were left out: nothing in CineLibre's catalogue matched them, or you chose “None of these”.
+      </p>
       <div className="table-scroll">
         <table className="table">
           <caption className="visually-hidden">Rows not found in the catalogue</caption>
@@ -325,8 +327,12 @@ function ImportAnswer({ answer, onResolved }: { answer: HistoryImport; onResolve
     <section aria-labelledby="answer-heading" className="panel">
       <h2 id="answer-heading" ref={heading} tabIndex={-1}>
         Imported from {IMPORT_SOURCES[answer.source].name}
-        {answer.created_at ? <span className="subtitle">{when(answer.created_at)}</span> : null}
       </h2>
+      {answer.created_at && (
+        <p className="muted">
+          <time dateTime={answer.created_at}>{when(answer.created_at)}</time>
+        </p>
+      )}
       <Counts answer={answer} />
       {answer.ambiguous.length > 0 && <ResolveForm key={answer.import_id} answer={answer} onResolved={onResolved} />}
       {answer.not_found.length > 0 && <NotFoundRows rows={answer.not_found} />}

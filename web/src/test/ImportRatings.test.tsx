@@ -49,8 +49,14 @@ const ANSWER: HistoryImport = {
   wants_added: 17,
 };
 
-/** The same import after Devdas was resolved to the 2002 film and Don left out. */
-const RESOLVED: HistoryImport = { ...ANSWER, matched: 111, ambiguous: [], ratings_added: 91 };
+/** The same import after Devdas was resolved to the 2002 film and Don skipped (it joins the rows not found). */
+const RESOLVED: HistoryImport = {
+  ...ANSWER,
+  matched: 111,
+  ambiguous: [],
+  not_found: [...ANSWER.not_found, { row: 14, file: "watchlist.csv", title: "Don", year: null, authors: [] }],
+  ratings_added: 91,
+};
 
 const GOODREADS_EARLIER: HistoryImport = {
   import_id: EARLIER_ID,
@@ -65,6 +71,7 @@ const GOODREADS_EARLIER: HistoryImport = {
   ratings_added: 30,
   ratings_updated: 0,
   wants_added: 8,
+  created_at: "2026-11-02T18:30:00Z",
 };
 
 type Answer = { status: number; body: unknown };
@@ -210,9 +217,15 @@ describe("Import your ratings", () => {
       },
     ]);
     const answer = screen.getByRole("heading", { name: "Imported from Letterboxd" }).closest("section") as HTMLElement;
-    expect(within(answer).getByText("Matched").nextElementSibling?.textContent).toBe("111");
-    expect(within(answer).getByText("Ratings added").nextElementSibling?.textContent).toBe("91");
-    expect(within(answer).getByText("Awaiting your choice").nextElementSibling?.textContent).toBe("0");
+    expect(within(answer).getByText("Matched", { selector: "dt" }).nextElementSibling?.textContent).toBe("111");
+    expect(within(answer).getByText("Ratings added", { selector: "dt" }).nextElementSibling?.textContent).toBe("91");
+    expect(within(answer).getByText("Awaiting your choice", { selector: "dt" }).nextElementSibling?.textContent).toBe("0");
+    expect(within(answer).getByText("Not found", { selector: "dt" }).nextElementSibling?.textContent).toBe("2");
+    const notFound = within(answer).getByRole("table", { name: "Rows not found in the catalogue" });
+    expect(within(notFound).getAllByRole("row").slice(1).map((row) => row.firstElementChild?.textContent)).toEqual([
+      "Kaagaz Ke Phool",
+      "Don",
+    ]);
     expect(screen.getByRole("status").textContent).toBe("Choices saved; 0 rows await your choice.");
     // The list of earlier imports is read again, to show the new counts.
     expect(calls(fetchMock, "GET", "/me/imports")).toHaveLength(3);
@@ -310,13 +323,27 @@ describe("Import your ratings", () => {
   });
 
   it("lists earlier imports, and shows one's rows not found when asked", async () => {
-    vi.stubGlobal("fetch", fetchAnswering({ "GET /me/imports": { status: 200, body: { items: [ANSWER, GOODREADS_EARLIER] } } }));
+    const latest = { ...ANSWER, created_at: "2026-12-07T09:15:00Z" };
+    vi.stubGlobal("fetch", fetchAnswering({ "GET /me/imports": { status: 200, body: { items: [latest, GOODREADS_EARLIER] } } }));
     const user = userEvent.setup();
     renderPage();
 
     const table = await screen.findByRole("table", { name: "Earlier imports, newest first" });
+    expect(within(table).getAllByRole("columnheader").map((cell) => cell.textContent)).toEqual([
+      "Imported",
+      "From",
+      "Rows",
+      "Matched",
+      "Ratings added",
+      "Ratings updated",
+      "Wants added",
+      "Awaiting a choice",
+      "Not found",
+      "Details",
+    ]);
+    // The first cell is the date in the browser's own format and time zone: left out here.
     const rows = within(table).getAllByRole("row").slice(1).map((row) =>
-      within(row).getAllByRole("cell").slice(0, -1).map((cell) => cell.textContent),
+      within(row).getAllByRole("cell").slice(1, -1).map((cell) => cell.textContent),
     );
     expect(rows).toEqual([
       ["Letterboxd", "120", "110", "90", "3", "17", "2", "1"],

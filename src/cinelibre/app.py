@@ -33,6 +33,8 @@ from cinelibre.experiments.endpoints import router as experiments_router
 from cinelibre.experiments.exposures import ExposureLog
 from cinelibre.experiments.service import RunningExperiments
 from cinelibre.health.endpoints import router as health_router
+from cinelibre.imports.endpoints import IMPORTS_PATH, MAX_UPLOAD_BODY_BYTES
+from cinelibre.imports.endpoints import router as imports_router
 from cinelibre.interactions.endpoints import router as interactions_router
 from cinelibre.logs import REQUEST_ID_HEADER, configure_logging
 from cinelibre.memory import limit_malloc_arenas
@@ -231,7 +233,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if settings.web_app_enabled:
         # Innermost: it sees HEAD as GET, and its pages get the security headers (its own CSP).
         app.add_middleware(WebAppPages, dist_dir=web_service.dist_dir(settings.web_app_dir))
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_body_bytes,
+        # A history file may be up to 20 MB; every other body keeps MAX_REQUEST_BODY_BYTES.
+        larger_limits={IMPORTS_PATH: max(MAX_UPLOAD_BODY_BYTES, settings.max_request_body_bytes)},
+    )
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)
     # Outside the deadline, so that its 503 to a HEAD has no body either.
     app.add_middleware(HeadAsGet)
@@ -256,7 +263,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         )
     app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
     routers = (health_router, auth_router, accounts_router, catalog_router, ratings_router, interactions_router)
-    for router in (*routers, admin_router, experiments_router, search_router, recommend_router, web_router):
+    features = (imports_router, admin_router, experiments_router, search_router, recommend_router)
+    for router in (*routers, *features, web_router):
         app.include_router(router)
     return app
 

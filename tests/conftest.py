@@ -191,7 +191,7 @@ async def catalogue_database_url(
     """A second database holding the demo catalogue, embedded, for search and similarity tests.
     The first pytest-xdist worker to need it embeds the catalogue and leaves the vectors in the
     run's shared temporary folder; the others store those (each checked against its item's text,
-    as any stored vector is) instead of running the model over the same 655 texts again."""
+    as any stored vector is) instead of running the model over the same 690 texts again."""
     url = recreate_database(server_url, "cinelibre_catalogue_test")
     migrate.upgrade_to_head(url)
     connection = await psycopg.AsyncConnection.connect(url, row_factory=dict_row)

@@ -159,5 +159,6 @@ async def test_a_reader_with_book_ratings_only_gets_films_through_the_books(cata
 
     by_title = {film["title"]: film for film in films}
     assert {film["item_type"] for film in films} == {"movie"}
-    assert by_title["3 Idiots"]["reason"] == "because you rated Five Point Someone 5★"
-    assert by_title["Guide"]["reason"] == "because you rated The Guide 5★"
+    # 3 Idiots adapts Five Point Someone, which says why more plainly than likeness would.
+    assert by_title["3 Idiots"]["reason"] == "you rated the novel Five Point Someone 5★ — its film"
+    assert by_title["Premam"]["reason"] == "because you rated The Guide 5★"

@@ -359,13 +359,15 @@ async def test_hybrid_beats_vector_only_and_full_text_only(catalogue_conn, embed
 async def test_similar_movies_exclude_the_movie_itself(catalogue_client: httpx.AsyncClient, catalogue_conn) -> None:
     source = await movie_id(catalogue_conn, "The Lord of the Rings: The Fellowship of the Ring")
 
-    response = await catalogue_client.get(f"/recommendations/similar/movie/{source}", params={"limit": 5})
+    response = await catalogue_client.get(f"/recommendations/similar/movie/{source}", params={"limit": 10})
 
     items = response.json()["items"]
     assert response.status_code == 200
-    assert len(items) == 5
+    assert len(items) == 10
     assert source not in [item["id"] for item in items]
-    assert "The Lord of the Rings: The Two Towers" in [item["title"] for item in items]
+    assert {"The Lord of the Rings: The Two Towers", "The Lord of the Rings: The Return of the King"} <= {
+        item["title"] for item in items
+    }
     # The film has demo raters enough for co-ratings to join, so the fused score orders the list.
     assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query
 
 from cinelibre.catalog import service
 from cinelibre.catalog.repository import BookFilter, MovieFilter
-from cinelibre.catalog.schemas import BookPublic, MoviePublic, MovieSort
+from cinelibre.catalog.schemas import BookPublic, FilmAdaptations, MoviePublic, MovieSort, SourceBooks
 from cinelibre.database.connection import ReadConnection
 from cinelibre.errors import InvalidInputError
 from cinelibre.pagination import Page, PageParams
@@ -47,6 +47,13 @@ async def get_movie(movie_id: PathId, conn: ReadConnection) -> MoviePublic:
     return await service.get_movie(conn, movie_id)
 
 
+@router.get("/movies/{movie_id}/source-books")
+async def get_source_books(movie_id: PathId, conn: ReadConnection) -> SourceBooks:
+    """The books the film adapts, each with `found_by`: how the link was made (TMDB's credits or
+    keywords, or the catalogue file)."""
+    return SourceBooks(items=await service.source_books(conn, movie_id))
+
+
 @router.get("/books")
 async def list_books(
     conn: ReadConnection,
@@ -63,3 +70,9 @@ async def list_books(
 @router.get("/books/{book_id}")
 async def get_book(book_id: PathId, conn: ReadConnection) -> BookPublic:
     return await service.get_book(conn, book_id)
+
+
+@router.get("/books/{book_id}/adaptations")
+async def get_book_adaptations(book_id: PathId, conn: ReadConnection) -> FilmAdaptations:
+    """The films adapting the book, oldest first, each with `found_by`."""
+    return FilmAdaptations(items=await service.book_adaptations(conn, book_id))

@@ -3,7 +3,7 @@ from typing import Any
 
 from psycopg import sql
 
-from cinelibre.catalog.schemas import BookCreate, MovieCreate, MovieSort
+from cinelibre.catalog.schemas import BookCreate, CatalogueAdaptation, MovieCreate, MovieSort
 from cinelibre.database.connection import Connection
 from cinelibre.types import ItemType
 
@@ -352,3 +352,57 @@ async def rating_count(conn: Connection, item_type: ItemType, item_id: int) -> i
     query = sql.SQL("SELECT rating_count FROM {} WHERE id = %s").format(ITEM_TABLES[item_type])
     row = await (await conn.execute(query, (item_id,))).fetchone()
     return row["rating_count"] if row else 0
+
+
+async def source_books(conn: Connection, movie_id: int) -> list[dict[str, Any]]:
+    """The books the film adapts, each with how the link was found; by title."""
+    query = sql.SQL(
+        "SELECT {}, a.found_by FROM adaptations a JOIN books ON books.id = a.book_id "
+        "WHERE a.movie_id = %s ORDER BY lower(title), id"
+    ).format(BOOK_COLUMNS)
+    return await (await conn.execute(query, (movie_id,))).fetchall()
+
+
+async def book_adaptations(conn: Connection, book_id: int) -> list[dict[str, Any]]:
+    """The films adapting the book, each with how the link was found; oldest first."""
+    query = sql.SQL(
+        "SELECT {}, a.found_by FROM adaptations a JOIN movies ON movies.id = a.movie_id "
+        "WHERE a.book_id = %s ORDER BY year NULLS LAST, lower(title), id"
+    ).format(MOVIE_COLUMNS)
+    return await (await conn.execute(query, (book_id,))).fetchall()
+
+
+async def link_catalogue_adaptations(conn: Connection, pairs: list[CatalogueAdaptation]) -> int:
+    """Link each named film (title and year) to its book (title and authors), found_by
+    'catalogue', keeping links already made; returns how many of the pairs are linked now. A
+    pair naming a film or book the catalogue does not hold links nothing."""
+    cursor = await conn.execute(
+        """
+        WITH pairs AS (
+            SELECT * FROM unnest(%(movie_titles)s::text[], %(years)s::int[], %(book_titles)s::text[],
+                                 %(authors)s::text[]) AS p(movie_title, year, book_title, authors)
+        ), found AS (
+            SELECT DISTINCT m.id AS movie_id, b.id AS book_id
+            FROM pairs
+            JOIN movies m ON lower(m.title) = lower(pairs.movie_title) AND m.year = pairs.year
+            JOIN books b ON lower(b.title) = lower(pairs.book_title)
+                        AND book_authors_text(b.authors) = pairs.authors
+        ), added AS (
+            INSERT INTO adaptations (movie_id, book_id, found_by)
+            SELECT movie_id, book_id, 'catalogue' FROM found
+            ON CONFLICT (movie_id, book_id) DO NOTHING
+        )
+        SELECT count(*) AS linked FROM found
+        """,
+        {
+            "movie_titles": [pair.movie.title for pair in pairs],
+            "years": [pair.movie.year for pair in pairs],
+            "book_titles": [pair.book.title for pair in pairs],
+            # One name per line, as book_authors_text() joins them: arrays of arrays must be
+            # rectangular, authors lists are not.
+            "authors": ["\n".join(pair.book.authors) for pair in pairs],
+        },
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["linked"]

@@ -112,3 +112,51 @@ class BookCreate(BaseModel):
     page_count: Annotated[int, Field(gt=0, le=100_000)] | None = None
     google_books_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,40}$")] | None = None
     isbn13: Annotated[str, Field(pattern=r"^97[89][0-9]{10}$")] | None = None
+
+
+class AdaptationSource(StrEnum):
+    """How a film was linked to the book it adapts."""
+
+    TMDB_CREDITS = "tmdb_credits"  # TMDB credits the book's author (Novel, Short Story...)
+    TMDB_KEYWORDS = "tmdb_keywords"  # TMDB tags it "based on novel or book" and a book has its title
+    CATALOGUE = "catalogue"  # a catalogue file ships the link
+
+
+class SourceBook(BookPublic):
+    found_by: AdaptationSource
+
+
+class FilmAdaptation(MoviePublic):
+    found_by: AdaptationSource
+
+
+class SourceBooks(BaseModel):
+    items: list[SourceBook]
+
+
+class FilmAdaptations(BaseModel):
+    items: list[FilmAdaptation]
+
+
+class FilmReference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    year: Annotated[int, Field(ge=1870, le=2200)]
+
+
+class BookReference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    authors: Annotated[list[Text], Field(min_length=1)]
+
+
+class CatalogueAdaptation(BaseModel):
+    """A line of a catalogue's adaptations file: a film, by title and year, and the book it
+    adapts, by title and authors (as the catalogue files name them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    movie: FilmReference
+    book: BookReference

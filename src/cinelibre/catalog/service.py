@@ -9,7 +9,16 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from cinelibre.catalog import repository
 from cinelibre.catalog.repository import BookFilter, MovieFilter
-from cinelibre.catalog.schemas import BookCreate, BookPublic, MovieCreate, MoviePublic, MovieSort
+from cinelibre.catalog.schemas import (
+    BookCreate,
+    BookPublic,
+    CatalogueAdaptation,
+    FilmAdaptation,
+    MovieCreate,
+    MoviePublic,
+    MovieSort,
+    SourceBook,
+)
 from cinelibre.database.connection import Connection
 from cinelibre.errors import NotFoundError
 from cinelibre.pagination import Page, PageRequest
@@ -153,3 +162,30 @@ async def rating_count(conn: Connection, item_type: ItemType, item_id: int) -> i
 async def recompute_rating_aggregates(conn: Connection) -> None:
     """Every item's rating count and average from the ratings themselves (after bulk loads)."""
     await repository.recompute_rating_aggregates(conn)
+
+
+async def source_books(conn: Connection, movie_id: int) -> list[SourceBook]:
+    """The books a film adapts; NotFoundError for an unknown film."""
+    rows = await repository.source_books(conn, movie_id)
+    if not rows and not await repository.item_exists(conn, ItemType.MOVIE, movie_id):
+        raise NotFoundError(f"Movie {movie_id} does not exist.")
+    return [SourceBook.model_validate(row) for row in rows]
+
+
+async def book_adaptations(conn: Connection, book_id: int) -> list[FilmAdaptation]:
+    """The films adapting a book; NotFoundError for an unknown book."""
+    rows = await repository.book_adaptations(conn, book_id)
+    if not rows and not await repository.item_exists(conn, ItemType.BOOK, book_id):
+        raise NotFoundError(f"Book {book_id} does not exist.")
+    return [FilmAdaptation.model_validate(row) for row in rows]
+
+
+def parse_adaptation_line(line: str) -> CatalogueAdaptation:
+    return CatalogueAdaptation.model_validate_json(line)
+
+
+async def link_catalogue_adaptations(conn: Connection, pairs: list[CatalogueAdaptation]) -> int:
+    """Link films to the books they adapt as a catalogue file names them (found_by 'catalogue');
+    links already there stay as they are, so loading the same file again changes nothing.
+    Returns how many of the pairs are linked."""
+    return await repository.link_catalogue_adaptations(conn, pairs) if pairs else 0

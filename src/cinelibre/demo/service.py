@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cinelibre.auth import service as auth_service
 from cinelibre.catalog import service as catalog_service
-from cinelibre.catalog.schemas import BookCreate, MovieCreate
+from cinelibre.catalog.schemas import BookCreate, CatalogueAdaptation, MovieCreate
 from cinelibre.database import locks
 from cinelibre.database.connection import Connection
 from cinelibre.database.locks import AdvisoryLock
@@ -17,6 +17,8 @@ from cinelibre.ratings import service as ratings_service
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
+# Films and the books they adapt, named by title (and year or authors) as the item files name them.
+ADAPTATIONS_FILE = DATA_DIR / "adaptations.jsonl"
 DEMO_SOURCE = "demo"
 
 
@@ -26,12 +28,13 @@ class DemoLoad:
     books: int
     users: int
     ratings: int
+    adaptations: int
 
 
 def read_catalogue() -> tuple[list[MovieCreate], list[BookCreate]]:
     movies: list[MovieCreate] = []
     books: list[BookCreate] = []
-    for path in sorted(DATA_DIR.glob("*.jsonl")):
+    for path in sorted(set(DATA_DIR.glob("*.jsonl")) - {ADAPTATIONS_FILE}):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = catalog_service.parse_catalogue_line(line)
@@ -40,6 +43,11 @@ def read_catalogue() -> tuple[list[MovieCreate], list[BookCreate]]:
                 else:
                     books.append(item)
     return movies, books
+
+
+def read_adaptations() -> list[CatalogueAdaptation]:
+    lines = ADAPTATIONS_FILE.read_text(encoding="utf-8").splitlines()
+    return [catalog_service.parse_adaptation_line(line) for line in lines if line.strip()]
 
 
 async def load_if_empty(conn: Connection) -> DemoLoad | None:
@@ -54,6 +62,7 @@ async def load_if_empty(conn: Connection) -> DemoLoad | None:
 async def load(conn: Connection) -> DemoLoad:
     movies, books = read_catalogue()
     await catalog_service.insert_new_items(conn, movies=movies, books=books)
+    adaptations = await catalog_service.link_catalogue_adaptations(conn, read_adaptations())
     items = await catalog_service.item_summaries(conn)
     ratings_by_rater = raters.demo_ratings(items)
     user_ids = await auth_service.ensure_imported_users(conn, source=DEMO_SOURCE, external_ids=sorted(ratings_by_rater))
@@ -64,6 +73,8 @@ async def load(conn: Connection) -> DemoLoad:
     ]
     await ratings_service.insert_many(conn, ratings)
     await catalog_service.recompute_rating_aggregates(conn)
-    loaded = DemoLoad(movies=len(movies), books=len(books), users=len(user_ids), ratings=len(ratings))
+    loaded = DemoLoad(
+        movies=len(movies), books=len(books), users=len(user_ids), ratings=len(ratings), adaptations=adaptations
+    )
     logger.info("demo catalogue loaded: %s", loaded)
     return loaded

@@ -307,6 +307,9 @@ FOLD_IN_RATINGS = 300
 VIEWS_CONSIDERED = 100
 # "Because you rated X" names the closest of the user's latest this many 4-star ratings.
 LIKED_CONSIDERED = 300
+# A book rated this many stars or more brings the films adapting it into the user's candidates,
+# and a film so rated the book it adapts.
+ADAPTATION_LIKED_STARS = 4.0
 
 
 @dataclass
@@ -347,6 +350,8 @@ class _Gathered:
     vectors: np.ndarray  # unit embeddings of the rows ranking reads (the others zeros)
     liked: list[tuple[tuple[str, int], float]]  # the user's latest 4+ star ratings of embedded items
     liked_vectors: np.ndarray
+    # Films adapting books the user liked and books adapted by films they liked: the liked item, its stars.
+    adapted: dict[tuple[str, int], tuple[tuple[str, int], float]]
 
 
 def _predicted_stars(stars: float | None) -> float | None:
@@ -381,6 +386,13 @@ def _reason(
         return f"{people} with your taste liked it"
     kind = "books" if item_type == "book" else "films"
     return f"popular in {language} {kind}" if language else f"popular {kind} with our users"
+
+
+def _adaptation_reason(item_type: str, liked_title: str, stars: float) -> str:
+    # Said whatever signal ranked the item: the link to something the user loved is the plainest why.
+    if item_type == ItemType.MOVIE.value:
+        return f"you rated the novel {liked_title} {stars:g}★ — its film"
+    return f"you rated the film {liked_title} {stars:g}★ — the book it adapts"
 
 
 async def personalized(
@@ -484,7 +496,8 @@ async def gather(
         ):
             knn_stars[(row["item_type"], row["item_id"])] = row["predicted_rating"]
 
-    given = list(dict.fromkeys([*popularity, *linked, *knn_stars]))
+    adapted = await _adaptations_of_liked(conn, feedback.rated, item_type)
+    given = list(dict.fromkeys([*popularity, *linked, *knn_stars, *adapted]))
     rows = await repository.candidate_signals(
         conn,
         user_id=user_id,
@@ -547,7 +560,32 @@ async def gather(
         vectors=candidates.vectors,
         liked=[((row["item_type"], row["item_id"]), row["rating"]) for row in liked_rows],
         liked_vectors=_unit_vectors([row["embedding"] for row in liked_rows]),
+        adapted=adapted,
     )
+
+
+async def _adaptations_of_liked(
+    conn: Connection, rated: list[tuple[tuple[str, int], float]], item_type: ItemType | None
+) -> dict[tuple[str, int], tuple[tuple[str, int], float]]:
+    """The films adapting books among the user's latest LIKED_CONSIDERED ratings of
+    ADAPTATION_LIKED_STARS or more, and the books adapted by films among them (of `item_type`
+    only, when given); each with the liked item that brings it and its stars: the best rated,
+    then the latest. One query, and none for a user without such a rating."""
+    liked = [(key, stars) for key, stars in rated[:LIKED_CONSIDERED] if stars >= ADAPTATION_LIKED_STARS]
+    if not liked:
+        return {}
+    rows = await repository.adaptations_of(conn, items=[key for key, _ in liked], item_type=item_type)
+    # Each linked item goes with the liked item the user rated best, then the latest (`rated`
+    # is latest first).
+    preference = {key: (-stars, place) for place, (key, stars) in enumerate(liked)}
+    stars_of = dict(liked)
+    found: dict[tuple[str, int], tuple[tuple[str, int], float]] = {}
+    for source, linked in sorted(
+        (((row["source_type"], row["source_id"]), (row["item_type"], row["item_id"])) for row in rows),
+        key=lambda pair: preference[pair[0]],
+    ):
+        found.setdefault(linked, (source, stars_of[source]))
+    return found
 
 
 def _unit_vectors(embeddings: list[Any]) -> np.ndarray:
@@ -630,7 +668,13 @@ async def explain(
     )
     liked = _closest_liked(gathered, rows_of)
     because = {key: gathered.because[key] for key in chosen if key in gathered.because}
-    named = {*chosen, *(row["item"] for row in because.values()), *(item for item, _ in liked.values())}
+    adapted = {key: gathered.adapted[key] for key in chosen if key in gathered.adapted}
+    named = {
+        *chosen,
+        *(row["item"] for row in because.values()),
+        *(item for item, _ in liked.values()),
+        *(source for source, _ in adapted.values()),
+    }
     catalogue = await catalog_service.rows_by_key(conn, list(named))
     candidates, signals = gathered.candidates, ranked.signals
     rows = []
@@ -647,7 +691,9 @@ async def explain(
                 "item_id": key[1],
                 "score": round(score, 6),
                 "predicted_rating": None if np.isnan(stars) else _predicted_stars(float(stars)),
-                "reason": _reason(
+                "reason": _adaptation_reason(key[0], catalogue[adapted[key][0]]["title"], adapted[key][1])
+                if key in adapted
+                else _reason(
                     {
                         "collaborative": float(signals.collaborative[position]),
                         "content": float(signals.content[position]),

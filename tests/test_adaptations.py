@@ -2,11 +2,14 @@
 the TMDB sync's links from credits and keywords, and the personalized reasons they give."""
 
 import httpx
+from psycopg.rows import dict_row
 
 from cinelibre.catalog import service as catalog_service
 from cinelibre.catalog.schemas import CatalogueAdaptation
 from cinelibre.demo import service as demo_service
 from tests.factories import add_book, add_movie, register
+from tests.fake_upstream import FakeUpstream, make_movies
+from tests.test_sync import rows, sync_films, sync_pool, sync_template  # noqa: F401 (fixtures)
 
 
 def pair(movie: str, year: int, book: str, *authors: str) -> CatalogueAdaptation:
@@ -156,3 +159,51 @@ async def test_the_book_of_a_film_the_user_loved_is_listed_with_that_reason(clie
 
     assert books == {"Macbeth": "you rated the film Maqbool 4.5★ — the book it adapts"}
     assert films == {}  # the rated film itself is never listed, and a book list brings no film
+
+
+BASED_ON_A_BOOK = {"id": 818, "name": "based on novel or book"}
+
+
+def tmdb_film(film: dict, title: str, released: str, *, novelist: str | None = None, tagged: bool = False) -> None:
+    """Make a generated TMDB film this title, crediting `novelist` for the Novel and tagged as
+    based on a book or not."""
+    film.update(title=title, original_title=title, release_date=released)
+    if novelist:
+        film["credits"]["crew"].append({"id": 9_000_001, "name": novelist, "job": "Novel", "department": "Writing"})
+    film["keywords"] = {"keywords": [BASED_ON_A_BOOK] if tagged else []}
+
+
+async def test_a_sync_links_films_to_books_by_their_credits_and_keywords(sync_pool) -> None:  # noqa: F811
+    films = make_movies(6, ("hi",))
+    tmdb_film(films[0], "Guide", "1965-02-06", novelist="R.K. Narayan")  # spelt otherwise than the book's
+    tmdb_film(films[1], "Swami", "1987-05-01", novelist="R. K. Narayan")  # his, but no book of that title
+    tmdb_film(films[2], "Devdas", "1955-12-30", tagged=True)
+    tmdb_film(films[3], "Parineeta", "2005-06-10", tagged=True)  # two books are as close: neither
+    tmdb_film(films[4], "The White Tiger", "1990-01-01", tagged=True)  # the novel came out later
+    tmdb_film(films[5], "Malgudi Days", "1987-01-01")  # neither credited nor tagged
+    async with sync_pool.connection() as conn:
+        conn.row_factory = dict_row
+        for title, year, author in [
+            ("The Guide", 1958, "R. K. Narayan"),
+            ("Malgudi Days", 1943, "R. K. Narayan"),
+            ("Swami and Friends", 1935, "R. K. Narayan"),
+            ("Devdas", 1917, "Sarat Chandra Chattopadhyay"),
+            ("Parineeta", 1914, "Sarat Chandra Chattopadhyay"),
+            ("Parineeta", 1999, "Someone Else"),
+            ("The White Tiger", 2008, "Aravind Adiga"),
+        ]:
+            await add_book(conn, title=title, year=year, authors=[author])
+    linked = """SELECT m.title AS film, b.title AS book, a.found_by FROM adaptations a
+                JOIN movies m ON m.id = a.movie_id JOIN books b ON b.id = a.book_id ORDER BY 1, 2"""
+
+    with FakeUpstream(movies=films) as upstream:
+        first = await sync_films(sync_pool, upstream, None, languages=["hi"])
+        after_first = await rows(sync_pool, linked)
+        again = await sync_films(sync_pool, upstream, None, languages=["hi"], full=True)
+
+    assert (first.new, first.failed, again.failed) == (6, 0, 0)
+    assert after_first == [
+        {"film": "Devdas", "book": "Devdas", "found_by": "tmdb_keywords"},
+        {"film": "Guide", "book": "The Guide", "found_by": "tmdb_credits"},
+    ]
+    assert await rows(sync_pool, linked) == after_first  # fetched again: the same links, once each

@@ -17,6 +17,10 @@ from cinelibre.sync.schemas import MAX_NAME, MAX_NAMES, MAX_OVERVIEW, SyncedBook
 
 TMDB_IMAGE_BASE = "https://image.tmdb.org/t/p/w500"
 TOP_CAST = 8
+# TMDB crew jobs that credit the writer of what a film adapts rather than of its screenplay.
+SOURCE_WRITER_JOBS = frozenset(
+    {"Novel", "Book", "Author", "Short Story", "Original Story", "Story", "Writer (Novel)", "Play", "Theatre Play"}
+)
 # Possessive runs of spaces: two adjacent `\s*` around an optional "/" would split a long run of
 # spaces every possible way before failing (quadratic time on hostile upstream text).
 _BREAKS = re.compile(r"<\s*+(br|/p|/div|/li)\s*+(?:/\s*+)?>", re.IGNORECASE)
@@ -146,6 +150,7 @@ def movie_from_tmdb(details: Any, genre_names: dict[int, str], list_fingerprint:
             vote_average=number(details.get("vote_average"), low=0, high=10),
             vote_count=integer(details.get("vote_count"), low=0, high=2**31 - 1),
             list_fingerprint=list_fingerprint,
+            source_authors=names([p for p in crew if p.get("job") in SOURCE_WRITER_JOBS]),
         )
     except ValidationError as error:
         raise SkipItem(f"TMDB {tmdb_id}: {error.errors(include_url=False)[0]['msg']}") from None

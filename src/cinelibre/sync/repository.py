@@ -245,3 +245,63 @@ async def recent_runs(conn: Connection, limit: int) -> list[dict[str, Any]]:
         (limit,),
     )
     return await cursor.fetchall()
+
+
+# How close a credited name must come to a book's author (pg_trgm word_similarity: the share of
+# the name's trigrams found in one stretch of the book's authors), and a book's title to the
+# film's: "R.K. Narayan" matches "R. K. Narayan", and "The Two Towers" stands in "The Lord of
+# the Rings: The Two Towers".
+AUTHOR_MATCH = 0.7
+CREDITED_TITLE_MATCH = 0.6
+# A keyword alone says nothing of the author, so the title must be close on both sides
+# (similarity, not word_similarity): "Guide" and "The Guide" (0.6), not "Dune" and "Dune: Part Two".
+KEYWORD_TITLE_MATCH = 0.6
+
+
+async def link_adapted_books(conn: Connection, tmdb_id: int, *, authors: list[str], by_keyword: bool) -> int:
+    """Link the film with this TMDB id to the books it adapts; returns how many links are new.
+    By its credits (found_by 'tmdb_credits'): books by one of `authors` whose title is the
+    film's or stands in it. By its keywords (`by_keyword`, found_by 'tmdb_keywords'): the one
+    book whose title is closest to the film's, when close enough and no other book is as close.
+    Never a book published after the film; links already made stay as they are."""
+    cursor = await conn.execute(
+        """
+        WITH film AS (
+            SELECT id, title, coalesce(original_title, title) AS original_title, year
+            FROM movies WHERE tmdb_id = %(tmdb)s
+        ), credited AS (
+            SELECT DISTINCT b.id AS book_id
+            FROM film, unnest(%(authors)s::text[]) AS credit(name)
+            JOIN books b ON credit.name <%% book_authors_text(b.authors)
+            WHERE word_similarity(credit.name, book_authors_text(b.authors)) >= %(author_match)s
+              AND greatest(word_similarity(b.title, film.title), word_similarity(b.title, film.original_title))
+                  >= %(credited_title)s
+              AND (b.year IS NULL OR film.year IS NULL OR b.year <= film.year)
+        ), titled AS (
+            SELECT b.id AS book_id,
+                   greatest(similarity(b.title, film.title), similarity(b.title, film.original_title)) AS closeness
+            FROM film JOIN books b ON b.title %% film.title OR b.title %% film.original_title
+            WHERE %(by_keyword)s AND (b.year IS NULL OR film.year IS NULL OR b.year <= film.year)
+        ), closest AS (
+            SELECT book_id FROM titled
+            WHERE closeness >= %(keyword_title)s AND closeness = (SELECT max(closeness) FROM titled)
+              AND (SELECT count(*) FROM titled WHERE closeness = (SELECT max(closeness) FROM titled)) = 1
+        ), found AS (
+            SELECT book_id, 'tmdb_credits' AS found_by FROM credited
+            UNION ALL
+            SELECT book_id, 'tmdb_keywords' FROM closest WHERE book_id NOT IN (SELECT book_id FROM credited)
+        )
+        INSERT INTO adaptations (movie_id, book_id, found_by)
+        SELECT film.id, found.book_id, found.found_by FROM film, found
+        ON CONFLICT (movie_id, book_id) DO NOTHING
+        """,
+        {
+            "tmdb": tmdb_id,
+            "authors": authors,
+            "by_keyword": by_keyword,
+            "author_match": AUTHOR_MATCH,
+            "credited_title": CREDITED_TITLE_MATCH,
+            "keyword_title": KEYWORD_TITLE_MATCH,
+        },
+    )
+    return cursor.rowcount

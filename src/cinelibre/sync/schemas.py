@@ -35,6 +35,9 @@ class SyncedMovie(BaseModel):
     vote_average: Annotated[float, Field(ge=0, le=10)] | None
     vote_count: Annotated[int, Field(ge=0)] | None
     list_fingerprint: str
+    # Not stored on the film: who TMDB credits for the book it adapts (Novel, Short Story...),
+    # read to link it to that book.
+    source_authors: list[Text] = []
 
 
 class SyncedBook(BaseModel):

@@ -40,6 +40,12 @@ class SyncBusyError(RuntimeError):
     pass
 
 
+# TMDB keywords saying a film adapts a book (its title is then looked for among the books).
+BOOK_KEYWORDS = frozenset(
+    {"based on novel or book", "based on short story", "based on young adult novel", "based on children's book"}
+)
+
+
 @dataclass(frozen=True)
 class MovieSyncOptions:
     languages: list[str]
@@ -225,12 +231,25 @@ async def _write_movies(conn: Connection, *, run: _Run, movies: list[SyncedMovie
         try:
             async with conn.transaction():
                 outcomes[await repository.upsert_movie(conn, movie)] += 1
+                await _link_adapted_books(conn, movie)
         except psycopg.errors.UniqueViolation:
             run.skip(f"TMDB {movie.tmdb_id}: its IMDb id {movie.imdb_id} belongs to another film")
     moved = await repository.update_movie_standing(conn, standing)
     outcomes["updated"] += moved
     outcomes["unchanged"] += len(standing) - moved
     return outcomes
+
+
+async def _link_adapted_books(conn: Connection, movie: SyncedMovie) -> None:
+    """Link a film whose details were just written to the catalogue's books it adapts, when TMDB
+    credits a book's author or tags it as based on a book."""
+    by_keyword = not BOOK_KEYWORDS.isdisjoint(movie.keywords)
+    if movie.source_authors or by_keyword:
+        linked = await repository.link_adapted_books(
+            conn, movie.tmdb_id, authors=movie.source_authors, by_keyword=by_keyword
+        )
+        if linked:
+            logger.info("TMDB %s: linked to %s book(s) it adapts", movie.tmdb_id, linked)
 
 
 async def _write_books(conn: Connection, *, run: _Run, books: list[SyncedBook]) -> Counter[str]:
@@ -372,6 +391,7 @@ async def _fill_movies(conn: Connection, *, answered: list[int], details: dict[i
     for movie_id in sorted(details):
         filled = await repository.fill_movie_details(conn, movie_id, details[movie_id])
         outcomes["updated" if filled else "unchanged"] += 1
+        await _link_adapted_books(conn, details[movie_id])
     await repository.mark_enriched(conn, answered)
     return outcomes
 

@@ -41,6 +41,8 @@ AUTHOR_FLOOR = 0.5
 TITLE_LOOKUP_BATCH = 200
 # GET /me/imports lists this many of the latest imports.
 IMPORTS_LISTED = 50
+# Rows with one key are matched once (see _key()).
+RowKey = tuple[Any, ...]
 # Goodreads appends the series to a title: "The Fellowship of the Ring (The Lord of the Rings, #1)".
 SERIES_SUFFIX = re.compile(r"\s*\([^()]*#\s*[\d.]+\)\s*$")
 
@@ -48,13 +50,6 @@ SERIES_SUFFIX = re.compile(r"\s*\([^()]*#\s*[\d.]+\)\s*$")
 class FileTooLargeError(ServiceError):
     status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "payload_too_large"
-
-
-@dataclass(frozen=True)
-class _Lookup:
-    """What one row's title lookup found: its candidates, best first."""
-
-    candidates: list[dict[str, Any]]
 
 
 @dataclass
@@ -103,7 +98,7 @@ def _read(source: Source, filename: str, data: bytes) -> tuple[list[HistoryRow],
     return read_history(source, filename, data), hashlib.sha256(data).hexdigest()
 
 
-def _key(row: HistoryRow) -> tuple[Any, ...]:
+def _key(row: HistoryRow) -> RowKey:
     """Rows with the same key are looked up once (a film both rated and on the watchlist)."""
     if row.item_type == "movie":
         return ("movie", row.imdb_id, row.title, row.year)
@@ -120,13 +115,13 @@ def _candidate(item_type: str, found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _identified(conn: Connection, rows: list[HistoryRow]) -> dict[tuple[Any, ...], dict[str, Any]]:
+async def _identified(conn: Connection, rows: list[HistoryRow]) -> dict[RowKey, dict[str, Any]]:
     """The rows an IMDb id or an ISBN-13 identifies (one query for each), as candidates by key."""
     imdb_ids = sorted({row.imdb_id for row in rows if row.item_type == "movie" and row.imdb_id})
     isbns = sorted({row.isbn13 for row in rows if row.item_type == "book" and row.isbn13})
     films = {f["imdb_id"]: f for f in await repository.movies_by_imdb_id(conn, imdb_ids)} if imdb_ids else {}
     books = {b["isbn13"]: b for b in await repository.books_by_isbn13(conn, isbns)} if isbns else {}
-    identified: dict[tuple[Any, ...], dict[str, Any]] = {}
+    identified: dict[RowKey, dict[str, Any]] = {}
     for row in rows:
         if row.item_type == "movie" and row.imdb_id in films:
             identified[_key(row)] = _candidate("movie", films[row.imdb_id])
@@ -140,14 +135,14 @@ def matching_title(title: str) -> str:
     return SERIES_SUFFIX.sub("", title) or title
 
 
-async def _title_lookups(conn: Connection, rows: list[HistoryRow]) -> dict[tuple[Any, ...], _Lookup]:
+async def _title_lookups(conn: Connection, rows: list[HistoryRow]) -> dict[RowKey, list[dict[str, Any]]]:
     """Candidates by title (and year, or author) for each distinct key of `rows`, in batches."""
-    firsts: dict[tuple[Any, ...], HistoryRow] = {}
+    firsts: dict[RowKey, HistoryRow] = {}
     for row in rows:
         firsts.setdefault(_key(row), row)
     films = [(key, row) for key, row in firsts.items() if row.item_type == "movie"]
     books = [(key, row) for key, row in firsts.items() if row.item_type == "book"]
-    lookups: dict[tuple[Any, ...], _Lookup] = {key: _Lookup([]) for key in firsts}
+    lookups: dict[RowKey, list[dict[str, Any]]] = {key: [] for key in firsts}
     for batch in _batches(films):
         found = await repository.movie_title_candidates(
             conn,
@@ -156,7 +151,7 @@ async def _title_lookups(conn: Connection, rows: list[HistoryRow]) -> dict[tuple
             per_row=MAX_CANDIDATES + 1,
         )
         for candidate in found:
-            lookups[batch[candidate["position"]][0]].candidates.append(_scored("movie", candidate))
+            lookups[batch[candidate["position"]][0]].append(_scored("movie", candidate))
     for batch in _batches(books):
         wanted = []
         for _, row in batch:
@@ -166,7 +161,7 @@ async def _title_lookups(conn: Connection, rows: list[HistoryRow]) -> dict[tuple
             conn, wanted, floor=MATCH_FLOOR, author_floor=AUTHOR_FLOOR, per_row=MAX_CANDIDATES + 1
         )
         for candidate in found:
-            lookups[batch[candidate["position"]][0]].candidates.append(_scored("book", candidate))
+            lookups[batch[candidate["position"]][0]].append(_scored("book", candidate))
     return lookups
 
 
@@ -174,7 +169,7 @@ def _scored(item_type: str, found: dict[str, Any]) -> dict[str, Any]:
     return {**_candidate(item_type, found), "score": found["score"]}
 
 
-def _batches(pairs: list[tuple[Any, HistoryRow]]) -> Iterable[list[tuple[Any, HistoryRow]]]:
+def _batches(pairs: list[tuple[RowKey, HistoryRow]]) -> Iterable[list[tuple[RowKey, HistoryRow]]]:
     for start in range(0, len(pairs), TITLE_LOOKUP_BATCH):
         yield pairs[start : start + TITLE_LOOKUP_BATCH]
 
@@ -195,7 +190,7 @@ def _described(row: HistoryRow) -> dict[str, Any]:
 
 
 def _plan(
-    rows: list[HistoryRow], identified: dict[tuple[Any, ...], dict[str, Any]], lookups: dict[tuple[Any, ...], _Lookup]
+    rows: list[HistoryRow], identified: dict[RowKey, dict[str, Any]], lookups: dict[RowKey, list[dict[str, Any]]]
 ) -> _Plan:
     matched: list[tuple[HistoryRow, ItemType, int]] = []
     ambiguous: list[dict[str, Any]] = []
@@ -205,7 +200,7 @@ def _plan(
         if key in identified:
             matched.append((row, ItemType(row.item_type), identified[key]["id"]))
             continue
-        match, offered = decide(lookups[key].candidates)
+        match, offered = decide(lookups[key])
         if match is not None:
             matched.append((row, ItemType(row.item_type), match["id"]))
         elif offered:

@@ -9,7 +9,7 @@ from cinelibre.catalog.schemas import CatalogueAdaptation
 from cinelibre.demo import service as demo_service
 from tests.factories import add_book, add_movie, register
 from tests.fake_upstream import FakeUpstream, make_movies
-from tests.test_sync import rows, sync_films, sync_pool, sync_template  # noqa: F401 (fixtures)
+from tests.test_sync import enrich_films, rows, sync_films, sync_pool, sync_template  # noqa: F401 (fixtures)
 
 
 def pair(movie: str, year: int, book: str, *authors: str) -> CatalogueAdaptation:
@@ -123,27 +123,42 @@ async def rate(client: httpx.AsyncClient, headers: dict, item_type: str, item_id
 
 
 async def test_a_film_of_a_novel_the_user_loved_is_listed_with_that_reason(client: httpx.AsyncClient, conn) -> None:
-    novel = await add_book(conn, title="Devdas", authors=["Sarat Chandra Chattopadhyay"], categories=["Classics"])
-    liked_less = await add_book(conn, title="Parineeta", authors=["Sarat Chandra Chattopadhyay"])
-    await add_movie(conn, title="Devdas", year=1955, original_language="hi")
-    await add_movie(conn, title="Parineeta", year=2005, original_language="hi")
-    await add_movie(conn, title="Sholay", year=1975, original_language="hi")
+    books = {
+        title: await add_book(conn, title=title, authors=[author], categories=categories)
+        for title, author, categories in [
+            ("Devdas", "Sarat Chandra Chattopadhyay", ["Fiction", "Classics"]),
+            ("Parineeta", "Sarat Chandra Chattopadhyay", ["Fiction"]),
+            ("Pather Panchali", "Bibhutibhushan Bandyopadhyay", ["Fiction"]),
+            ("Aparajito", "Bibhutibhushan Bandyopadhyay", ["Fiction"]),
+            ("Othello", "William Shakespeare", ["Drama", "Plays"]),
+        ]
+    }
+    for title, year in [("Devdas", 1955), ("Parineeta", 2005), ("Aparajito", 1956), ("Omkara", 2006), ("Sholay", 1975)]:
+        await add_movie(conn, title=title, year=year, original_language="hi")
     await catalog_service.link_catalogue_adaptations(
         conn,
         [
             pair("Devdas", 1955, "Devdas", "Sarat Chandra Chattopadhyay"),
             pair("Parineeta", 2005, "Parineeta", "Sarat Chandra Chattopadhyay"),
+            pair("Aparajito", 1956, "Pather Panchali", "Bibhutibhushan Bandyopadhyay"),
+            pair("Aparajito", 1956, "Aparajito", "Bibhutibhushan Bandyopadhyay"),
+            pair("Omkara", 2006, "Othello", "William Shakespeare"),
         ],
     )
     headers = await register(client)
-    await rate(client, headers, "book", novel, 5)
-    await rate(client, headers, "book", liked_less, 3.5)
+    for title, stars in [("Devdas", 5), ("Parineeta", 3.5), ("Aparajito", 4.5), ("Pather Panchali", 4), ("Othello", 4)]:
+        await rate(client, headers, "book", books[title], stars)
 
     films = await personalized(client, headers, item_type="movie", limit=10)
 
-    # Nobody rated these films: the adaptation alone brings Devdas; Parineeta's novel was rated
-    # below 4 stars, so neither it nor Sholay is among the candidates.
-    assert films == {"Devdas": "you rated the novel Devdas 5★ — its film"}
+    # Nobody rated these films: the adaptations alone bring them. Parineeta's novel was rated below
+    # 4 stars, so neither its film nor Sholay is among the candidates. Aparajito adapts two liked
+    # novels and names the better rated; a play is called a play.
+    assert films == {
+        "Devdas": "you rated the novel Devdas 5★ — its film",
+        "Aparajito": "you rated the novel Aparajito 4.5★ — its film",
+        "Omkara": "you rated the play Othello 4★ — its film",
+    }
 
 
 async def test_the_book_of_a_film_the_user_loved_is_listed_with_that_reason(client: httpx.AsyncClient, conn) -> None:
@@ -207,3 +222,25 @@ async def test_a_sync_links_films_to_books_by_their_credits_and_keywords(sync_po
         {"film": "Guide", "book": "The Guide", "found_by": "tmdb_credits"},
     ]
     assert await rows(sync_pool, linked) == after_first  # fetched again: the same links, once each
+
+
+async def test_enriching_a_film_links_it_to_the_book_its_credits_name(sync_pool) -> None:  # noqa: F811
+    films = make_movies(1, ("en",))
+    tmdb_film(films[0], "Pride & Prejudice", "2005-09-16", novelist="Jane Austen")
+    async with sync_pool.connection() as conn:
+        conn.row_factory = dict_row
+        # As a MovieLens import leaves it: a TMDB id and no overview.
+        await add_movie(conn, title="Pride & Prejudice", year=2005, tmdb_id=films[0]["id"])
+        await add_book(conn, title="Pride and Prejudice", year=1813, authors=["Jane Austen"])
+        await add_book(conn, title="Emma", year=1815, authors=["Jane Austen"])
+
+    with FakeUpstream(movies=films) as upstream:
+        report = await enrich_films(sync_pool, upstream, None)
+
+    assert (report.fetched, report.updated, report.failed) == (1, 1, 0)
+    assert await rows(
+        sync_pool,
+        """SELECT b.title, a.found_by FROM adaptations a JOIN books b ON b.id = a.book_id
+           WHERE a.movie_id = (SELECT id FROM movies WHERE tmdb_id = %s)""",
+        (films[0]["id"],),
+    ) == [{"title": "Pride and Prejudice", "found_by": "tmdb_credits"}]

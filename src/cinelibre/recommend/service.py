@@ -310,6 +310,9 @@ LIKED_CONSIDERED = 300
 # A book rated this many stars or more brings the films adapting it into the user's candidates,
 # and a film so rated the book it adapts.
 ADAPTATION_LIKED_STARS = 4.0
+# A book in one of these categories is named a play in the reason of a film adapting it (Maqbool,
+# Omkara and Haider adapt Shakespeare); any other, a novel.
+PLAY_CATEGORIES = frozenset({"drama", "plays"})
 
 
 @dataclass
@@ -388,11 +391,14 @@ def _reason(
     return f"popular in {language} {kind}" if language else f"popular {kind} with our users"
 
 
-def _adaptation_reason(item_type: str, liked_title: str, stars: float) -> str:
-    # Said whatever signal ranked the item: the link to something the user loved is the plainest why.
+def _adaptation_reason(item_type: str, liked: dict[str, Any], stars: float) -> str:
+    """`liked`: the catalogue row of the item the user rated that the listed item adapts or is
+    adapted by. Said whatever signal ranked the item: the link to something the user loved is the
+    plainest why."""
     if item_type == ItemType.MOVIE.value:
-        return f"you rated the novel {liked_title} {stars:g}★ — its film"
-    return f"you rated the film {liked_title} {stars:g}★ — the book it adapts"
+        kind = "play" if PLAY_CATEGORIES.intersection(category.lower() for category in liked["categories"]) else "novel"
+        return f"you rated the {kind} {liked['title']} {stars:g}★ — its film"
+    return f"you rated the film {liked['title']} {stars:g}★ — the book it adapts"
 
 
 async def personalized(
@@ -691,7 +697,7 @@ async def explain(
                 "item_id": key[1],
                 "score": round(score, 6),
                 "predicted_rating": None if np.isnan(stars) else _predicted_stars(float(stars)),
-                "reason": _adaptation_reason(key[0], catalogue[adapted[key][0]]["title"], adapted[key][1])
+                "reason": _adaptation_reason(key[0], catalogue[adapted[key][0]], adapted[key][1])
                 if key in adapted
                 else _reason(
                     {

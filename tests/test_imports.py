@@ -11,6 +11,7 @@ import pytest
 
 from cinelibre.database.connection import Connection
 from cinelibre.imports import service
+from cinelibre.recommend import model_repository
 from cinelibre.recommend import repository as recommend_repository
 from cinelibre.recommend.training import CLICK_WEIGHT, IMPLICIT_WEIGHTS
 from tests.factories import add_book, add_movie, register
@@ -409,6 +410,38 @@ async def test_wants_are_stored_once_and_count_like_a_click(client: httpx.AsyncC
         (min(talvar, kahaani), CLICK_WEIGHT, 1),
         (max(talvar, kahaani), CLICK_WEIGHT, 1),
     ]
+    # Training reads them with the same weight (float4 in its arrays).
+    viewed = await model_repository.all_viewed(conn, IMPLICIT_WEIGHTS)
+    assert sorted((int(row["item_id"]), float(row["value"])) for row in viewed if row["user_id"] == user["id"]) == [
+        (min(talvar, kahaani), pytest.approx(CLICK_WEIGHT)),
+        (max(talvar, kahaani), pytest.approx(CLICK_WEIGHT)),
+    ]
+
+
+async def test_a_choice_keeps_a_rating_made_here_after_the_rows_date(
+    client: httpx.AsyncClient, conn: Connection
+) -> None:
+    headers = await register(client)
+    answer, _, new = await ambiguous_devdas(client, conn, headers)
+    # Rated here now, after the row's date (2023-01-15).
+    rated = await client.post("/ratings", headers=headers, json={"item_id": new, "item_type": "movie", "rating": 1})
+    assert rated.status_code == 201
+
+    resolved = await client.post(
+        f"/me/imports/{answer['import_id']}/resolve",
+        headers=headers,
+        json={"choices": [{"row": 2, "file": "ratings.csv", "item_id": new}]},
+    )
+
+    assert resolved.status_code == 200
+    assert {k: resolved.json()[k] for k in ("matched", "ratings_added", "ratings_updated", "ambiguous")} == {
+        "matched": 1,
+        "ratings_added": 0,
+        "ratings_updated": 0,
+        "ambiguous": [],
+    }
+    assert await my_ratings(conn) == {"Devdas": 1.0}
+    assert await aggregates(conn, "movies", new) == (1, 1.0)
 
 
 def zipped(members: dict[str, bytes]) -> bytes:

@@ -210,12 +210,16 @@ async def test_export_holds_the_account_its_ratings_with_titles_its_interactions
     listed = (await client.get("/recommendations/popular", params={"item_type": "movie"}, headers=headers)).json()
     await client.get("/recommendations/popular", headers=someone_else)
     await app.state.exposure_log.flush(conn)
+    history = b"Const,Your Rating,Date Rated,Title,Year\ntt9900001,8,2024-05-01,A Film Nobody Has,1999\n"
+    upload = {"file": ("ratings.csv", history, "text/csv")}
+    imported = (await client.post("/me/imports", params={"source": "imdb"}, headers=headers, files=upload)).json()
 
     response = await client.get("/auth/me/export", headers=headers)
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"exported_at", "account", "ratings", "interactions", "lists_shown"}
+    assert set(body) == {"exported_at", "account", "ratings", "interactions", "lists_shown", "imports"}
+    assert [(i["import_id"], i["source"], i["rows"]) for i in body["imports"]] == [(imported["import_id"], "imdb", 1)]
     me = (await client.get("/auth/me", headers=headers)).json()
     assert body["account"] == me
     assert [(r["item_type"], r["item_id"], r["title"], r["rating"]) for r in body["ratings"]] == [

@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cinelibre.auth.schemas import Password, SignedInUser
 from cinelibre.experiments.schemas import ListShown
+from cinelibre.imports.schemas import ImportPublic
 from cinelibre.interactions.schemas import InteractionPublic
 from cinelibre.ratings.schemas import RatingWithItem
 
@@ -27,3 +28,4 @@ class AccountExport(BaseModel):
         description="The recommendation and search lists served to the account (kept EXPOSURE_RETENTION_DAYS "
         "outside experiments), each with its experiment and variant where it had one."
     )
+    imports: list[ImportPublic] = Field(description="The histories the account imported, newest first.")

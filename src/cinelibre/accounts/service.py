@@ -12,6 +12,7 @@ from cinelibre.auth.schemas import SignedInUser
 from cinelibre.auth.security import PasswordHasher
 from cinelibre.database.connection import Connection
 from cinelibre.experiments import service as experiments_service
+from cinelibre.imports import service as imports_service
 from cinelibre.interactions import service as interactions_service
 from cinelibre.ratings import service as ratings_service
 
@@ -56,7 +57,8 @@ async def export_account(conn: Connection, *, user: SignedInUser) -> AsyncIterat
     yield b'],"lists_shown":['
     async for piece in _json_array_items(experiments_service.each_list_shown(conn, user_id=user.id)):
         yield piece
-    yield b"]}"
+    imports = await imports_service.all_of_user(conn, user_id=user.id)
+    yield b'],"imports":[' + b",".join(item.model_dump_json().encode() for item in imports) + b"]}"
 
 
 async def _json_array_items(models: AsyncIterator[BaseModel]) -> AsyncIterator[bytes]:

@@ -145,8 +145,8 @@ async def insert(
     return row
 
 
-async def list_for_user(conn: Connection, *, user_id: int, limit: int) -> list[dict[str, Any]]:
-    """The user's latest `limit` imports, newest first."""
+async def list_for_user(conn: Connection, *, user_id: int, limit: int | None) -> list[dict[str, Any]]:
+    """The user's latest `limit` imports (None: all), newest first."""
     cursor = await conn.execute(
         f"""SELECT {IMPORT_COLUMNS} FROM history_imports WHERE user_id = %s
         ORDER BY created_at DESC, id LIMIT %s""",

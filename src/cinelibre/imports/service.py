@@ -248,6 +248,12 @@ async def list_mine(conn: Connection, *, user_id: int) -> ImportList:
     return ImportList(items=[ImportPublic.model_validate(row) for row in rows])
 
 
+async def all_of_user(conn: Connection, *, user_id: int) -> list[ImportPublic]:
+    """Every import of the user, newest first (for a data export: a person makes a few)."""
+    rows = await repository.list_for_user(conn, user_id=user_id, limit=None)
+    return [ImportPublic.model_validate(row) for row in rows]
+
+
 async def resolve(conn: Connection, *, user_id: int, import_id: uuid.UUID, choices: list[Choice]) -> ImportPublic:
     """Apply the user's choices for ambiguous rows of their import: a chosen candidate becomes
     the row's match (its rating and want stored as the import would have); no choice (item_id

@@ -118,22 +118,17 @@ async def personalized(
     """The caller's hybrid list, each entry with a score, a predicted rating where one exists, and a
     reason; every page is cut from one list."""
     settings = request.app.state.settings
-
-    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
-        return await service.personalized_cached(
-            conn,
-            cache,
-            ttl_seconds=settings.personalized_cache_seconds,
-            models=models,
-            user_id=user.id,
-            item_type=item_type,
-            skip=skip,
-            limit=limit,
-            model=embedder.model_name,
-            skip_viewed=skip_viewed,
-            popular_ttl_seconds=settings.popular_cache_seconds,
-            configuration=configuration,
-        )
+    compute = service.personalized_lists(
+        conn,
+        cache,
+        models=models,
+        user_id=user.id,
+        item_type=item_type,
+        model=embedder.model_name,
+        skip_viewed=skip_viewed,
+        ttl_seconds=settings.personalized_cache_seconds,
+        popular_ttl_seconds=settings.popular_cache_seconds,
+    )
 
     async def connect() -> Connection:
         return conn

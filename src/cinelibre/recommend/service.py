@@ -10,6 +10,7 @@ from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection, LazyConnection
 from cinelibre.errors import NotFoundError
 from cinelibre.experiments.configurations import DEFAULT, Configuration
+from cinelibre.experiments.service import ListComputer
 from cinelibre.recommend import model_repository, repository
 from cinelibre.recommend.algorithms import ranking
 from cinelibre.recommend.algorithms.blend import rating_strength
@@ -231,6 +232,40 @@ async def popular_cached(
 
     key = f"{item_type.value if item_type else 'all'}:{window_days}:{skip}:{limit}"
     return await cached(cache, "popular", key, ttl_seconds, compute)
+
+
+def personalized_lists(
+    conn: Connection,
+    cache: Cache,
+    *,
+    models: ModelStore,
+    user_id: int,
+    item_type: ItemType | None,
+    model: str,
+    skip_viewed: bool,
+    ttl_seconds: float,
+    popular_ttl_seconds: float,
+) -> ListComputer:
+    """The user's personalized list under any configuration, as experiments.serve_list() asks
+    for it (the HTTP route and the live /ws list alike)."""
+
+    async def compute(configuration: Configuration, skip: int, limit: int) -> bytes:
+        return await personalized_cached(
+            conn,
+            cache,
+            ttl_seconds=ttl_seconds,
+            models=models,
+            user_id=user_id,
+            item_type=item_type,
+            skip=skip,
+            limit=limit,
+            model=model,
+            skip_viewed=skip_viewed,
+            popular_ttl_seconds=popular_ttl_seconds,
+            configuration=configuration,
+        )
+
+    return compute
 
 
 async def personalized_cached(

@@ -18,7 +18,6 @@ from psycopg_pool import AsyncConnectionPool
 from cinelibre.cache import Cache
 from cinelibre.database.connection import NETWORK_LIMITS, Connection
 from cinelibre.database.notifications import Channel
-from cinelibre.experiments.configurations import Configuration
 from cinelibre.experiments.exposures import ExposureLog
 from cinelibre.experiments.schemas import Surface
 from cinelibre.experiments.service import Caller, RunningExperiments, serve_list
@@ -163,22 +162,17 @@ def recommendations_computer(
 
     async def compute(user_id: int) -> str:
         async with pool.connection() as conn, conn.transaction():
-
-            async def personalized(configuration: Configuration, skip: int, limit: int) -> bytes:
-                return await recommend_service.personalized_cached(
-                    conn,
-                    cache,
-                    ttl_seconds=settings.personalized_cache_seconds,
-                    models=models,
-                    user_id=user_id,
-                    item_type=None,
-                    skip=skip,
-                    limit=limit,
-                    model=model,
-                    skip_viewed=PERSONALIZED_SKIP_VIEWED,
-                    popular_ttl_seconds=settings.popular_cache_seconds,
-                    configuration=configuration,
-                )
+            personalized = recommend_service.personalized_lists(
+                conn,
+                cache,
+                models=models,
+                user_id=user_id,
+                item_type=None,
+                model=model,
+                skip_viewed=PERSONALIZED_SKIP_VIEWED,
+                ttl_seconds=settings.personalized_cache_seconds,
+                popular_ttl_seconds=settings.popular_cache_seconds,
+            )
 
             async def connect() -> Connection:
                 return conn

@@ -2,8 +2,8 @@
 built once per run by `cinelibre web build` when stale): signing up, rating, the For you list
 changing live over /ws, search, an item and its similar items, exporting and deleting an account,
 an administrator starting a retrain and running an experiment, a click from a served list credited
-to that list; and axe-core on every page. Any console error or uncaught exception in the page
-fails the test that caused it."""
+to that list, importing an IMDb export, a film and the book it adapts; and axe-core on every page.
+Any console error or uncaught exception in the page fails the test that caused it."""
 
 import itertools
 import json
@@ -692,3 +692,173 @@ def test_experiment_results_on_the_admin_page_have_no_serious_or_critical_access
         page.wait_for_load_state("networkidle")
         serious = serious_violations(page, axe_script)
         assert serious == [], f"axe-core on the results of a {draft['kind']} draft:\n" + "\n".join(serious)
+
+
+# Imports and adaptations
+
+IMDB_EXPORT_HEADER = (
+    "Const,Your Rating,Date Rated,Title,Original Title,URL,Title Type,IMDb Rating,Runtime (mins),Year,Genres,"
+    "Num Votes,Release Date,Directors"
+)
+
+
+@dataclass(frozen=True)
+class ImdbRow:
+    """A row of an IMDb ratings export: the film as IMDb names it, and the 1-10 score given there."""
+
+    title: str
+    year: int | None
+    score: int
+    rated_on: str
+
+
+def imdb_export(rows: list[ImdbRow]) -> bytes:
+    """An IMDb ratings.csv of these rows. The demo catalogue has no IMDb ids, and these Consts are
+    nobody's, so every row is matched by its title and year."""
+    lines = [IMDB_EXPORT_HEADER]
+    for number, row in enumerate(rows, start=1):
+        const = f"tt99{number:05d}"
+        year = "" if row.year is None else str(row.year)
+        lines.append(
+            f"{const},{row.score},{row.rated_on},{row.title},{row.title},https://www.imdb.com/title/{const}/,"
+            f"Movie,7.5,120,{year},Drama,1000,,"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def demo_film(api: httpx.Client, title: str, year: int) -> dict:
+    answer = api.get("/movies", params={"q": title, "year_from": year, "year_to": year})
+    assert answer.status_code == 200, answer.text
+    found = [film for film in answer.json()["items"] if film["title"] == title]
+    assert len(found) == 1, f"the demo catalogue should hold one {title} ({year}): {found}"
+    return found[0]
+
+
+def upload_imdb_export(page: Page, rows: list[ImdbRow]) -> Locator:
+    """Imports the rows on the import page, as IMDb's ratings.csv; the answer's region."""
+    form = page.get_by_role("form", name="Upload an export")
+    form.get_by_role("radio", name="IMDb", exact=True).check()
+    form.get_by_label("File", exact=True).set_input_files(
+        files={"name": "ratings.csv", "mimeType": "text/csv", "buffer": imdb_export(rows)}
+    )
+    form.get_by_role("button", name="Import", exact=True).click()
+    return page.get_by_role("region", name="Imported from IMDb", exact=True)
+
+
+def test_a_visitor_imports_an_imdb_export_and_finds_its_films_rated_in_half_stars_on_my_ratings(
+    visitor: Visitor, context: BrowserContext, api: httpx.Client
+) -> None:
+    # IMDb's 1-10 halved: 8 → 4 stars, 10 → 5, 5 → 2.5.
+    rated = [
+        ImdbRow("Mother India", 1957, 8, "2021-03-14"),
+        ImdbRow("Pyaasa", 1957, 10, "2022-07-01"),
+        ImdbRow("Interstellar", 2014, 5, "2023-01-20"),
+    ]
+    unknown = ImdbRow("Quixotic Zebra Wharf", 1931, 7, "2023-02-02")
+    for row in rated:
+        demo_film(api, row.title, row.year)
+    sign_in_as(context, register(api, name="Imdb Importer"))
+    page = visitor.page
+
+    page.goto("/me/ratings")
+    page.get_by_role("link", name="Import your ratings").click()
+    expect(page).to_have_url(re.compile(r"/me/import$"))
+    expect(page.get_by_role("heading", name="Import your ratings", level=1)).to_be_visible()
+    answer = upload_imdb_export(page, [*rated, unknown])
+
+    expect(page.get_by_role("status").filter(has_text="Import done")).to_have_text(
+        "Import done: 3 rows of 4 matched, 0 rows await your choice."
+    )
+    expect(answer.get_by_role("term")).to_have_text(
+        ["Rows read", "Matched", "Ratings added", "Ratings updated", "Wants added (watchlist, to-read)"]
+        + ["Awaiting your choice", "Not found"]
+    )
+    expect(answer.get_by_role("definition")).to_have_text(["4", "3", "3", "0", "0", "0", "1"])
+    expect(answer.get_by_role("group")).to_have_count(0)
+    not_found = answer.get_by_role("table", name="Rows not found in the catalogue")
+    expect(not_found.get_by_role("columnheader")).to_have_text(["Title", "Year", "File and line"])
+    expect(not_found.locator("tbody tr td")).to_have_text(["Quixotic Zebra Wharf", "1931", "ratings.csv, line 5"])
+
+    answer.get_by_role("link", name="See my ratings").click()
+    rows = page.get_by_role("table", name="My ratings, newest first").locator("tbody tr")
+    expect(rows).to_have_count(len(rated))
+    shown = dict(
+        zip(
+            rows.locator("td:first-child").all_inner_texts(),
+            rows.locator("td:nth-child(3)").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert {title: label.split()[-2:] for title, label in shown.items()} == {
+        "Mother India": ["4", "stars"],
+        "Pyaasa": ["5", "stars"],
+        "Interstellar": ["2.5", "stars"],
+    }
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["Film", "Film", "Film"])
+
+
+def test_a_film_page_shows_the_book_it_is_based_on_and_the_book_page_the_film_adapted_from_it(
+    visitor: Visitor, api: httpx.Client
+) -> None:
+    guide = demo_film(api, "Guide", 1965)
+    books = api.get(f"/movies/{guide['id']}/source-books")
+    assert books.status_code == 200, books.text
+    assert [(book["title"], book["authors"], book["year"]) for book in books.json()["items"]] == [
+        ("The Guide", ["R. K. Narayan"], 1958)
+    ]
+    novel_id = books.json()["items"][0]["id"]
+    page = visitor.page
+
+    page.goto(f"/movies/{guide['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Guide")
+    expect(page.get_by_role("heading", name="Based on", level=2)).to_be_visible()
+    based_on = page.get_by_role("list", name="Based on", exact=True)
+    expect(based_on.get_by_role("heading")).to_have_text(["The Guide"])
+    # The card's first line; a second gives the demo raters' average, which is theirs to change.
+    expect(based_on.locator(".card__meta").first).to_have_text("Book, 1958 · R. K. Narayan")
+    expect(page.get_by_role("heading", name="Adapted for the screen")).to_have_count(0)
+
+    based_on.get_by_role("link", name="The Guide").click()
+    expect(page).to_have_url(re.compile(rf"/books/{novel_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("The Guide")
+    expect(page.get_by_role("heading", name="Adapted for the screen", level=2)).to_be_visible()
+    adapted = page.get_by_role("list", name="Adapted for the screen", exact=True)
+    expect(adapted.get_by_role("heading")).to_have_text(["Guide"])
+    expect(adapted.locator(".card__meta").first).to_have_text("Film, 1965 · Hindi")
+    expect(page.get_by_role("heading", name="Based on")).to_have_count(0)
+
+    adapted.get_by_role("link", name="Guide", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/movies/{guide['id']}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Guide")
+
+
+def test_the_import_answer_and_an_adaptations_section_have_no_serious_or_critical_accessibility_violation(
+    visitor: Visitor, context: BrowserContext, api: httpx.Client, axe_script: str
+) -> None:
+    """An answer with every part shown: the counts, a row awaiting a choice (Devdas without a year
+    is the 1955 film or the 2002 one) and a row not found."""
+    sign_in_as(context, register(api, name="Axe Importer"))
+    page = visitor.page
+
+    page.goto(f"/movies/{demo_film(api, 'Guide', 1965)['id']}")
+    expect(page.get_by_role("list", name="Based on", exact=True).get_by_role("heading")).to_have_text(["The Guide"])
+    page.wait_for_load_state("networkidle")
+    serious = serious_violations(page, axe_script)
+    assert serious == [], "axe-core on a film page with the book it is based on:\n" + "\n".join(serious)
+
+    page.goto("/me/import")
+    answer = upload_imdb_export(
+        page,
+        [
+            ImdbRow("Pyaasa", 1957, 9, "2022-07-01"),
+            ImdbRow("Devdas", None, 6, "2022-08-01"),
+            ImdbRow("Quixotic Zebra Wharf", 1931, 7, "2023-02-02"),
+        ],
+    )
+    expect(answer.get_by_role("definition")).to_have_text(["3", "1", "1", "0", "0", "1", "1"])
+    choice = answer.get_by_role("group", name=re.compile("^“Devdas”"))
+    expect(choice.get_by_role("radio")).to_have_count(3)
+    expect(answer.get_by_role("table", name="Rows not found in the catalogue")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    serious = serious_violations(page, axe_script)
+    assert serious == [], "axe-core on the import page with an answer:\n" + "\n".join(serious)

@@ -521,3 +521,35 @@ async def test_prometheus_counts_lists_and_credited_clicks_per_experiment_and_va
 
     assert REGISTRY.get_sample_value("cinelibre_experiment_exposures_total", labels) == 1.0
     assert REGISTRY.get_sample_value("cinelibre_experiment_interactions_total", labels | {"kind": "click"}) == 1.0
+
+
+async def test_a_signed_out_visitor_s_click_is_credited_by_their_client_id(
+    client: httpx.AsyncClient, app: FastAPI, conn, admin, films
+) -> None:
+    running = await started(client, admin, experiment())
+    shares = [("control", 0.5), ("treatment", 0.5)]
+    visitor, stranger = {"X-Client-Id": "browser-visitor-1"}, {"X-Client-Id": "browser-stranger"}
+    listed = (await client.get("/recommendations/popular", headers=visitor)).json()
+    await app.state.exposure_log.flush(conn)
+    path = f"/lists/{listed['list_id']}/interactions"
+
+    def film(kind: str, movie_id: int) -> dict:
+        return {"kind": kind, "item_type": "movie", "item_id": movie_id}
+
+    clicked = await client.post(path, json=film("click", films[0]), headers=visitor)
+    # Not credited: a client the list was not shown to; a view.
+    await client.post(path, json=film("click", films[1]), headers=stranger)
+    await client.post(path, json=film("view", films[2]), headers=visitor)
+    without_client = await client.post(path, json=film("click", films[0]))
+    unknown_item = await client.post(path, json=film("click", 987654), headers=visitor)
+
+    assert clicked.status_code == 201
+    assert clicked.json() == {"kind": "click", "item_type": "movie", "item_id": films[0], "list_id": listed["list_id"]}
+    assert without_client.status_code == 422
+    assert without_client.json()["error"]["details"][0]["field"] == "header.X-Client-Id"
+    assert unknown_item.status_code == 404
+    results = await measure(client, app, conn, admin, running)
+    variant = variant_for(running["id"], "client:browser-visitor-1", shares)
+    by_name = {row["name"]: row for row in results["variants"]}
+    assert (by_name[variant]["users"], by_name[variant]["exposures"], by_name[variant]["clicks"]) == (1, 1, 1)
+    assert by_name[variant]["ctr_at"] == {"1": 1.0, "3": 1.0, "10": 1.0}

@@ -29,6 +29,7 @@ from cinelibre.database.embedded import open_database
 from cinelibre.demo import service as demo_service
 from cinelibre.errors import install_error_handlers
 from cinelibre.experiments.dependencies import CLIENT_ID_HEADER
+from cinelibre.experiments.endpoints import lists_router
 from cinelibre.experiments.endpoints import router as experiments_router
 from cinelibre.experiments.exposures import ExposureLog
 from cinelibre.experiments.service import RunningExperiments
@@ -263,7 +264,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         )
     app.add_middleware(SecurityHeaders, strict_transport_security=settings.environment == "production")
     routers = (health_router, auth_router, accounts_router, catalog_router, ratings_router, interactions_router)
-    features = (imports_router, admin_router, experiments_router, search_router, recommend_router)
+    features = (imports_router, admin_router, experiments_router, lists_router, search_router, recommend_router)
     for router in (*routers, *features, web_router):
         app.include_router(router)
     return app

@@ -24,6 +24,17 @@ ClientIdHeader = Annotated[
 ]
 
 
+# The same header where a route needs it: a signed-out caller's interaction names its client.
+RequiredClientIdHeader = Annotated[
+    str,
+    Header(
+        alias=CLIENT_ID_HEADER,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="The browser's own random id, as sent with the list (8-64 letters, digits, '_' or '-').",
+    ),
+]
+
+
 @dataclass(frozen=True)
 class ListServing:
     """What serving a list inside or outside an experiment needs: who asks, the running

@@ -1,11 +1,22 @@
+import uuid
+
 from fastapi import APIRouter, Depends, Request, status
 
-from cinelibre.auth.dependencies import admin_user
+from cinelibre.auth.dependencies import RATE_LIMITED, RECOMMENDATION_LIMIT, admin_user
 from cinelibre.database.connection import DbConnection
 from cinelibre.errors import ErrorResponse
 from cinelibre.experiments import service
-from cinelibre.experiments.dependencies import RunningExperimentsDep
-from cinelibre.experiments.schemas import Configurations, Experiment, ExperimentCreate, Experiments, Results, Status
+from cinelibre.experiments.dependencies import RequiredClientIdHeader, RunningExperimentsDep
+from cinelibre.experiments.schemas import (
+    AnonymousInteraction,
+    AnonymousInteractionRecorded,
+    Configurations,
+    Experiment,
+    ExperimentCreate,
+    Experiments,
+    Results,
+    Status,
+)
 from cinelibre.types import PathId
 
 # Administrators only: 401 without a token, 403 for anyone else.
@@ -78,3 +89,18 @@ async def results(experiment_id: PathId, conn: DbConnection, request: Request) -
     traffic can detect."""
     window = request.app.state.settings.experiment_rating_window_days
     return await service.results(conn, experiment_id, window_days=window)
+
+
+# Signed-out callers' clicks and views on the lists they were served. Counted with the
+# recommendation reads they follow (RECOMMENDATION_RATE_LIMIT), per address.
+lists_router = APIRouter(prefix="/lists", tags=["experiments"], dependencies=[RECOMMENDATION_LIMIT])
+
+
+@lists_router.post("/{list_id}/interactions", status_code=status.HTTP_201_CREATED, responses=RATE_LIMITED)
+async def record_anonymous_interaction(
+    list_id: uuid.UUID, data: AnonymousInteraction, conn: DbConnection, client_id: RequiredClientIdHeader
+) -> AnonymousInteractionRecorded:
+    """A click or view on a list by a caller who is not signed in, known by the X-Client-Id their
+    browser sent with the list: credited to the list when it was shown to that client and held the
+    item. Signed-in callers send theirs to POST /interactions with the list_id."""
+    return await service.record_anonymous_interaction(conn, list_id=list_id, client_id=client_id, data=data)

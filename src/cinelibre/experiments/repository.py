@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -84,11 +85,30 @@ async def write_exposures(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> 
 
 
 async def delete_old_exposures(conn: Connection, *, days: int) -> int:
+    """Lists older than `days` outside experiments, and the anonymous interactions sent from them."""
+    await conn.execute(
+        """DELETE FROM anonymous_list_interactions a
+        WHERE a.created_at < now() - make_interval(days => %s)
+          AND NOT EXISTS (
+              SELECT 1 FROM list_exposures e WHERE e.list_id = a.list_id AND e.experiment_id IS NOT NULL
+          )""",
+        (days,),
+    )
     cursor = await conn.execute(
         "DELETE FROM list_exposures WHERE experiment_id IS NULL AND shown_at < now() - make_interval(days => %s)",
         (days,),
     )
     return cursor.rowcount
+
+
+async def insert_anonymous_interaction(
+    conn: Connection, *, list_id: uuid.UUID, client_id: str, kind: str, item_type: str, item_id: int
+) -> None:
+    await conn.execute(
+        """INSERT INTO anonymous_list_interactions (list_id, client_id, kind, item_type, item_id)
+        VALUES (%s, %s, %s, %s, %s)""",
+        (list_id, client_id, kind, item_type, item_id),
+    )
 
 
 async def each_exposure_of_user(conn: Connection, *, user_id: int) -> AsyncIterator[dict[str, Any]]:
@@ -112,8 +132,8 @@ async def delete_exposures_of_user(conn: Connection, *, user_id: int) -> int:
 # each of the two teams ('0', '1'), which share the list and split its items and clicks.
 _MEASURED = """
     shown AS (
-        SELECT list_id, coalesce('user:' || user_id, 'client:' || client_id) AS subject, user_id, variant,
-               item_types, item_ids, teams, first_position, shown_at
+        SELECT list_id, coalesce('user:' || user_id, 'client:' || client_id) AS subject, user_id, client_id,
+               variant, item_types, item_ids, teams, first_position, shown_at
         FROM list_exposures WHERE experiment_id = %(experiment)s
     ), arms AS (
         SELECT s.list_id, s.subject, coalesce(t.team::text, s.variant) AS arm, t.team
@@ -122,15 +142,20 @@ _MEASURED = """
             UNION ALL SELECT unnest('{0,1}'::smallint[]) WHERE s.teams IS NOT NULL
         ) AS t
     ), listed AS (
-        SELECT s.list_id, s.subject, s.user_id, s.variant, s.shown_at, u.item_type, u.item_id,
+        SELECT s.list_id, s.subject, s.user_id, s.client_id, s.variant, s.shown_at, u.item_type, u.item_id,
                s.first_position + u.place::int - 1 AS position, s.teams[u.place] AS team
         FROM shown s CROSS JOIN LATERAL unnest(s.item_types, s.item_ids) WITH ORDINALITY AS u(item_type, item_id, place)
     ), clicked AS (
-        -- A click counts for the list it names when that list was shown to the same user and held
-        -- the item; each listed item counts once however often it was clicked.
-        SELECT DISTINCT l.list_id, l.item_type, l.item_id, l.position, l.team
+        -- A click counts for the list it names when that list was shown to the same user (or the
+        -- same anonymous client) and held the item; each listed item counts once however often it
+        -- was clicked.
+        SELECT l.list_id, l.item_type, l.item_id, l.position, l.team
         FROM listed l JOIN interactions i ON i.list_id = l.list_id AND i.user_id = l.user_id
             AND i.item_type = l.item_type AND i.item_id = l.item_id AND i.kind = 'click'
+        UNION
+        SELECT l.list_id, l.item_type, l.item_id, l.position, l.team
+        FROM listed l JOIN anonymous_list_interactions a ON a.list_id = l.list_id AND a.client_id = l.client_id
+            AND a.item_type = l.item_type AND a.item_id = l.item_id AND a.kind = 'click'
     ), per_list AS (
         SELECT a.subject, a.arm, a.list_id,
                count(c.list_id) AS clicks,
@@ -225,16 +250,22 @@ async def surface_traffic(conn: Connection, *, surface: str, days: int) -> dict[
     the clicks credited to them (for a minimum detectable effect before an experiment starts)."""
     cursor = await conn.execute(
         """WITH shown AS (
-            SELECT list_id, user_id, coalesce('user:' || user_id, 'client:' || client_id) AS subject,
+            SELECT list_id, user_id, client_id, coalesce('user:' || user_id, 'client:' || client_id) AS subject,
                    item_types, item_ids
             FROM list_exposures WHERE surface = %(surface)s AND shown_at > now() - make_interval(days => %(days)s)
+        ), list_clicks AS (
+            SELECT s.list_id, i.item_type, i.item_id, s.item_types, s.item_ids FROM shown s
+            JOIN interactions i ON i.list_id = s.list_id AND i.user_id = s.user_id AND i.kind = 'click'
+            UNION ALL
+            SELECT s.list_id, a.item_type, a.item_id, s.item_types, s.item_ids FROM shown s
+            JOIN anonymous_list_interactions a ON a.list_id = s.list_id AND a.client_id = s.client_id
+                AND a.kind = 'click'
         )
         SELECT (SELECT count(*) FROM shown)::int AS lists,
                (SELECT count(DISTINCT subject) FROM shown)::int AS subjects,
                (SELECT count(*) FROM (
-                    SELECT DISTINCT s.list_id, i.item_type, i.item_id FROM shown s
-                    JOIN interactions i ON i.list_id = s.list_id AND i.user_id = s.user_id AND i.kind = 'click'
-                    WHERE (i.item_type, i.item_id) IN (SELECT * FROM unnest(s.item_types, s.item_ids))
+                    SELECT DISTINCT c.list_id, c.item_type, c.item_id FROM list_clicks c
+                    WHERE (c.item_type, c.item_id) IN (SELECT * FROM unnest(c.item_types, c.item_ids))
                ) AS credited)::int AS clicks""",
         {"surface": surface, "days": days},
     )

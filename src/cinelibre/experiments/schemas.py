@@ -2,12 +2,12 @@ import math
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cinelibre.experiments.configurations import CONFIGURATIONS
-from cinelibre.types import bounded_text
+from cinelibre.types import ItemId, ItemType, bounded_text
 
 
 class Surface(StrEnum):
@@ -136,6 +136,21 @@ class ListShown(BaseModel):
     variant: str | None
     first_position: int = Field(description="The first item's place in the whole list.")
     items: list[ShownItem]
+
+
+class AnonymousInteraction(BaseModel):
+    """A click or view on a list by a caller who is not signed in (signed-in callers send theirs to
+    POST /interactions with the list_id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["click", "view"]
+    item_type: ItemType
+    item_id: ItemId
+
+
+class AnonymousInteractionRecorded(AnonymousInteraction):
+    list_id: uuid.UUID
 
 
 class Difference(BaseModel):

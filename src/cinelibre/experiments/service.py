@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from cinelibre import metrics
+from cinelibre.catalog import service as catalog_service
 from cinelibre.database.connection import Connection
 from cinelibre.errors import ConflictError, NotFoundError
 from cinelibre.experiments import interleaving, repository, statistics
@@ -24,6 +25,8 @@ from cinelibre.experiments.configurations import CONFIGURATIONS, DEFAULT, Config
 from cinelibre.experiments.exposures import Exposure, ExposureLog
 from cinelibre.experiments.schemas import (
     INTERLEAVED,
+    AnonymousInteraction,
+    AnonymousInteractionRecorded,
     ConfigurationPublic,
     Configurations,
     Difference,
@@ -405,6 +408,23 @@ async def each_list_shown(conn: Connection, *, user_id: int) -> AsyncIterator[Li
         item_types, item_ids = row.pop("item_types"), row.pop("item_ids")
         items = [ShownItem(item_type=t, item_id=i) for t, i in zip(item_types, item_ids, strict=True)]
         yield ListShown(**row, items=items)
+
+
+async def record_anonymous_interaction(
+    conn: Connection, *, list_id: uuid.UUID, client_id: str, data: AnonymousInteraction
+) -> AnonymousInteractionRecorded:
+    """Keep a signed-out caller's click or view on a list; the results credit it when that list was
+    shown to the same client id and held the item, as they do a signed-in user's."""
+    await catalog_service.ensure_item_exists(conn, data.item_type, data.item_id)
+    await repository.insert_anonymous_interaction(
+        conn,
+        list_id=list_id,
+        client_id=client_id,
+        kind=data.kind,
+        item_type=data.item_type.value,
+        item_id=data.item_id,
+    )
+    return AnonymousInteractionRecorded(list_id=list_id, **data.model_dump())
 
 
 async def delete_user_exposures(conn: Connection, *, user_id: int) -> int:

@@ -19,13 +19,19 @@ export function listIdFromState(state: unknown): string | undefined {
 }
 
 /**
- * Records that the signed-in user clicked or viewed an item, crediting the list it came from when
- * there is one (that is how an experiment learns which variant's lists lead somewhere). Fire and
- * forget: a refusal (over the account's quota) changes nothing the reader sees. Visitors who are
- * not signed in have no interactions to record.
+ * Records that the visitor clicked or viewed an item, crediting the list it came from when there
+ * is one (that is how an experiment learns which variant's lists lead somewhere). A signed-in
+ * user's goes to their interactions; a visitor who is not signed in has none, so only a click or
+ * view from a list is sent, to that list (the API knows them by the client id every request
+ * carries). Fire and forget: a refusal (over a quota or rate limit) changes nothing the reader sees.
  */
 export function recordInteraction(kind: "click" | "view", itemType: ItemType, itemId: number, listId?: string): void {
-  if (!getToken()) return;
+  if (!getToken()) {
+    if (!listId) return;
+    const body = { kind, item_id: itemId, item_type: itemType };
+    apiRequest(`/lists/${encodeURIComponent(listId)}/interactions`, { method: "POST", body }).catch(() => undefined);
+    return;
+  }
   const body = { kind, item_id: itemId, item_type: itemType, ...(listId ? { list_id: listId } : {}) };
   apiRequest("/interactions", { method: "POST", body }).catch(() => undefined);
 }

@@ -155,7 +155,7 @@ describe("lists of recommendations credit clicks and views to their list_id", ()
     );
   });
 
-  it("a search result clicked by a visitor who is not signed in posts nothing but still hands on the list_id", async () => {
+  it("a search result clicked by a visitor who is not signed in is sent to its list, not to /interactions", async () => {
     vi.useFakeTimers();
     fetchMock.mockImplementation(
       routedFetch({
@@ -182,6 +182,9 @@ describe("lists of recommendations credit clicks and views to their list_id", ()
     });
     fireEvent.click(screen.getByRole("link", { name: "Sholay" }));
     expect(postedBodies(fetchMock, "/interactions")).toEqual([]);
+    expect(postedBodies(fetchMock, `/lists/${SEARCH_LIST}/interactions`)).toEqual([
+      { kind: "click", item_id: 1, item_type: "movie" },
+    ]);
     expect(lastState).toEqual({ listId: SEARCH_LIST });
   });
 });

@@ -23,7 +23,15 @@ from tests.live_server import Server, stop_leftover_database
 from tests.test_scale_out import database_url_of
 
 SECRET = "websocket-test-secret-that-is-long-enough"
-SETTINGS = {"JWT_SECRET_KEY": SECRET, "RETRAIN_AFTER_NEW_RATINGS": "0", "LOG_FORMAT": "json"}
+# Without Redis each instance keeps its own popular list for POPULAR_CACHE_SECONDS, and a list
+# starts from it: one instance's live list equals another's HTTP answer only if both read the
+# popularity the ratings have now, so these instances do not cache it.
+SETTINGS = {
+    "JWT_SECRET_KEY": SECRET,
+    "RETRAIN_AFTER_NEW_RATINGS": "0",
+    "LOG_FORMAT": "json",
+    "POPULAR_CACHE_SECONDS": "0",
+}
 DELIVERY_SECONDS = 2.0
 POLICY_VIOLATION = 1008
 get = partial(httpx.get, timeout=30)

@@ -204,8 +204,8 @@ async def measures_per_subject(conn: Connection, *, experiment_id: int, window_d
 
 
 async def interleaved_wins_per_subject(conn: Connection, *, experiment_id: int) -> list[dict[str, Any]]:
-    """For an interleaving experiment, per subject: the lists whose clicks went more to the first
-    team, more to the second, and the lists with clicks shared evenly."""
+    """For an interleaving experiment, per subject: the lists shown, those whose clicks went more to
+    the first team, more to the second, and those with clicks shared evenly."""
     cursor = await conn.execute(
         f"""WITH {_MEASURED},
         per_outcome AS (
@@ -213,7 +213,7 @@ async def interleaved_wins_per_subject(conn: Connection, *, experiment_id: int) 
                    sum(clicks) FILTER (WHERE arm = '0') AS first, sum(clicks) FILTER (WHERE arm = '1') AS second
             FROM per_list GROUP BY subject, list_id
         )
-        SELECT subject, count(*) FILTER (WHERE first > second)::int AS first_wins,
+        SELECT subject, count(*)::int AS lists, count(*) FILTER (WHERE first > second)::int AS first_wins,
                count(*) FILTER (WHERE second > first)::int AS second_wins,
                count(*) FILTER (WHERE first = second AND first > 0)::int AS ties
         FROM per_outcome GROUP BY subject ORDER BY subject""",
@@ -272,12 +272,3 @@ async def surface_traffic(conn: Connection, *, surface: str, days: int) -> dict[
     row = await cursor.fetchone()
     assert row is not None
     return row
-
-
-async def interleaved_lists(conn: Connection, *, experiment_id: int) -> int:
-    cursor = await conn.execute(
-        "SELECT count(*)::int AS lists FROM list_exposures WHERE experiment_id = %s", (experiment_id,)
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return row["lists"]

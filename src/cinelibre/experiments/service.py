@@ -351,9 +351,8 @@ async def _interleaving_result(conn: Connection, experiment_id: int, names: list
     first = np.array([row["first_wins"] for row in rows], dtype=np.float64)
     second = np.array([row["second_wins"] for row in rows], dtype=np.float64)
     share = interleaving.win_share(first, second, alpha=ALPHA)
-    lists = await repository.interleaved_lists(conn, experiment_id=experiment_id)
     return InterleavingResult(
-        lists=lists,
+        lists=sum(row["lists"] for row in rows),
         wins={names[0]: int(first.sum()), names[1]: int(second.sum())},
         ties=sum(row["ties"] for row in rows),
         share=WinShare(variant=names[0], value=share.value, ci=(share.ci_low, share.ci_high), p_value=share.p_value),
